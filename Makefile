@@ -1,0 +1,44 @@
+# PGXS build of the ape_resume extension.
+#
+#   make && make install      build and install into the PostgreSQL found by pg_config
+#   make installcheck         pg_regress tests against a running server (see README.md)
+
+EXTENSION = ape_resume
+MODULE_big = ape_resume
+DATA = sql/ape_resume--0.1.0.sql
+PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
+
+OBJS = \
+	src/ape_resume.o \
+	src/config.o \
+	src/name_filter.o \
+	src/position_json.o \
+	src/position_file.o \
+	src/catalog.o \
+	src/task_api.o \
+	src/privileges.o \
+	src/worker.o \
+	src/task_run.o
+
+REGRESS = setup config resume_files privileges
+REGRESS_OPTS = --load-extension=ape_resume
+
+PG_CONFIG ?= pg_config
+
+# Client libraries: their headers are only seen by their wrapper files.
+JSONC_CFLAGS := $(shell pkg-config --cflags json-c)
+JSONC_LIBS := $(shell pkg-config --libs json-c)
+MYSQL_CFLAGS := $(shell mysql_config --include)
+MYSQL_LIBS := $(shell mysql_config --libs)
+MONGOC_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0)
+MONGOC_LIBS := $(shell pkg-config --libs libmongoc-1.0)
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
+SHLIB_LINK = $(libpq) $(JSONC_LIBS) $(MYSQL_LIBS) $(MONGOC_LIBS)
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Per-file include paths for the client-library wrappers.
+src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)

@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  The ape_resume.task catalog table: one row a task.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_CATALOG_H
+#define APE_CATALOG_H
+
+#include "config.h"
+
+typedef struct TaskRow
+{
+	int64		id;
+	char	   *name;
+	char	   *config;			/* holds the password */
+	char	   *state;
+	char	   *log_dir;
+	Oid			owner;
+	Oid			database;
+	bool		stop_requested;
+	char	   *last_error;
+} TaskRow;
+
+/*
+ * Record a new task (state pending).  Errors if the name is taken or a
+ * task that is pending or running writes to the same log_dir.
+ */
+extern int64 catalog_task_insert(const char *name, const char *config_text,
+								 const TaskConfig *config);
+
+/* Fetch a task by name; false when there is none. */
+extern bool catalog_task_get(const char *name, TaskRow *row);
+
+/* Fetch a task by id; false when there is none. */
+extern bool catalog_task_get_by_id(int64 id, TaskRow *row);
+
+/* Fetch a task by name or raise an ERROR naming it. */
+extern void catalog_task_get_or_error(const char *name, TaskRow *row);
+
+extern void catalog_task_set_state(int64 id, const char *state,
+								   const char *last_error);
+/* Mark a task running in worker pid. */
+extern void catalog_task_set_running(int64 id, int pid);
+extern void catalog_task_request_stop(int64 id);
+extern void catalog_task_delete(int64 id);
+
+#endif							/* APE_CATALOG_H */

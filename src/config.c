@@ -1,0 +1,608 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.c
+ *	  Parse and validate an ape-dts task_config.ini text.
+ *
+ * The ini syntax is that of ape-dts: [section] headers, key=value (or
+ * key: value) lines, whole-line comments starting with # or ;, no inline
+ * comments (values such as URLs may contain ; and #).  Section and key
+ * names are case-insensitive, values are kept as written, trimmed.
+ *
+ * Debian's libinih was considered and rejected: it is built with a 200-byte
+ * line limit and splits longer lines (long do_tbs lists, URLs with options)
+ * into garbage instead of reporting them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "config.h"
+
+/* One key = value line of the ini text. */
+typedef struct IniItem
+{
+	char	   *section;
+	char	   *key;
+	char	   *value;
+	int			lineno;
+} IniItem;
+
+typedef enum ConfigKeyKind
+{
+	CK_DB_TYPE,
+	CK_EXTRACT_TYPE,
+	CK_URL,
+	CK_EXTRACT_BATCH,
+	CK_SINK_IGNORED,
+	CK_SINK_BATCH,
+	CK_DO_DBS,
+	CK_IGNORE_DBS,
+	CK_DO_TBS,
+	CK_IGNORE_TBS,
+	CK_DO_EVENTS,
+	CK_DB_MAP,
+	CK_TB_MAP,
+	CK_COL_MAP,
+	CK_PARALLEL_SIZE,
+	CK_CHECKPOINT_SECS,
+	CK_BUFFER_SIZE,
+	CK_LOG_DIR,
+	CK_LOG_LEVEL,
+	CK_RESUME_FROM_LOG,
+	CK_RESUME_TYPE,
+	CK_RESUME_LOG_DIR,
+	CK_RESUME_CONFIG_FILE
+} ConfigKeyKind;
+
+typedef struct ConfigKey
+{
+	const char *section;
+	const char *key;
+	ConfigKeyKind kind;
+} ConfigKey;
+
+static const ConfigKey config_keys[] = {
+	{"extractor", "db_type", CK_DB_TYPE},
+	{"extractor", "extract_type", CK_EXTRACT_TYPE},
+	{"extractor", "url", CK_URL},
+	{"extractor", "batch_size", CK_EXTRACT_BATCH},
+	{"sinker", "db_type", CK_SINK_IGNORED},
+	{"sinker", "sink_type", CK_SINK_IGNORED},
+	{"sinker", "url", CK_SINK_IGNORED},
+	{"sinker", "username", CK_SINK_IGNORED},
+	{"sinker", "password", CK_SINK_IGNORED},
+	{"sinker", "batch_size", CK_SINK_BATCH},
+	{"filter", "do_dbs", CK_DO_DBS},
+	{"filter", "ignore_dbs", CK_IGNORE_DBS},
+	{"filter", "do_tbs", CK_DO_TBS},
+	{"filter", "ignore_tbs", CK_IGNORE_TBS},
+	{"filter", "do_events", CK_DO_EVENTS},
+	{"router", "db_map", CK_DB_MAP},
+	{"router", "tb_map", CK_TB_MAP},
+	{"router", "col_map", CK_COL_MAP},
+	{"parallelizer", "parallel_size", CK_PARALLEL_SIZE},
+	{"pipeline", "checkpoint_interval_secs", CK_CHECKPOINT_SECS},
+	{"pipeline", "buffer_size", CK_BUFFER_SIZE},
+	{"runtime", "log_dir", CK_LOG_DIR},
+	{"runtime", "log_level", CK_LOG_LEVEL},
+	{"resumer", "resume_from_log", CK_RESUME_FROM_LOG},
+	{"resumer", "resume_type", CK_RESUME_TYPE},
+	{"resumer", "resume_log_dir", CK_RESUME_LOG_DIR},
+	{"resumer", "log_dir", CK_RESUME_LOG_DIR},
+	{"resumer", "resume_config_file", CK_RESUME_CONFIG_FILE},
+	{"resumer", "config_file", CK_RESUME_CONFIG_FILE},
+};
+
+#define DEFAULT_EXTRACT_BATCH	10000
+#define DEFAULT_CHECKPOINT_SECS 10
+#define DEFAULT_BUFFER_SIZE		16384
+#define MAX_BATCH_ROWS			100000000
+
+static char *
+trim(char *s)
+{
+	char	   *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+static char *
+lower_copy(const char *s)
+{
+	char	   *r = pstrdup(s);
+	char	   *c;
+
+	for (c = r; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+	return r;
+}
+
+/* Split ini text into items; raises a syntax ERROR naming the line. */
+static List *
+ini_parse(const char *text)
+{
+	List	   *items = NIL;
+	char	   *copy = pstrdup(text);
+	char	   *line = copy;
+	char	   *section = NULL;
+	int			lineno = 0;
+
+	/* a UTF-8 byte order mark is allowed at the start */
+	if ((unsigned char) line[0] == 0xEF && (unsigned char) line[1] == 0xBB &&
+		(unsigned char) line[2] == 0xBF)
+		line += 3;
+
+	while (line != NULL)
+	{
+		char	   *next = strchr(line, '\n');
+		char	   *s;
+		char	   *sep;
+		IniItem    *item;
+
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		s = trim(line);
+		line = next;
+
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[')
+		{
+			char	   *end = strchr(s, ']');
+
+			if (end == NULL || *trim(end + 1) != '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("syntax error in task config at line %d: malformed section header", lineno)));
+			*end = '\0';
+			section = lower_copy(trim(s + 1));
+			continue;
+		}
+		sep = strpbrk(s, "=:");
+		if (sep == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("syntax error in task config at line %d: expected key=value", lineno)));
+		if (section == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("syntax error in task config at line %d: key outside of any [section]", lineno)));
+		*sep = '\0';
+		item = palloc(sizeof(IniItem));
+		item->section = section;
+		item->key = lower_copy(trim(s));
+		item->value = pstrdup(trim(sep + 1));
+		item->lineno = lineno;
+		if (item->key[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("syntax error in task config at line %d: empty key", lineno)));
+		if (strlen(item->value) != strcspn(item->value, "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("invalid value for key \"%s\" in section [%s]: control characters are not allowed",
+							item->key, item->section)));
+		items = lappend(items, item);
+	}
+	return items;
+}
+
+static void
+bad_value(const IniItem *item, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value \"%s\" for key \"%s\" in section [%s]",
+					item->value, item->key, item->section),
+			 errdetail_internal("%s", why)));
+}
+
+static int
+parse_int(const IniItem *item, int min, int max)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(item->value, &end, 10);
+	if (item->value[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		bad_value(item, psprintf("Expected an integer from %d to %d.", min, max));
+	return (int) v;
+}
+
+static bool
+parse_bool_value(const IniItem *item)
+{
+	bool		result;
+
+	if (!parse_bool(item->value, &result))
+		bad_value(item, "Expected true or false.");
+	return result;
+}
+
+static const ConfigKey *
+find_key(const IniItem *item)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(config_keys); i++)
+		if (strcmp(config_keys[i].section, item->section) == 0 &&
+			strcmp(config_keys[i].key, item->key) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+char
+source_quote_char(SourceKind kind)
+{
+	return kind == SOURCE_PG ? '"' : '`';
+}
+
+static List *
+parse_patterns(const IniItem *item, SourceKind kind, bool want_tb)
+{
+	char	   *error;
+	List	   *list = name_pattern_list_parse(item->value, source_quote_char(kind),
+											   want_tb, &error);
+
+	if (error != NULL)
+		bad_value(item, psprintf("%s.", error));
+	return list;
+}
+
+static List *
+parse_routes(const IniItem *item, SourceKind kind, bool want_tb)
+{
+	char	   *error;
+	List	   *list = name_route_list_parse(item->value, source_quote_char(kind),
+											 want_tb, &error);
+
+	if (error != NULL)
+		bad_value(item, psprintf("%s.", error));
+	return list;
+}
+
+static bool
+url_has_scheme(const char *url, SourceKind kind)
+{
+	switch (kind)
+	{
+		case SOURCE_MYSQL:
+			return strncmp(url, "mysql://", 8) == 0;
+		case SOURCE_PG:
+			return strncmp(url, "postgres://", 11) == 0 ||
+				strncmp(url, "postgresql://", 13) == 0;
+		case SOURCE_MONGO:
+			return strncmp(url, "mongodb://", 10) == 0 ||
+				strncmp(url, "mongodb+srv://", 14) == 0;
+	}
+	return false;
+}
+
+static char *
+resolve_dir_value(const IniItem *item)
+{
+	if (item->value[0] == '\0')
+		return NULL;
+	return ape_resolve_path(item->value);
+}
+
+void
+task_name_check(const char *task_name)
+{
+	const char *c;
+
+	if (task_name == NULL || task_name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task name must not be empty")));
+	if (strlen(task_name) > 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("task name is too long"),
+				 errdetail("A task name may have at most 200 bytes.")));
+	if (strcmp(task_name, ".") == 0 || strcmp(task_name, "..") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task name \"%s\"", task_name)));
+	for (c = task_name; *c; c++)
+		if (*c == '/' || (unsigned char) *c < 0x20 || *c == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid task name \"%s\"", task_name),
+					 errdetail("A task name names its default log directory: it may not contain \"/\" or control characters.")));
+}
+
+TaskConfig *
+task_config_parse(const char *text, const char *task_name)
+{
+	TaskConfig *config = palloc0(sizeof(TaskConfig));
+	List	   *items = ini_parse(text);
+	const IniItem *db_type_item = NULL;
+	const IniItem *url_item = NULL;
+	int			sink_batch = 0;
+	ListCell   *lc;
+
+	task_name_check(task_name);
+
+	/* the quote character of names depends on db_type: find it first */
+	foreach(lc, items)
+	{
+		IniItem    *item = lfirst(lc);
+
+		if (strcmp(item->section, "extractor") == 0 && strcmp(item->key, "db_type") == 0)
+			db_type_item = item;
+	}
+	if (db_type_item == NULL || db_type_item->value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("missing key \"db_type\" in section [extractor]"),
+				 errhint("Set db_type to mysql, pg or mongo.")));
+	if (strcmp(db_type_item->value, "mysql") == 0)
+		config->db_type = SOURCE_MYSQL;
+	else if (strcmp(db_type_item->value, "pg") == 0)
+		config->db_type = SOURCE_PG;
+	else if (strcmp(db_type_item->value, "mongo") == 0)
+		config->db_type = SOURCE_MONGO;
+	else
+		bad_value(db_type_item, "Expected mysql, pg or mongo.");
+
+	config->extract_batch_size = DEFAULT_EXTRACT_BATCH;
+	config->parallel_size = 1;
+	config->checkpoint_interval_secs = DEFAULT_CHECKPOINT_SECS;
+	config->buffer_size = DEFAULT_BUFFER_SIZE;
+	config->log_level = pstrdup("info");
+
+	foreach(lc, items)
+	{
+		IniItem    *item = lfirst(lc);
+		const ConfigKey *key = find_key(item);
+		ListCell   *lc2;
+
+		/* a later line with the same key wins */
+		for_each_cell(lc2, items, lnext(items, lc))
+		{
+			IniItem    *later = lfirst(lc2);
+
+			if (strcmp(later->section, item->section) == 0 &&
+				strcmp(later->key, item->key) == 0)
+				break;
+		}
+		if (lc2 != NULL)
+		{
+			ereport(NOTICE,
+					(errmsg("key \"%s\" in section [%s] is set more than once; line %d is used",
+							item->key, item->section, ((IniItem *) lfirst(lc2))->lineno)));
+			continue;
+		}
+
+		if (key == NULL)
+		{
+			ereport(NOTICE,
+					(errmsg("unknown key \"%s\" in section [%s] is ignored",
+							item->key, item->section)));
+			continue;
+		}
+
+		switch (key->kind)
+		{
+			case CK_DB_TYPE:
+				break;			/* handled above */
+			case CK_EXTRACT_TYPE:
+				if (item->value[0] != '\0' && strcmp(item->value, "snapshot") != 0)
+					bad_value(item, "Only snapshot extraction is supported.");
+				break;
+			case CK_URL:
+				url_item = item;
+				break;
+			case CK_EXTRACT_BATCH:
+				if (item->value[0] != '\0')
+					config->extract_batch_size = parse_int(item, 1, MAX_BATCH_ROWS);
+				break;
+			case CK_SINK_IGNORED:
+				if (item->value[0] != '\0')
+					ereport(NOTICE,
+							(errmsg("key \"%s\" in section [sinker] is ignored: the target is always the local database",
+									item->key)));
+				break;
+			case CK_SINK_BATCH:
+				if (item->value[0] != '\0')
+					sink_batch = parse_int(item, 1, MAX_BATCH_ROWS);
+				break;
+			case CK_DO_DBS:
+				config->filter.do_dbs = parse_patterns(item, config->db_type, false);
+				break;
+			case CK_IGNORE_DBS:
+				config->filter.ignore_dbs = parse_patterns(item, config->db_type, false);
+				break;
+			case CK_DO_TBS:
+				config->filter.do_tbs = parse_patterns(item, config->db_type, true);
+				break;
+			case CK_IGNORE_TBS:
+				config->filter.ignore_tbs = parse_patterns(item, config->db_type, true);
+				break;
+			case CK_DO_EVENTS:
+				break;			/* a snapshot copies rows: accepted as ape-dts does */
+			case CK_DB_MAP:
+				config->filter.db_map = parse_routes(item, config->db_type, false);
+				break;
+			case CK_TB_MAP:
+				config->filter.tb_map = parse_routes(item, config->db_type, true);
+				break;
+			case CK_COL_MAP:
+				if (item->value[0] != '\0')
+					bad_value(item, "Column renaming is not supported: create the target table with the columns you want instead.");
+				break;
+			case CK_PARALLEL_SIZE:
+				if (item->value[0] != '\0')
+					config->parallel_size = parse_int(item, 1, 1024);
+				break;
+			case CK_CHECKPOINT_SECS:
+				if (item->value[0] != '\0')
+					config->checkpoint_interval_secs = parse_int(item, 1, 86400);
+				break;
+			case CK_BUFFER_SIZE:
+				if (item->value[0] != '\0')
+					config->buffer_size = parse_int(item, 1, MAX_BATCH_ROWS);
+				break;
+			case CK_LOG_DIR:
+				config->log_dir = resolve_dir_value(item);
+				break;
+			case CK_LOG_LEVEL:
+				if (item->value[0] != '\0')
+				{
+					char	   *level = lower_copy(item->value);
+
+					if (strcmp(level, "error") != 0 && strcmp(level, "warn") != 0 &&
+						strcmp(level, "info") != 0 && strcmp(level, "debug") != 0 &&
+						strcmp(level, "trace") != 0)
+						bad_value(item, "Expected error, warn, info, debug or trace.");
+					config->log_level = level;
+				}
+				break;
+			case CK_RESUME_FROM_LOG:
+				if (item->value[0] != '\0')
+					config->resume_from_log = parse_bool_value(item);
+				break;
+			case CK_RESUME_TYPE:
+				if (strcmp(item->value, "from_log") == 0)
+					config->resume_from_log = true;
+				else if (item->value[0] != '\0' && strcmp(item->value, "dummy") != 0)
+					bad_value(item, "Expected from_log (or dummy for no resume).");
+				break;
+			case CK_RESUME_LOG_DIR:
+				config->resume_log_dir = resolve_dir_value(item);
+				break;
+			case CK_RESUME_CONFIG_FILE:
+				if (item->value[0] != '\0')
+					config->resume_config_file = ape_resolve_path(item->value);
+				break;
+		}
+	}
+
+	if (url_item == NULL || url_item->value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("missing key \"url\" in section [extractor]")));
+	if (!url_has_scheme(url_item->value, config->db_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for key \"url\" in section [extractor]"),
+				 errdetail("A %s source URL starts with %s.",
+						   source_kind_name(config->db_type),
+						   config->db_type == SOURCE_MYSQL ? "mysql://" :
+						   config->db_type == SOURCE_PG ? "postgres://" : "mongodb://")));
+	config->url = url_item->value;
+
+	if (config->filter.do_dbs == NIL && config->filter.do_tbs == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task config selects no tables"),
+				 errhint("Set do_dbs or do_tbs in section [filter], for example do_dbs=* for every database.")));
+
+	config->checkpoint_rows = sink_batch > 0 ? sink_batch : config->extract_batch_size;
+	if (config->log_dir == NULL)
+		config->log_dir = ape_resolve_path(task_name);
+	if (config->resume_log_dir == NULL)
+		config->resume_log_dir = pstrdup(config->log_dir);
+	return config;
+}
+
+static char *
+patterns_to_string(List *patterns, char quote)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, patterns)
+	{
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoString(&buf, name_pattern_to_string(lfirst(lc), quote));
+	}
+	return buf.data;
+}
+
+static List *
+add_setting(List *list, const char *section, const char *key, char *value)
+{
+	ConfigSetting *s = palloc(sizeof(ConfigSetting));
+
+	s->section = section;
+	s->key = key;
+	s->value = value;
+	return lappend(list, s);
+}
+
+List *
+task_config_settings(const TaskConfig *c)
+{
+	List	   *l = NIL;
+	char		quote = source_quote_char(c->db_type);
+
+	l = add_setting(l, "extractor", "db_type", pstrdup(source_kind_name(c->db_type)));
+	l = add_setting(l, "extractor", "url", url_mask_password(c->url));
+	l = add_setting(l, "extractor", "batch_size", psprintf("%d", c->extract_batch_size));
+	l = add_setting(l, "sinker", "batch_size", psprintf("%d", c->checkpoint_rows));
+	l = add_setting(l, "filter", "do_dbs", patterns_to_string(c->filter.do_dbs, quote));
+	l = add_setting(l, "filter", "ignore_dbs", patterns_to_string(c->filter.ignore_dbs, quote));
+	l = add_setting(l, "filter", "do_tbs", patterns_to_string(c->filter.do_tbs, quote));
+	l = add_setting(l, "filter", "ignore_tbs", patterns_to_string(c->filter.ignore_tbs, quote));
+	l = add_setting(l, "router", "db_map", psprintf("%d entries", list_length(c->filter.db_map)));
+	l = add_setting(l, "router", "tb_map", psprintf("%d entries", list_length(c->filter.tb_map)));
+	l = add_setting(l, "parallelizer", "parallel_size", psprintf("%d", c->parallel_size));
+	l = add_setting(l, "pipeline", "checkpoint_interval_secs", psprintf("%d", c->checkpoint_interval_secs));
+	l = add_setting(l, "pipeline", "buffer_size", psprintf("%d", c->buffer_size));
+	l = add_setting(l, "runtime", "log_dir", pstrdup(c->log_dir));
+	l = add_setting(l, "runtime", "log_level", pstrdup(c->log_level));
+	l = add_setting(l, "resumer", "resume_from_log", pstrdup(c->resume_from_log ? "true" : "false"));
+	l = add_setting(l, "resumer", "resume_log_dir", pstrdup(c->resume_log_dir));
+	l = add_setting(l, "resumer", "resume_config_file",
+					c->resume_config_file ? pstrdup(c->resume_config_file) : NULL);
+	return l;
+}
+
+char *
+url_mask_password(const char *url)
+{
+	const char *auth = strstr(url, "://");
+	const char *end;
+	const char *at = NULL;
+	const char *colon;
+	const char *p;
+	StringInfoData buf;
+
+	if (auth == NULL)
+		return pstrdup(url);
+	auth += 3;
+	/* the userinfo ends at the last '@' before the query string */
+	end = strchr(auth, '?');
+	if (end == NULL)
+		end = auth + strlen(auth);
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return pstrdup(url);
+	colon = memchr(auth, ':', at - auth);
+	if (colon == NULL)
+		return pstrdup(url);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, url, colon + 1 - url);
+	appendStringInfoString(&buf, "*****");
+	appendStringInfoString(&buf, at);
+	return buf.data;
+}

@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.h
+ *	  A task's configuration: ape-dts task_config.ini text, parsed and
+ *	  validated.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_CONFIG_H
+#define APE_CONFIG_H
+
+#include "ape_resume.h"
+#include "name_filter.h"
+
+typedef struct TaskConfig
+{
+	SourceKind	db_type;
+	char	   *url;			/* holds the password: never show it */
+	int			extract_batch_size; /* rows per source query */
+	int			checkpoint_rows;	/* rows per checkpoint ([sinker] batch_size) */
+	NameFilter	filter;
+	int			parallel_size;
+	int			checkpoint_interval_secs;
+	int			buffer_size;
+	char	   *log_dir;		/* absolute */
+	char	   *log_level;
+	bool		resume_from_log;
+	char	   *resume_log_dir; /* absolute */
+	char	   *resume_config_file; /* absolute, or NULL */
+} TaskConfig;
+
+/* One effective setting, for ape_resume.parse_config(). */
+typedef struct ConfigSetting
+{
+	const char *section;
+	const char *key;
+	char	   *value;			/* passwords masked */
+} ConfigSetting;
+
+/*
+ * Parse and validate config text for the named task.  Raises an ERROR that
+ * names section and key for a bad value; unknown keys give a NOTICE.
+ */
+extern TaskConfig *task_config_parse(const char *text, const char *task_name);
+
+/* The effective settings of a parsed config, defaults filled in. */
+extern List *task_config_settings(const TaskConfig *config);
+
+/* Validate a task name (it names the default log directory). */
+extern void task_name_check(const char *task_name);
+
+/* The source URL with its password replaced by "*****". */
+extern char *url_mask_password(const char *url);
+
+/* The character that quotes a literal name for this kind of source. */
+extern char source_quote_char(SourceKind kind);
+
+#endif							/* APE_CONFIG_H */

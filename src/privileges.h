@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * privileges.h
+ *	  Who may do what: file privileges of the caller, task ownership, and
+ *	  running catalog statements as the extension's owner.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_PRIVILEGES_H
+#define APE_PRIVILEGES_H
+
+/*
+ * Raise an ERROR unless the current user is a superuser or has the
+ * privileges of pg_read_server_files (and of pg_write_server_files when
+ * need_write).  action completes "permission denied to ...".
+ */
+extern void check_file_privileges(const char *action, bool need_write);
+
+/* Raise an ERROR unless the current user may manage a task owned by owner. */
+extern void check_task_owner(const char *task_name, Oid owner);
+
+/* Saved identity while catalog statements run as the extension's owner. */
+typedef struct CatalogUser
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} CatalogUser;
+
+/*
+ * Switch to the extension's owner and connect SPI; catalog_as_owner_end()
+ * undoes both.  An ERROR in between is cleaned up by transaction abort.
+ */
+extern void catalog_as_owner_begin(CatalogUser *save);
+extern void catalog_as_owner_end(CatalogUser *save);
+
+#endif							/* APE_PRIVILEGES_H */

@@ -1,0 +1,193 @@
+/*-------------------------------------------------------------------------
+ *
+ * task_api.c
+ *	  The SQL functions that manage tasks: start_task, stop_task,
+ *	  resume_task, wait_task, drop_task, and parse_config.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "config.h"
+#include "privileges.h"
+#include "worker.h"
+
+#define WAIT_POLL_MS 200
+
+PG_FUNCTION_INFO_V1(start_task);
+PG_FUNCTION_INFO_V1(stop_task);
+PG_FUNCTION_INFO_V1(resume_task);
+PG_FUNCTION_INFO_V1(wait_task);
+PG_FUNCTION_INFO_V1(drop_task);
+PG_FUNCTION_INFO_V1(parse_config);
+
+static bool
+state_is_active(const char *state)
+{
+	return strcmp(state, "pending") == 0 || strcmp(state, "running") == 0;
+}
+
+/*
+ * start_task(task_name, config): validate the config, record the task and
+ * launch its worker.  Any error leaves nothing behind.
+ */
+Datum
+start_task(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *config_text = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	TaskConfig *config;
+	int64		id;
+
+	check_file_privileges("start tasks", true);
+	config = task_config_parse(config_text, name);
+	id = catalog_task_insert(name, config_text, config);
+	task_worker_launch(id, name);
+	PG_RETURN_INT64(id);
+}
+
+/* stop_task(task_name): ask a pending or running task to stop. */
+Datum
+stop_task(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TaskRow		task;
+
+	catalog_task_get_or_error(name, &task);
+	check_task_owner(name, task.owner);
+	if (!state_is_active(task.state))
+		PG_RETURN_BOOL(false);
+	catalog_task_request_stop(task.id);
+	PG_RETURN_BOOL(true);
+}
+
+/* resume_task(task_name): continue a stopped, failed or interrupted task. */
+Datum
+resume_task(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TaskRow		task;
+
+	check_file_privileges("resume tasks", true);
+	catalog_task_get_or_error(name, &task);
+	check_task_owner(name, task.owner);
+	if (state_is_active(task.state))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task \"%s\" is already %s", name, task.state)));
+	if (strcmp(task.state, "finished") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task \"%s\" has already finished", name),
+				 errhint("Drop it with ape_resume.drop_task() and start it again for a new copy.")));
+	/* the config must still be valid (paths resolve against today's work_dir) */
+	(void) task_config_parse(task.config, name);
+	catalog_task_set_state(task.id, "pending", NULL);
+	task_worker_launch(task.id, name);
+	PG_RETURN_INT64(task.id);
+}
+
+/*
+ * wait_task(task_name, timeout_s): block until the task is finished, failed
+ * or stopped and return that state; ERROR on timeout.
+ */
+Datum
+wait_task(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			timeout_s = PG_GETARG_INT32(1);
+	TimestampTz deadline;
+	TaskRow		task;
+
+	if (timeout_s < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout_s must not be negative")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("wait_task cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errhint("It would never see the task's state change.")));
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) timeout_s * 1000);
+	for (;;)
+	{
+		catalog_task_get_or_error(name, &task);
+		check_task_owner(name, task.owner);
+		if (!state_is_active(task.state) && strcmp(task.state, "interrupted") != 0)
+			PG_RETURN_TEXT_P(cstring_to_text(task.state));
+		if (!task_worker_alive(task.id) && strcmp(task.state, "interrupted") == 0)
+			PG_RETURN_TEXT_P(cstring_to_text(task.state));
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("timed out after %d seconds waiting for task \"%s\"", timeout_s, name),
+					 errdetail("The task is %s.", task.state)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WAIT_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* drop_task(task_name): forget a task that is not running. */
+Datum
+drop_task(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TaskRow		task;
+
+	catalog_task_get_or_error(name, &task);
+	check_task_owner(name, task.owner);
+	if (state_is_active(task.state) && task_worker_alive(task.id))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("task \"%s\" is %s", name, task.state),
+				 errhint("Stop it with ape_resume.stop_task() and wait for it first.")));
+	catalog_task_delete(task.id);
+	PG_RETURN_VOID();
+}
+
+/*
+ * parse_config(config, task_name): validate config text without starting
+ * anything, and show the effective settings (password masked).
+ */
+Datum
+parse_config(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	TaskConfig *config;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("config must not be null")));
+	name = PG_ARGISNULL(1) ? "task" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	config = task_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)), name);
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, task_config_settings(config))
+	{
+		ConfigSetting *s = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, s->value == NULL};
+
+		values[0] = CStringGetTextDatum(s->section);
+		values[1] = CStringGetTextDatum(s->key);
+		values[2] = s->value ? CStringGetTextDatum(s->value) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
