@@ -1,0 +1,98 @@
+"""Fixtures of the integration tests: connections to the four servers of
+the test bed (see test/testbed.sh), configured from its env.sh."""
+import os
+import subprocess
+import time
+
+import psycopg2
+import pymysql
+import pymongo
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PEER_CASES = os.path.join(os.path.dirname(REPO), "shared", "peer-cases", "ape-dts")
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run the tests through test/run_tests.sh")
+    return value
+
+
+@pytest.fixture
+def local():
+    """The target server, with the extension, autocommit."""
+    conn = psycopg2.connect(host=env("PGHOST"), port=env("PGPORT"),
+                            user=env("PGUSER"), dbname=env("PGDATABASE"))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS ape_resume")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def mysql_admin():
+    conn = pymysql.connect(host="127.0.0.1", port=int(env("APE_MYSQL_PORT")),
+                           user="ape", password="mysql_secret_pw",
+                           charset="utf8mb4", autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pgsrc():
+    conn = psycopg2.connect(env("APE_PGSRC_URL").replace("postgres://", "postgresql://"))
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def mongo():
+    client = pymongo.MongoClient(env("APE_MONGO_URL"), serverSelectionTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+def run_mysql_file(path):
+    """Load a SQL file into MariaDB with its command-line client."""
+    with open(path, "rb") as f:
+        subprocess.run(["mariadb", "-h127.0.0.1", "-P" + env("APE_MYSQL_PORT"),
+                        "-uape", "-pmysql_secret_pw", "--default-character-set=utf8mb4"],
+                       stdin=f, check=True, capture_output=True)
+
+
+def run_pgsrc_file(path):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path,
+                    env("APE_PGSRC_URL")], check=True, capture_output=True)
+
+
+def run_mongo_file(path):
+    """Load a mongosh-style script; returns the SKIPPED-TYPE lines."""
+    out = subprocess.run([env("APE_PYTHON"), os.path.join(REPO, "test", "lib", "mongo_load.py"),
+                          env("APE_MONGO_URL"), path], check=True, capture_output=True, text=True)
+    return [l for l in out.stdout.splitlines() if l.startswith("SKIPPED-TYPE")]
+
+
+def wait_state(local, task, timeout=60):
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.wait_task(%s, %s)", (task, timeout))
+        return cur.fetchone()[0]
+
+
+def drop_task_if_exists(local, task):
+    with local.cursor() as cur:
+        cur.execute("SELECT 1 FROM ape_resume.tasks WHERE name = %s", (task,))
+        if cur.fetchone():
+            deadline = time.time() + 30
+            while True:
+                try:
+                    cur.execute("SELECT ape_resume.drop_task(%s)", (task,))
+                    return
+                except psycopg2.errors.ObjectInUse:
+                    if time.time() > deadline:
+                        raise
+                    cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+                    time.sleep(0.5)
