@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ *
+ * source.h
+ *	  The interface every kind of source server implements: connect,
+ *	  discover the tables a filter selects, and stream a table's rows in
+ *	  order-column order, in batches that start after a given value.
+ *
+ * One file per source kind (mysql_source.c, ...) implements SourceOps;
+ * it alone includes its client library's headers.  Values cross this
+ * interface as text in PostgreSQL's input format for the column's target
+ * type, so the sink never needs to know the source's types.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_SOURCE_H
+#define APE_SOURCE_H
+
+#include "config.h"
+
+typedef struct SourceColumn
+{
+	char	   *name;			/* source column name */
+	char	   *pg_type;		/* target column type, SQL text, e.g. "numeric(20,0)" */
+	char	   *source_type;	/* the source's type, for messages and README */
+	bool		not_null;
+} SourceColumn;
+
+typedef struct SourceTable
+{
+	char	   *schema;			/* source database / schema, exactly */
+	char	   *tb;				/* source table / collection, exactly */
+	int			ncolumns;
+	SourceColumn *columns;
+	int			order_col;		/* index in columns of the order column, -1: none */
+	List	   *primary_key;	/* column names (char *), NIL if none */
+	List	   *unique_keys;	/* List of Lists of column names */
+	int64		rows_estimated; /* from the source's statistics, -1 if unknown */
+} SourceTable;
+
+typedef struct Source Source;	/* a connection, private to each kind */
+
+typedef struct SourceOps
+{
+	/*
+	 * Connect to the source of the config.  ERROR (never showing the
+	 * password) when that fails.  The connection is closed when the current
+	 * memory context is reset or deleted, so an ERROR leaks nothing.
+	 */
+	Source	   *(*connect) (const TaskConfig *config);
+
+	/* The tables the filter selects, sorted by (schema, tb). */
+	List	   *(*list_tables) (Source *source, const NameFilter *filter);
+
+	/*
+	 * Start streaming rows of table ordered by its order column, only rows
+	 * whose order column is greater than after_value (NULL: from the start),
+	 * at most limit rows (0: no limit).  A table without an order column is
+	 * streamed whole (after_value must be NULL, limit 0).  after_value is
+	 * the text of a value as scan_next returned it for the order column (or
+	 * as a position file holds it); a value that does not fit the column's
+	 * type is an ERROR naming table and column.
+	 */
+	void		(*scan_begin) (Source *source, const SourceTable *table,
+							   const char *after_value, int64 limit);
+
+	/*
+	 * Next row: values[i] is the text of column i in PostgreSQL input
+	 * format, or NULL for SQL NULL; lengths[i] its length in bytes.  Valid
+	 * until the next call.  Returns false at the end of the scan.
+	 */
+	bool		(*scan_next) (Source *source, char **values, int *lengths);
+
+	/* End the scan (also after an early stop). */
+	void		(*scan_end) (Source *source);
+} SourceOps;
+
+extern const SourceOps mysql_source_ops;
+
+#endif							/* APE_SOURCE_H */
