@@ -18,7 +18,10 @@ OBJS = \
 	src/task_api.o \
 	src/privileges.o \
 	src/worker.o \
-	src/task_run.o
+	src/task_run.o \
+	src/sink.o \
+	src/checkpoint.o \
+	src/mysql_source.o
 
 REGRESS = setup config resume_files privileges
 REGRESS_OPTS = --load-extension=ape_resume
@@ -42,3 +45,4 @@ include $(PGXS)
 
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
+src/mysql_source.o src/mysql_source.bc: override CPPFLAGS += $(MYSQL_CFLAGS)

@@ -101,7 +101,7 @@ task_fetch(const char *where, Oid argtype, Datum arg, TaskRow *row)
 
 	catalog_as_owner_begin(&cu);
 	rc = SPI_execute_with_args(psprintf("SELECT id, name, config, state, log_dir, owner, database, "
-										"stop_requested, last_error "
+										"stop_requested, last_error, worker_pid "
 										"FROM ape_resume.task WHERE %s", where),
 							   1, &argtype, &arg, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
@@ -120,6 +120,11 @@ task_fetch(const char *where, Oid argtype, Datum arg, TaskRow *row)
 		row->database = DatumGetObjectId(SPI_getbinval(tuple, desc, 7, &isnull));
 		row->stop_requested = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
 		row->last_error = copy_value(cxt, tuple, desc, 9);
+		{
+			Datum		d = SPI_getbinval(tuple, desc, 10, &isnull);
+
+			row->worker_pid = isnull ? 0 : DatumGetInt32(d);
+		}
 	}
 	catalog_as_owner_end(&cu);
 	return found;
@@ -217,4 +222,39 @@ catalog_task_set_running(int64 id, int pid)
 				"started_at = pg_catalog.now(), finished_at = NULL, last_error = NULL "
 				"WHERE id = $1",
 				id, 1, types, args, " ");
+}
+
+void
+catalog_task_set_worker(int64 id, int pid)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1];
+
+	args[0] = Int32GetDatum(pid);
+	task_update("UPDATE ape_resume.task SET worker_pid = $2 WHERE id = $1",
+				id, 1, types, args, " ");
+}
+
+bool
+catalog_task_mark_interrupted(int64 id, int pid)
+{
+	CatalogUser cu;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	int			rc;
+	bool		marked;
+
+	args[0] = Int64GetDatum(id);
+	args[1] = Int32GetDatum(pid);
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET state = 'interrupted', "
+							   "last_error = 'the worker ended without recording an outcome' "
+							   "WHERE id = $1 AND worker_pid = $2 "
+							   "AND state IN ('pending', 'running')",
+							   2, types, args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
+	marked = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return marked;
 }

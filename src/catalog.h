@@ -20,6 +20,7 @@ typedef struct TaskRow
 	Oid			owner;
 	Oid			database;
 	bool		stop_requested;
+	int			worker_pid;		/* 0 when none recorded */
 	char	   *last_error;
 } TaskRow;
 
@@ -43,6 +44,14 @@ extern void catalog_task_set_state(int64 id, const char *state,
 								   const char *last_error);
 /* Mark a task running in worker pid. */
 extern void catalog_task_set_running(int64 id, int pid);
+/* Record the pid of the worker launched for a task. */
+extern void catalog_task_set_worker(int64 id, int pid);
+
+/*
+ * Mark a pending or running task whose worker pid is gone as interrupted;
+ * false when the task had meanwhile recorded another state.
+ */
+extern bool catalog_task_mark_interrupted(int64 id, int pid);
 extern void catalog_task_request_stop(int64 id);
 extern void catalog_task_delete(int64 id);
 

@@ -58,6 +58,7 @@ extern char *position_json_string_array(char **items, int n);
 
 /* position_file.c */
 extern const char *position_kind_name(PositionKind kind);
+extern void position_append_timestamp(StringInfo buf, TimestampTz ts);
 extern void position_line_parse(char *text, size_t len, PositionLine *line);
 extern void position_line_format(StringInfo buf, TimestampTz logged_at,
 								 const char *tag, const PositionEntry *entry);

@@ -179,8 +179,9 @@ position_line_parse(char *text, size_t len, PositionLine *line)
 		line->error = error;
 }
 
-static void
-append_timestamp(StringInfo buf, TimestampTz ts)
+/* Append a timestamp as the log files have it: UTC, microseconds. */
+void
+position_append_timestamp(StringInfo buf, TimestampTz ts)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
@@ -199,7 +200,7 @@ void
 position_line_format(StringInfo buf, TimestampTz logged_at, const char *tag,
 					 const PositionEntry *entry)
 {
-	append_timestamp(buf, logged_at);
+	position_append_timestamp(buf, logged_at);
 	appendStringInfoString(buf, " | ");
 	if (tag != NULL)
 		appendStringInfo(buf, "%s | ", tag);

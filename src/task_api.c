@@ -81,6 +81,9 @@ resume_task(PG_FUNCTION_ARGS)
 	check_file_privileges("resume tasks", true);
 	catalog_task_get_or_error(name, &task);
 	check_task_owner(name, task.owner);
+	if (state_is_active(task.state) && !task_worker_alive(task.worker_pid) &&
+		catalog_task_mark_interrupted(task.id, task.worker_pid))
+		task.state = "interrupted";
 	if (state_is_active(task.state))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -124,10 +127,12 @@ wait_task(PG_FUNCTION_ARGS)
 	{
 		catalog_task_get_or_error(name, &task);
 		check_task_owner(name, task.owner);
-		if (!state_is_active(task.state) && strcmp(task.state, "interrupted") != 0)
+		if (!state_is_active(task.state))
 			PG_RETURN_TEXT_P(cstring_to_text(task.state));
-		if (!task_worker_alive(task.id) && strcmp(task.state, "interrupted") == 0)
-			PG_RETURN_TEXT_P(cstring_to_text(task.state));
+		/* a worker that died (crash, SIGKILL) recorded no outcome */
+		if (!task_worker_alive(task.worker_pid) &&
+			catalog_task_mark_interrupted(task.id, task.worker_pid))
+			PG_RETURN_TEXT_P(cstring_to_text("interrupted"));
 		if (GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
@@ -149,7 +154,7 @@ drop_task(PG_FUNCTION_ARGS)
 
 	catalog_task_get_or_error(name, &task);
 	check_task_owner(name, task.owner);
-	if (state_is_active(task.state) && task_worker_alive(task.id))
+	if (state_is_active(task.state) && task_worker_alive(task.worker_pid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("task \"%s\" is %s", name, task.state),

@@ -1,23 +1,278 @@
 /*-------------------------------------------------------------------------
  *
  * task_run.c
- *	  Running a task inside its worker.
+ *	  Running a task inside its worker: connect to the source, discover the
+ *	  tables, and copy each one in checkpointed batches.
+ *
+ * Each batch is one local transaction holding the batch's rows and the
+ * table's catalog position; its position.log line follows the commit.  A
+ * table without an order column is copied in one transaction with its
+ * finished marker, so a crash leaves nothing of it.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "checkpoint.h"
 #include "config.h"
+#include "sink.h"
+#include "source.h"
 #include "task_run.h"
+
+/* A batch being fed from the source into COPY. */
+typedef struct BatchFeed
+{
+	const SourceOps *ops;
+	Source	   *source;
+	const SourceTable *table;
+	int64		limit;			/* rows at most, 0: all */
+	TimestampTz deadline;		/* end the batch early after this */
+	int64		rows;
+	StringInfoData last_value;	/* order column of the last row fed */
+	bool		exhausted;		/* the source had no more rows */
+} BatchFeed;
+
+static bool
+batch_feed_next(void *arg, char **values, int *lengths)
+{
+	BatchFeed  *feed = arg;
+
+	CHECK_FOR_INTERRUPTS();
+	if (feed->limit > 0 && feed->rows >= feed->limit)
+		return false;
+	if (feed->rows > 0 && feed->table->order_col >= 0 &&
+		GetCurrentTimestamp() >= feed->deadline)
+		return false;
+	if (!feed->ops->scan_next(feed->source, values, lengths))
+	{
+		feed->exhausted = true;
+		return false;
+	}
+	feed->rows++;
+	if (feed->table->order_col >= 0)
+	{
+		int			oc = feed->table->order_col;
+
+		resetStringInfo(&feed->last_value);
+		if (values[oc] != NULL)
+			appendBinaryStringInfo(&feed->last_value, values[oc], lengths[oc]);
+	}
+	return true;
+}
+
+static const SourceOps *
+source_ops_for(SourceKind kind)
+{
+	switch (kind)
+	{
+		case SOURCE_MYSQL:
+			return &mysql_source_ops;
+		case SOURCE_PG:
+		case SOURCE_MONGO:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("copying from a %s source is not available in this build of ape_resume",
+					source_kind_name(kind))));
+	return NULL;
+}
+
+/*
+ * Transactions of the worker.  Both keep the caller's memory context
+ * current, so what is allocated inside a transaction (the parsed config, a
+ * table's progress) outlives it; the caller never works in a transaction's
+ * own context.
+ */
+static void
+begin_xact(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+commit_xact(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * Copy one table from after (NULL: from the start).  Returns false when a
+ * stop was requested before the table finished.
+ */
+static bool
+copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
+		   const SourceTable *table, const char *dst_schema, const char *dst_tb,
+		   const char *after)
+{
+	BatchFeed	feed;
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+													"ape_resume batch",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old_cxt;
+	char	   *value = after ? pstrdup(after) : NULL;
+	bool		finished = false;
+
+	memset(&feed, 0, sizeof(feed));
+	feed.ops = ops;
+	feed.source = source;
+	feed.table = table;
+	initStringInfo(&feed.last_value);
+
+	begin_xact();
+	sink_prepare_table(table, dst_schema, dst_tb);
+	if (after == NULL && sink_table_has_rows(dst_schema, dst_tb))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("target table \"%s\".\"%s\" is not empty", dst_schema, dst_tb),
+				 errdetail("Source table \"%s\".\"%s\" is copied from its beginning.",
+						   table->schema, table->tb),
+				 errhint("Truncate or drop the target table for a fresh copy, or resume from a position.")));
+	commit_xact();
+
+	while (!finished)
+	{
+		uint64		rows;
+
+		old_cxt = MemoryContextSwitchTo(batch_cxt);
+		begin_xact();
+		if (checkpoint_stop_requested(task->id))
+		{
+			commit_xact();
+			MemoryContextSwitchTo(old_cxt);
+			MemoryContextDelete(batch_cxt);
+			return false;
+		}
+		feed.rows = 0;
+		feed.exhausted = false;
+		if (table->order_col >= 0)
+		{
+			feed.limit = config->checkpoint_rows;
+			feed.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														(int64) config->checkpoint_interval_secs * 1000);
+			ops->scan_begin(source, table, value, feed.limit);
+		}
+		else
+		{
+			feed.limit = 0;
+			feed.deadline = DT_NOEND;
+			ops->scan_begin(source, table, NULL, 0);
+		}
+		rows = sink_copy_rows(table, dst_schema, dst_tb, batch_feed_next, &feed);
+		ops->scan_end(source);
+		Assert(rows == (uint64) feed.rows);
+
+		/* a batch shorter than asked for, or the whole table: the end */
+		finished = feed.exhausted || table->order_col < 0;
+		MemoryContextSwitchTo(old_cxt);
+		if (table->order_col >= 0 && feed.rows > 0)
+		{
+			if (value)
+				pfree(value);
+			value = pstrdup(feed.last_value.data);
+		}
+		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
+								   (int64) rows, finished);
+		commit_xact();
+		MemoryContextReset(batch_cxt);
+
+		if (table->order_col >= 0 && rows > 0)
+			checkpoint_log_position(config, table, value);
+		pgstat_report_activity(STATE_RUNNING, NULL);
+	}
+	checkpoint_log_finished(config, table);
+	task_log(config, "INFO", "finished table \"%s\".\"%s\"", table->schema, table->tb);
+	MemoryContextDelete(batch_cxt);
+	return true;
+}
 
 const char *
 task_run(TaskRow *task)
 {
-	TaskConfig *config = task_config_parse(task->config, task->name);
+	TaskConfig *config;
+	const SourceOps *ops;
+	Source	   *source;
+	List	   *tables;
+	ListCell   *lc;
 
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("copying from a %s source is not available in this build of ape_resume",
-					source_kind_name(config->db_type))));
-	return "failed";
+	begin_xact();
+	config = task_config_parse(task->config, task->name);
+	commit_xact();
+	ops = source_ops_for(config->db_type);
+
+	if (pg_mkdir_p(config->log_dir, S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create log directory \"%s\": %m", config->log_dir)));
+
+	source = ops->connect(config);
+	tables = ops->list_tables(source, &config->filter);
+	task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
+
+	begin_xact();
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		char	   *dst_schema;
+		char	   *dst_tb;
+
+		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
+		checkpoint_table_register(task->id, table, dst_schema, dst_tb);
+	}
+	checkpoint_set_tables_total(task->id, list_length(tables));
+	commit_xact();
+
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		TableProgress progress;
+		char	   *dst_schema;
+		char	   *dst_tb;
+		const char *after = NULL;
+
+		begin_xact();
+		checkpoint_table_progress(task->id, table->schema, table->tb, &progress);
+		commit_xact();
+		if (progress.finished)
+		{
+			task_log(config, "INFO", "resumer, check finished: schema: %s, tb: %s, result: true",
+					 table->schema, table->tb);
+			continue;
+		}
+		if (table->order_col >= 0 && progress.value != NULL &&
+			progress.order_col != NULL &&
+			strcmp(progress.order_col, table->columns[table->order_col].name) == 0)
+			after = progress.value;
+		if (table->order_col >= 0)
+			task_log(config, "INFO",
+					 "resumer, get resume value, schema: %s, tb: %s, col: %s, result: %s%s%s",
+					 table->schema, table->tb, table->columns[table->order_col].name,
+					 after ? "Some(\"" : "None", after ? after : "", after ? "\")" : "");
+
+		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
+		if (!copy_table(task, config, ops, source, table, dst_schema, dst_tb, after))
+		{
+			task_log(config, "INFO", "task %s stopped", task->name);
+			return "stopped";
+		}
+	}
+	task_log(config, "INFO", "task %s finished", task->name);
+	return "finished";
 }

@@ -82,32 +82,20 @@ task_worker_launch(int64 task_id, const char *task_name)
 		ereport(ERROR,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
 				 errmsg("could not start a worker for task \"%s\": the postmaster died", task_name)));
+	if (status != BGWH_STARTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not start a worker for task \"%s\"", task_name),
+				 errhint("See the server log.")));
+	catalog_task_set_worker(task_id, (int) pid);
 }
 
 bool
-task_worker_alive(int64 task_id)
+task_worker_alive(int pid)
 {
-	CatalogUser cu;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
-	bool		isnull = true;
-	int			pid = 0;
 	const char *type;
 
-	catalog_as_owner_begin(&cu);
-	args[0] = Int64GetDatum(task_id);
-	if (SPI_execute_with_args("SELECT worker_pid FROM ape_resume.task WHERE id = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.task");
-	if (SPI_processed > 0)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			pid = DatumGetInt32(d);
-	}
-	catalog_as_owner_end(&cu);
-	if (pid == 0)
+	if (pid <= 0)
 		return false;
 	type = GetBackgroundWorkerTypeByPid(pid);
 	return type != NULL && strcmp(type, APE_TASK_WORKER_TYPE) == 0;
@@ -142,7 +130,11 @@ ape_task_worker_main(Datum main_arg)
 	if (TransactionIdIsValid(args.start_xid))
 		XactLockTableWait(args.start_xid, NULL, NULL, XLTW_None);
 
+	/* the task row lives as long as the run, not only its transaction */
+	run_cxt = AllocSetContextCreate(TopMemoryContext, "ape_resume task run",
+									ALLOCSET_DEFAULT_SIZES);
 	StartTransactionCommand();
+	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	found = catalog_task_get_by_id(args.task_id, &task);
 	if (found && strcmp(task.state, "pending") == 0)
@@ -157,8 +149,6 @@ ape_task_worker_main(Datum main_arg)
 	if (!found)
 		proc_exit(0);			/* dropped, aborted or taken by another worker */
 
-	run_cxt = AllocSetContextCreate(TopMemoryContext, "ape_resume task run",
-									ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(run_cxt);

@@ -16,7 +16,10 @@
  */
 extern void task_worker_launch(int64 task_id, const char *task_name);
 
-/* Is a worker of this task running now? */
-extern bool task_worker_alive(int64 task_id);
+/*
+ * Is pid one of our task workers, running now?  Pid reuse cannot fool it:
+ * the postmaster knows which of its children are our workers.
+ */
+extern bool task_worker_alive(int pid);
 
 #endif							/* APE_WORKER_H */

@@ -132,7 +132,7 @@ start_pg() {
     fi
     pg_settings "$name" >"$dir/data/testbed.conf"
     chown postgres:postgres "$dir/data/testbed.conf"
-    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t "$TIMEOUT" start >/dev/null \
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -c -w -t "$TIMEOUT" start >/dev/null \
         || fail "$name" "$dir/server.log" "pg_ctl start failed"
     wait_until "$name" "$dir/server.log" "$(head -n 1 "$dir/data/postmaster.pid")" \
         "$PGBIN/pg_isready" -h "$RUN" -p "${PORT[$name]}" -U postgres -d postgres

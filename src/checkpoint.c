@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ *
+ * checkpoint.c
+ *	  A table's progress in the catalog and in the log files.
+ *
+ * A checkpoint writes the table's position row in the same transaction as
+ * the rows it covers, so the catalog is never behind or ahead of the data;
+ * the position.log line is appended only after that commit, so the file is
+ * never ahead of it (it may lag after a crash, which resume tolerates).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/timestamp.h"
+
+#include "checkpoint.h"
+#include "position.h"
+#include "privileges.h"
+
+static void
+exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls,
+			 int expected)
+{
+	CatalogUser cu;
+	int			rc;
+
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0);
+	if (rc != expected)
+		elog(ERROR, "could not update the ape_resume catalog: %s", SPI_result_code_string(rc));
+	catalog_as_owner_end(&cu);
+}
+
+void
+checkpoint_table_register(int64 task_id, const SourceTable *table,
+						  const char *dst_schema, const char *dst_tb)
+{
+	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		args[7];
+	char		nulls[7] = "       ";
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = CStringGetTextDatum(dst_schema);
+	args[4] = CStringGetTextDatum(dst_tb);
+	if (table->order_col >= 0)
+		args[5] = CStringGetTextDatum(table->columns[table->order_col].name);
+	else
+		nulls[5] = 'n';
+	args[6] = Int64GetDatum(table->rows_estimated);
+	if (table->rows_estimated < 0)
+		nulls[6] = 'n';
+	exec_catalog("INSERT INTO ape_resume.position "
+				 "(task_id, schema, tb, dst_schema, dst_tb, order_col, rows_estimated) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+				 "ON CONFLICT (task_id, schema, tb) DO UPDATE SET "
+				 "dst_schema = EXCLUDED.dst_schema, dst_tb = EXCLUDED.dst_tb, "
+				 "rows_estimated = EXCLUDED.rows_estimated",
+				 7, types, args, nulls, SPI_OK_INSERT);
+}
+
+void
+checkpoint_table_progress(int64 task_id, const char *schema, const char *tb,
+						  TableProgress *progress)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	int			rc;
+
+	memset(progress, 0, sizeof(TableProgress));
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(schema);
+	args[2] = CStringGetTextDatum(tb);
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args("SELECT p.order_col, p.value, p.rows_copied, "
+							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
+							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb) "
+							   "FROM ape_resume.position p "
+							   "WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3",
+							   3, types, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *v;
+		bool		isnull;
+
+		v = SPI_getvalue(tup, desc, 1);
+		progress->order_col = v ? MemoryContextStrdup(cxt, v) : NULL;
+		v = SPI_getvalue(tup, desc, 2);
+		progress->value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		progress->rows_copied = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		progress->finished = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	}
+	catalog_as_owner_end(&cu);
+}
+
+void
+checkpoint_set_tables_total(int64 task_id, int ntables)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(ntables);
+	exec_catalog("UPDATE ape_resume.task SET tables_total = $2 WHERE id = $1",
+				 2, types, args, NULL, SPI_OK_UPDATE);
+}
+
+bool
+checkpoint_stop_requested(int64 task_id)
+{
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	bool		stop = false;
+	bool		isnull;
+
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT stop_requested FROM ape_resume.task WHERE id = $1",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.task");
+	if (SPI_processed > 0)
+		stop = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	catalog_as_owner_end(&cu);
+	return stop;
+}
+
+void
+checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *value,
+						   int64 rows_added, bool finished)
+{
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID};
+	Datum		args[6];
+	char		nulls[6] = "      ";
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	if (value)
+		args[3] = CStringGetTextDatum(value);
+	else
+		nulls[3] = 'n';
+	args[4] = Int64GetDatum(rows_added);
+	args[5] = BoolGetDatum(finished);
+	exec_catalog("UPDATE ape_resume.position SET "
+				 "value = coalesce($4, value), rows_copied = rows_copied + $5, "
+				 "state = CASE WHEN $6 THEN 'finished' ELSE 'copying' END, "
+				 "started_at = coalesce(started_at, pg_catalog.now()), "
+				 "updated_at = pg_catalog.clock_timestamp() "
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
+				 6, types, args, nulls, SPI_OK_UPDATE);
+	if (finished)
+		exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
+					 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
+					 "FROM ape_resume.position "
+					 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
+					 3, types, args, nulls, SPI_OK_INSERT);
+}
+
+static char *
+log_path(const TaskConfig *config, const char *file)
+{
+	return psprintf("%s/%s", config->log_dir, file);
+}
+
+void
+checkpoint_log_position(const TaskConfig *config, const SourceTable *table, const char *value)
+{
+	PositionEntry entry;
+	PositionEntry none;
+	StringInfoData line;
+	TimestampTz now = GetCurrentTimestamp();
+	char	   *order_col = table->columns[table->order_col].name;
+	char	   *v = (char *) value;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.kind = POSITION_SNAPSHOT;
+	entry.db_type = (char *) source_kind_name(config->db_type);
+	entry.schema = table->schema;
+	entry.tb = table->tb;
+	entry.nkeys = 1;
+	entry.order_cols = &order_col;
+	entry.values = &v;
+	memset(&none, 0, sizeof(none));
+	none.kind = POSITION_NONE;
+
+	initStringInfo(&line);
+	position_line_format(&line, now, "current_position", &entry);
+	appendStringInfoChar(&line, '\n');
+	position_line_format(&line, now, "checkpoint_position", &none);
+	position_file_append(log_path(config, "position.log"), line.data, false);
+	pfree(line.data);
+}
+
+void
+checkpoint_log_finished(const TaskConfig *config, const SourceTable *table)
+{
+	PositionEntry entry;
+	StringInfoData line;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.kind = POSITION_SNAPSHOT_FINISHED;
+	entry.db_type = (char *) source_kind_name(config->db_type);
+	entry.schema = table->schema;
+	entry.tb = table->tb;
+	initStringInfo(&line);
+	position_line_format(&line, GetCurrentTimestamp(), NULL, &entry);
+	position_file_append(log_path(config, "finished.log"), line.data, true);
+	pfree(line.data);
+}
+
+static int
+log_level_rank(const char *level)
+{
+	if (strcmp(level, "error") == 0)
+		return 0;
+	if (strcmp(level, "warn") == 0)
+		return 1;
+	if (strcmp(level, "info") == 0)
+		return 2;
+	if (strcmp(level, "debug") == 0)
+		return 3;
+	return 4;
+}
+
+void
+task_log(const TaskConfig *config, const char *level, const char *fmt,...)
+{
+	StringInfoData msg;
+	StringInfoData line;
+	char	   *lower = asc_tolower(level, strlen(level));
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+	ereport(LOG, (errmsg_internal("ape_resume: %s", msg.data)));
+	if (log_level_rank(lower) > log_level_rank(config->log_level))
+		return;
+
+	initStringInfo(&line);
+	position_append_timestamp(&line, GetCurrentTimestamp());
+	appendStringInfo(&line, " - %s - [%d] - %s", level, MyProcPid, msg.data);
+	position_file_append(log_path(config, "default.log"), line.data, false);
+}

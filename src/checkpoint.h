@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * checkpoint.h
+ *	  A table's progress: its ape_resume.position and ape_resume.finished
+ *	  catalog rows (written in the transaction of the rows they describe)
+ *	  and their mirror lines in position.log and finished.log.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_CHECKPOINT_H
+#define APE_CHECKPOINT_H
+
+#include "config.h"
+#include "source.h"
+
+/* What the catalog says of a table of a task. */
+typedef struct TableProgress
+{
+	bool		finished;
+	char	   *order_col;		/* NULL when none recorded */
+	char	   *value;			/* last committed value, NULL when none */
+	int64		rows_copied;
+} TableProgress;
+
+/* Record (or refresh) a table of a task as pending, with its target names. */
+extern void checkpoint_table_register(int64 task_id, const SourceTable *table,
+									  const char *dst_schema, const char *dst_tb);
+extern void checkpoint_table_progress(int64 task_id, const char *schema,
+									  const char *tb, TableProgress *progress);
+extern void checkpoint_set_tables_total(int64 task_id, int ntables);
+extern bool checkpoint_stop_requested(int64 task_id);
+
+/*
+ * In the caller's transaction: the table's new position after rows_added
+ * rows, and with finished also its finished row.
+ */
+extern void checkpoint_commit_position(int64 task_id, const SourceTable *table,
+									   const char *value, int64 rows_added,
+									   bool finished);
+
+/* After the commit: the mirror lines. */
+extern void checkpoint_log_position(const TaskConfig *config, const SourceTable *table,
+									const char *value);
+extern void checkpoint_log_finished(const TaskConfig *config, const SourceTable *table);
+
+/* default.log and the server log: "ts - LEVEL - [pid] - message" */
+extern void task_log(const TaskConfig *config, const char *level, const char *fmt,...) pg_attribute_printf(3, 4);
+
+#endif							/* APE_CHECKPOINT_H */

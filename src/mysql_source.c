@@ -1,0 +1,1358 @@
+/*-------------------------------------------------------------------------
+ *
+ * mysql_source.c
+ *	  The MySQL / MariaDB source: connect with MariaDB Connector/C, discover
+ *	  tables from information_schema, stream rows in order-column order.
+ *
+ * This is the only file that includes the client library's headers.  Every
+ * client-library return value is checked; the connection and any open
+ * result set are released by a memory context callback, so an ERROR
+ * anywhere leaks nothing.
+ *
+ * Type mapping (source type -> PostgreSQL type), lossless:
+ *
+ *	MySQL / MariaDB					PostgreSQL
+ *	-------------------------------	----------------------------------
+ *	tinyint, tinyint unsigned		smallint
+ *	smallint						smallint
+ *	smallint unsigned				integer
+ *	mediumint (signed/unsigned)		integer
+ *	int								integer
+ *	int unsigned					bigint
+ *	bigint							bigint
+ *	bigint unsigned					numeric(20,0)
+ *	decimal(p,s)					numeric(p,s)
+ *	float							real
+ *	double							double precision
+ *	bit(n)							bit(n)
+ *	year							smallint
+ *	date							date
+ *	datetime(p)						timestamp(p) without time zone
+ *	timestamp(p)					timestamp(p) with time zone
+ *	time(p)							interval (MySQL TIME spans +-838:59:59)
+ *	char(n), varchar(n)				char(n), varchar(n) (n in characters)
+ *	char(0), varchar(0)				text
+ *	tinytext, text, mediumtext,
+ *	longtext						text
+ *	binary, varbinary, tinyblob,
+ *	blob, mediumblob, longblob		bytea
+ *	enum, set						text
+ *	json (MariaDB: longtext with a
+ *	CHECK (json_valid(`col`)))		jsonb
+ *	anything else (geometry, ...)	ERROR
+ *
+ * Values: zero dates ('0000-00-00', or month or day 00) become -infinity
+ * (a WARNING counts them per table); year 0000 becomes 0001 BC (the same
+ * proleptic year); timestamps are read in UTC and get "+00"; bit(n) becomes
+ * n '0'/'1' characters; binary values become "\x" and lowercase hex.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <limits.h>
+
+/*
+ * MariaDB's ma_list.h (pulled in by mysql.h) declares list_length,
+ * list_delete and list_free, which clash with PostgreSQL's pg_list.h: give
+ * its declarations other names while mysql.h is read.  No LIST function of
+ * the client library is used here.
+ */
+#define list_length ma_list_length
+#define list_delete ma_list_delete
+#define list_free ma_list_free
+#include <mysql.h>
+#include <errmsg.h>
+#undef list_length
+#undef list_delete
+#undef list_free
+#undef list_rest
+#undef list_push
+#undef list_pop
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "config.h"
+#include "source.h"
+
+#define MYSQL_CONNECT_TIMEOUT_SECS 10
+#define MYSQL_IO_TIMEOUT_SECS 600
+#define MYSQL_NET_TIMEOUT_SECS 3600
+
+/* How a column's values are checked and converted. */
+typedef enum ColKind
+{
+	CK_INT,						/* integer types */
+	CK_DECIMAL,
+	CK_FLOAT,					/* float, double */
+	CK_BIT,
+	CK_YEAR,
+	CK_DATE,
+	CK_DATETIME,
+	CK_TIMESTAMP,
+	CK_TIME,
+	CK_TEXT,					/* char, varchar, text types: UTF-8 checked */
+	CK_ENUM,					/* enum, set: UTF-8 checked */
+	CK_JSON,					/* UTF-8 checked */
+	CK_BINARY,
+	CK_UNSUPPORTED
+} ColKind;
+
+typedef struct ColInfo
+{
+	ColKind		kind;
+	bool		is_unsigned;
+	int			bits;			/* CK_BIT: n */
+	int64		min;			/* CK_INT signed range */
+	int64		max;
+	uint64		umax;			/* CK_INT unsigned range */
+} ColInfo;
+
+struct Source
+{
+	MYSQL	   *conn;
+	MemoryContext cxt;			/* holds this struct and the scan state */
+	MemoryContextCallback callback;
+	char	   *server;			/* "host:port", for messages */
+	bool		is_mariadb;
+	MYSQL_RES  *meta_res;		/* a metadata result being read, or NULL */
+
+	/* the current scan */
+	MYSQL_RES  *scan_res;
+	bool		scan_done;		/* scan_next returned false */
+	char	   *scan_schema;
+	char	   *scan_tb;
+	int			scan_ncols;
+	ColInfo    *scan_cols;
+	char	  **scan_colnames;
+	int64		scan_limit;
+	int64		scan_rows;
+	StringInfoData buf;			/* converted values of the current row */
+	int		   *offsets;		/* of converted values in buf, -1: as is */
+
+	/* zero dates counted over consecutive scans of one table */
+	char	   *zd_schema;
+	char	   *zd_tb;
+	int64		zero_dates;
+};
+
+/*
+ * Memory context reset callback: free open results and close the
+ * connection.  An unfinished streaming result is detached from the
+ * connection first, so that freeing it does not read the rest of the rows.
+ */
+static void
+mysql_source_release(void *arg)
+{
+	Source	   *s = (Source *) arg;
+
+	if (s->meta_res)
+	{
+		mysql_free_result(s->meta_res);
+		s->meta_res = NULL;
+	}
+	if (s->scan_res)
+	{
+		if (!s->scan_done)
+			s->scan_res->handle = NULL;
+		mysql_free_result(s->scan_res);
+		s->scan_res = NULL;
+	}
+	if (s->conn)
+	{
+		mysql_close(s->conn);
+		s->conn = NULL;
+	}
+}
+
+/* ERROR for a failed client call, with the server's message. */
+static void
+mysql_error_report(Source *s, const char *what)
+{
+	unsigned int err = mysql_errno(s->conn);
+
+	ereport(ERROR,
+			(errcode(err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST ?
+					 ERRCODE_CONNECTION_FAILURE :
+					 ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("%s on MySQL server \"%s\" failed: %s",
+					what, s->server, mysql_error(s->conn))));
+}
+
+/* Decode %XX escapes of a URL part; NULL on a malformed escape or a NUL. */
+static char *
+percent_decode(const char *p, int len)
+{
+	StringInfoData out;
+	int			i;
+
+	initStringInfo(&out);
+	for (i = 0; i < len; i++)
+	{
+		if (p[i] == '%')
+		{
+			int			v = 0;
+			int			j;
+
+			if (i + 2 >= len)
+				return NULL;
+			for (j = 1; j <= 2; j++)
+			{
+				char		c = p[i + j];
+
+				v <<= 4;
+				if (c >= '0' && c <= '9')
+					v |= c - '0';
+				else if (c >= 'a' && c <= 'f')
+					v |= c - 'a' + 10;
+				else if (c >= 'A' && c <= 'F')
+					v |= c - 'A' + 10;
+				else
+					return NULL;
+			}
+			if (v == 0)
+				return NULL;
+			appendStringInfoChar(&out, (char) v);
+			i += 2;
+		}
+		else
+			appendStringInfoChar(&out, p[i]);
+	}
+	return out.data;
+}
+
+/* ERROR for a source URL that does not parse, showing it masked. */
+static void
+bad_url(const char *url, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid MySQL source url \"%s\"", url_mask_password(url)),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Parse mysql://[user[:password]@]host[:port][/db][?opts]: user and
+ * password percent-decoded, port 3306 by default, db and options ignored.
+ */
+static void
+parse_mysql_url(const char *url, char **user, char **password, char **host,
+				unsigned int *port)
+{
+	const char *p;
+	const char *end;
+	const char *at;
+	const char *hp;
+	const char *hend;
+
+	*user = NULL;
+	*password = NULL;
+	*port = 3306;
+
+	if (pg_strncasecmp(url, "mysql://", 8) != 0)
+		bad_url(url, "The url must start with \"mysql://\".");
+	p = url + 8;
+	end = p + strcspn(p, "/?#");
+
+	/* the last '@' before the path ends the user info */
+	at = NULL;
+	for (hp = p; hp < end; hp++)
+		if (*hp == '@')
+			at = hp;
+	if (at)
+	{
+		const char *colon = memchr(p, ':', at - p);
+
+		if (colon)
+		{
+			*user = percent_decode(p, colon - p);
+			*password = percent_decode(colon + 1, at - colon - 1);
+		}
+		else
+			*user = percent_decode(p, at - p);
+		if (*user == NULL || (colon && *password == NULL))
+			bad_url(url, "The user or password has a malformed %-escape.");
+		if ((*user)[0] == '\0')
+			*user = NULL;
+		hp = at + 1;
+	}
+	else
+		hp = p;
+
+	/* host, maybe [IPv6] */
+	if (*hp == '[')
+	{
+		const char *close = memchr(hp, ']', end - hp);
+
+		if (close == NULL)
+			bad_url(url, "An IPv6 host address lacks its closing \"]\".");
+		*host = pnstrdup(hp + 1, close - hp - 1);
+		hend = close + 1;
+	}
+	else
+	{
+		hend = memchr(hp, ':', end - hp);
+		if (hend == NULL)
+			hend = end;
+		*host = pnstrdup(hp, hend - hp);
+	}
+	if ((*host)[0] == '\0')
+		bad_url(url, "The url names no host.");
+
+	if (hend < end)
+	{
+		long		v;
+		const char *q;
+
+		if (*hend != ':' || hend + 1 == end)
+			bad_url(url, "The port must follow the host after a \":\".");
+		v = 0;
+		for (q = hend + 1; q < end; q++)
+		{
+			if (*q < '0' || *q > '9' || v > 65535)
+				bad_url(url, "The port must be a number from 1 to 65535.");
+			v = v * 10 + (*q - '0');
+		}
+		if (v < 1 || v > 65535)
+			bad_url(url, "The port must be a number from 1 to 65535.");
+		*port = (unsigned int) v;
+	}
+}
+
+/* Run a statement that returns no rows. */
+static void
+run_command(Source *s, const char *sql)
+{
+	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+		mysql_error_report(s, psprintf("statement \"%s\"", sql));
+	/* a statement without a result set leaves none */
+	if (mysql_field_count(s->conn) != 0)
+	{
+		MYSQL_RES  *res = mysql_store_result(s->conn);
+
+		if (res)
+			mysql_free_result(res);
+	}
+}
+
+/*
+ * Connect to the source server of the config and prepare the session:
+ * UTC, an sql_mode that changes no value, utf8mb4, long timeouts.
+ */
+static Source *
+mysql_source_connect(const TaskConfig *config)
+{
+	Source	   *s;
+	char	   *user;
+	char	   *password;
+	char	   *host;
+	unsigned int port;
+	unsigned int connect_timeout = MYSQL_CONNECT_TIMEOUT_SECS;
+	unsigned int io_timeout = MYSQL_IO_TIMEOUT_SECS;
+	my_bool		off = 0;
+	unsigned int local_infile = 0;
+
+	parse_mysql_url(config->url, &user, &password, &host, &port);
+
+	s = palloc0(sizeof(Source));
+	s->cxt = CurrentMemoryContext;
+	s->server = psprintf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	initStringInfo(&s->buf);
+
+	s->conn = mysql_init(NULL);
+	if (s->conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialize a MySQL client connection")));
+	s->callback.func = mysql_source_release;
+	s->callback.arg = s;
+	MemoryContextRegisterResetCallback(s->cxt, &s->callback);
+
+	if (mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &io_timeout) != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout) != 0 ||
+		mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_RECONNECT, &off) != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not set MySQL client options: %s",
+						mysql_error(s->conn))));
+
+	if (mysql_real_connect(s->conn, host, user, password, NULL, port,
+						   NULL, 0) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to MySQL server \"%s\": %s",
+						s->server, mysql_error(s->conn))));
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		pfree(password);
+	}
+
+	s->is_mariadb = strstr(mysql_get_server_info(s->conn), "MariaDB") != NULL;
+
+	run_command(s, "SET time_zone = '+00:00'");
+	run_command(s, "SET sql_mode = ''");
+	run_command(s, "SET NAMES utf8mb4");
+	run_command(s, psprintf("SET net_write_timeout = %d, net_read_timeout = %d",
+							MYSQL_NET_TIMEOUT_SECS, MYSQL_NET_TIMEOUT_SECS));
+	return s;
+}
+
+/* Append str as a quoted, escaped string literal. */
+static void
+append_literal(Source *s, StringInfo sql, const char *str, size_t len)
+{
+	char	   *esc = palloc(len * 2 + 1);
+	unsigned long n;
+
+	n = mysql_real_escape_string(s->conn, esc, str, len);
+	if (n == (unsigned long) -1)
+		mysql_error_report(s, "escaping a string");
+	appendStringInfoChar(sql, '\'');
+	appendBinaryStringInfo(sql, esc, n);
+	appendStringInfoChar(sql, '\'');
+	pfree(esc);
+}
+
+/* Append a name quoted with backticks, backticks in it doubled. */
+static void
+append_ident(StringInfo sql, const char *name)
+{
+	const char *p;
+
+	appendStringInfoChar(sql, '`');
+	for (p = name; *p; p++)
+	{
+		if (*p == '`')
+			appendStringInfoChar(sql, '`');
+		appendStringInfoChar(sql, *p);
+	}
+	appendStringInfoChar(sql, '`');
+}
+
+/*
+ * Run a metadata query and store its (small) result; the caller reads it
+ * and calls meta_done.  The result is freed by the callback on ERROR.
+ */
+static MYSQL_RES *
+meta_query(Source *s, const char *sql)
+{
+	Assert(s->meta_res == NULL);
+	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+		mysql_error_report(s, "a query of information_schema");
+	s->meta_res = mysql_store_result(s->conn);
+	if (s->meta_res == NULL)
+		mysql_error_report(s, "reading a result of information_schema");
+	return s->meta_res;
+}
+
+static void
+meta_done(Source *s)
+{
+	mysql_free_result(s->meta_res);
+	s->meta_res = NULL;
+}
+
+/* Next metadata row, or NULL at the end (ERROR on a read error). */
+static MYSQL_ROW
+meta_next(Source *s)
+{
+	MYSQL_ROW	row = mysql_fetch_row(s->meta_res);
+
+	if (row == NULL && mysql_errno(s->conn) != 0)
+		mysql_error_report(s, "reading a result of information_schema");
+	return row;
+}
+
+/* The lower-case leading word of a COLUMN_TYPE, e.g. "int" of "int(10) unsigned". */
+static char *
+type_word(const char *column_type)
+{
+	int			n = strcspn(column_type, "( ");
+	char	   *w = pnstrdup(column_type, n);
+	char	   *p;
+
+	for (p = w; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
+	return w;
+}
+
+/* Classify a column by its source type (COLUMN_TYPE) and target type. */
+static ColInfo
+classify(const char *source_type, const char *pg_type)
+{
+	ColInfo		ci;
+	char	   *w = type_word(source_type);
+
+	memset(&ci, 0, sizeof(ci));
+	ci.is_unsigned = strstr(source_type, "unsigned") != NULL;
+	ci.kind = CK_UNSUPPORTED;
+
+	if (strcmp(w, "tinyint") == 0 || strcmp(w, "smallint") == 0 ||
+		strcmp(w, "mediumint") == 0 || strcmp(w, "int") == 0 ||
+		strcmp(w, "integer") == 0 || strcmp(w, "bigint") == 0)
+	{
+		int			bits = w[0] == 't' ? 8 : w[0] == 's' ? 16 :
+			w[0] == 'm' ? 24 : w[0] == 'b' ? 64 : 32;
+
+		ci.kind = CK_INT;
+		if (bits == 64)
+		{
+			ci.min = PG_INT64_MIN;
+			ci.max = PG_INT64_MAX;
+			ci.umax = PG_UINT64_MAX;
+		}
+		else
+		{
+			ci.min = -((int64) 1 << (bits - 1));
+			ci.max = ((int64) 1 << (bits - 1)) - 1;
+			ci.umax = ((uint64) 1 << bits) - 1;
+		}
+	}
+	else if (strcmp(w, "decimal") == 0 || strcmp(w, "numeric") == 0)
+		ci.kind = CK_DECIMAL;
+	else if (strcmp(w, "float") == 0 || strcmp(w, "double") == 0 ||
+			 strcmp(w, "real") == 0)
+		ci.kind = CK_FLOAT;
+	else if (strcmp(w, "bit") == 0)
+	{
+		ci.kind = CK_BIT;
+		ci.bits = 1;
+		if (source_type[3] == '(')
+			ci.bits = atoi(source_type + 4);
+	}
+	else if (strcmp(w, "year") == 0)
+		ci.kind = CK_YEAR;
+	else if (strcmp(w, "date") == 0)
+		ci.kind = CK_DATE;
+	else if (strcmp(w, "datetime") == 0)
+		ci.kind = CK_DATETIME;
+	else if (strcmp(w, "timestamp") == 0)
+		ci.kind = CK_TIMESTAMP;
+	else if (strcmp(w, "time") == 0)
+		ci.kind = CK_TIME;
+	else if (strcmp(w, "char") == 0 || strcmp(w, "varchar") == 0 ||
+			 strcmp(w, "tinytext") == 0 || strcmp(w, "text") == 0 ||
+			 strcmp(w, "mediumtext") == 0 || strcmp(w, "longtext") == 0)
+		ci.kind = pg_type && strcmp(pg_type, "jsonb") == 0 ? CK_JSON : CK_TEXT;
+	else if (strcmp(w, "enum") == 0 || strcmp(w, "set") == 0)
+		ci.kind = CK_ENUM;
+	else if (strcmp(w, "json") == 0)
+		ci.kind = CK_JSON;
+	else if (strcmp(w, "binary") == 0 || strcmp(w, "varbinary") == 0 ||
+			 strcmp(w, "tinyblob") == 0 || strcmp(w, "blob") == 0 ||
+			 strcmp(w, "mediumblob") == 0 || strcmp(w, "longblob") == 0)
+		ci.kind = CK_BINARY;
+	pfree(w);
+	return ci;
+}
+
+/*
+ * The PostgreSQL type for a column from its information_schema.COLUMNS
+ * row, or NULL when the type is not supported.
+ */
+static char *
+map_type(const char *data_type, const char *column_type, bool is_json,
+		 const char *num_prec, const char *num_scale, const char *dt_prec,
+		 const char *char_len)
+{
+	ColInfo		ci = classify(column_type, is_json ? "jsonb" : NULL);
+	char	   *w = type_word(data_type);
+	int			prec = dt_prec ? atoi(dt_prec) : 0;
+
+	switch (ci.kind)
+	{
+		case CK_INT:
+			if (w[0] == 't')
+				return "smallint";
+			if (w[0] == 's')
+				return ci.is_unsigned ? "integer" : "smallint";
+			if (w[0] == 'm')
+				return "integer";
+			if (w[0] == 'b')
+				return ci.is_unsigned ? "numeric(20,0)" : "bigint";
+			return ci.is_unsigned ? "bigint" : "integer";
+		case CK_DECIMAL:
+			if (num_prec == NULL || num_scale == NULL)
+				return NULL;
+			return psprintf("numeric(%d,%d)", atoi(num_prec), atoi(num_scale));
+		case CK_FLOAT:
+			return strcmp(w, "float") == 0 ? "real" : "double precision";
+		case CK_BIT:
+			return psprintf("bit(%d)", ci.bits);
+		case CK_YEAR:
+			return "smallint";
+		case CK_DATE:
+			return "date";
+		case CK_DATETIME:
+			return psprintf("timestamp(%d) without time zone", prec);
+		case CK_TIMESTAMP:
+			return psprintf("timestamp(%d) with time zone", prec);
+		case CK_TIME:
+			return "interval";
+		case CK_TEXT:
+			if ((strcmp(w, "char") == 0 || strcmp(w, "varchar") == 0) &&
+				char_len && atol(char_len) > 0)
+				return psprintf("%s(%ld)", w, atol(char_len));
+			return "text";
+		case CK_ENUM:
+			return "text";
+		case CK_JSON:
+			return "jsonb";
+		case CK_BINARY:
+			return "bytea";
+		case CK_UNSUPPORTED:
+			break;
+	}
+	return NULL;
+}
+
+/* Can a column of this kind order and resume a scan consistently? */
+static bool
+kind_can_order(ColKind kind)
+{
+	/*
+	 * Floats print inexactly, enum and set sort by index but compare as
+	 * strings, json has no order: none of them can resume a scan.
+	 */
+	return kind != CK_FLOAT && kind != CK_ENUM && kind != CK_JSON &&
+		kind != CK_UNSUPPORTED;
+}
+
+/* Columns of a table, with json detection on MariaDB. */
+static void
+load_columns(Source *s, SourceTable *t)
+{
+	StringInfoData sql;
+	List	   *json_cols = NIL;
+	MYSQL_RES  *res;
+	MYSQL_ROW	row;
+	int			n;
+
+	initStringInfo(&sql);
+
+	if (s->is_mariadb)
+	{
+		appendStringInfoString(&sql,
+							   "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE"
+							   " FROM information_schema.CHECK_CONSTRAINTS"
+							   " WHERE CONSTRAINT_SCHEMA = ");
+		append_literal(s, &sql, t->schema, strlen(t->schema));
+		appendStringInfoString(&sql, " AND TABLE_NAME = ");
+		append_literal(s, &sql, t->tb, strlen(t->tb));
+		meta_query(s, sql.data);
+		while ((row = meta_next(s)) != NULL)
+		{
+			if (row[0] && row[1] && row[2] &&
+				strcmp(row[0], t->schema) == 0 && strcmp(row[1], t->tb) == 0)
+				json_cols = lappend(json_cols, pstrdup(row[2]));
+		}
+		meta_done(s);
+	}
+
+	resetStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE,"
+						   " COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION,"
+						   " NUMERIC_SCALE, DATETIME_PRECISION,"
+						   " CHARACTER_MAXIMUM_LENGTH"
+						   " FROM information_schema.COLUMNS"
+						   " WHERE TABLE_SCHEMA = ");
+	append_literal(s, &sql, t->schema, strlen(t->schema));
+	appendStringInfoString(&sql, " AND TABLE_NAME = ");
+	append_literal(s, &sql, t->tb, strlen(t->tb));
+	appendStringInfoString(&sql, " ORDER BY ORDINAL_POSITION");
+	res = meta_query(s, sql.data);
+	t->columns = palloc0(sizeof(SourceColumn) * Max(mysql_num_rows(res), 1));
+	n = 0;
+	while ((row = meta_next(s)) != NULL)
+	{
+		SourceColumn *c;
+		bool		is_json = false;
+		ListCell   *lc;
+
+		if (row[0] == NULL || row[1] == NULL || row[2] == NULL ||
+			row[3] == NULL || row[4] == NULL || row[5] == NULL ||
+			strcmp(row[0], t->schema) != 0 || strcmp(row[1], t->tb) != 0)
+			continue;
+		c = &t->columns[n++];
+		c->name = pstrdup(row[2]);
+		c->source_type = pstrdup(row[4]);
+		c->not_null = strcmp(row[5], "NO") == 0;
+
+		if (pg_strcasecmp(row[3], "longtext") == 0)
+		{
+			StringInfoData want;
+
+			initStringInfo(&want);
+			appendStringInfoString(&want, "json_valid(");
+			append_ident(&want, c->name);
+			appendStringInfoChar(&want, ')');
+			foreach(lc, json_cols)
+			{
+				if (strcmp((char *) lfirst(lc), want.data) == 0)
+					is_json = true;
+			}
+		}
+		c->pg_type = map_type(row[3], row[4], is_json, row[6], row[7], row[8],
+							  row[9]);
+		if (c->pg_type == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of table \"%s\".\"%s\" has type \"%s\", which cannot be copied",
+							c->name, t->schema, t->tb, c->source_type)));
+	}
+	meta_done(s);
+	t->ncolumns = n;
+}
+
+/* Primary key, unique keys and the order column of a table. */
+static void
+load_keys(Source *s, SourceTable *t)
+{
+	StringInfoData sql;
+	MYSQL_ROW	row;
+	char	   *cur_index = NULL;
+	List	   *cur_cols = NIL;
+	bool		cur_unique = false;
+	bool		cur_usable = true;
+	List	   *names = NIL;	/* index names of unique_keys, in step */
+	int			pk_col = -1;
+	int			nn_col = -1;
+	int			null_col = -1;
+	ListCell   *lc1;
+	ListCell   *lc2;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE,"
+						   " SEQ_IN_INDEX, COLUMN_NAME"
+						   " FROM information_schema.STATISTICS"
+						   " WHERE TABLE_SCHEMA = ");
+	append_literal(s, &sql, t->schema, strlen(t->schema));
+	appendStringInfoString(&sql, " AND TABLE_NAME = ");
+	append_literal(s, &sql, t->tb, strlen(t->tb));
+	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+	meta_query(s, sql.data);
+
+	/* one extra round with row == NULL flushes the last index */
+	for (;;)
+	{
+		row = meta_next(s);
+		if (row && (row[0] == NULL || row[1] == NULL || row[2] == NULL ||
+					row[3] == NULL || strcmp(row[0], t->schema) != 0 ||
+					strcmp(row[1], t->tb) != 0))
+			continue;
+		if (cur_index && (row == NULL || strcmp(cur_index, row[2]) != 0))
+		{
+			if (cur_unique && cur_usable && cur_cols != NIL)
+			{
+				if (strcmp(cur_index, "PRIMARY") == 0)
+					t->primary_key = cur_cols;
+				else
+				{
+					t->unique_keys = lappend(t->unique_keys, cur_cols);
+					names = lappend(names, cur_index);
+				}
+			}
+			cur_index = NULL;
+			cur_cols = NIL;
+		}
+		if (row == NULL)
+			break;
+		if (cur_index == NULL)
+		{
+			cur_index = pstrdup(row[2]);
+			cur_unique = strcmp(row[3], "0") == 0;
+			cur_usable = true;
+		}
+		if (row[5] == NULL)
+			cur_usable = false; /* an index on an expression */
+		else
+			cur_cols = lappend(cur_cols, pstrdup(row[5]));
+	}
+	meta_done(s);
+
+	/* the order column */
+	t->order_col = -1;
+	if (list_length(t->primary_key) == 1)
+	{
+		for (int i = 0; i < t->ncolumns; i++)
+			if (strcmp(t->columns[i].name, linitial(t->primary_key)) == 0)
+				pk_col = i;
+	}
+	/* names are sorted by the query; pick the first by strcmp */
+	forboth(lc1, t->unique_keys, lc2, names)
+	{
+		List	   *cols = lfirst(lc1);
+
+		if (list_length(cols) != 1)
+			continue;
+		for (int i = 0; i < t->ncolumns; i++)
+		{
+			ColInfo		ci;
+
+			if (strcmp(t->columns[i].name, linitial(cols)) != 0)
+				continue;
+			ci = classify(t->columns[i].source_type, t->columns[i].pg_type);
+			if (!kind_can_order(ci.kind))
+				continue;
+			if (t->columns[i].not_null && nn_col < 0)
+				nn_col = i;
+			if (!t->columns[i].not_null && null_col < 0)
+				null_col = i;
+		}
+	}
+	if (pk_col >= 0 &&
+		kind_can_order(classify(t->columns[pk_col].source_type,
+								t->columns[pk_col].pg_type).kind))
+		t->order_col = pk_col;
+	else if (nn_col >= 0)
+		t->order_col = nn_col;
+	else
+		t->order_col = null_col;
+}
+
+/* list_sort comparator: (schema, tb) by strcmp. */
+static int
+table_cmp(const ListCell *a, const ListCell *b)
+{
+	const SourceTable *ta = lfirst(a);
+	const SourceTable *tb = lfirst(b);
+	int			r = strcmp(ta->schema, tb->schema);
+
+	return r != 0 ? r : strcmp(ta->tb, tb->tb);
+}
+
+/*
+ * The base tables of the user databases that the filter selects, with
+ * their columns, keys and order column, sorted by (schema, tb).
+ */
+static List *
+mysql_source_list_tables(Source *s, const NameFilter *filter)
+{
+	List	   *dbs = NIL;
+	List	   *tables = NIL;
+	MYSQL_ROW	row;
+	ListCell   *lc;
+	StringInfoData sql;
+
+	meta_query(s, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+			   " WHERE SCHEMA_NAME NOT IN"
+			   " ('mysql', 'information_schema', 'performance_schema', 'sys')");
+	while ((row = meta_next(s)) != NULL)
+	{
+		if (row[0] && name_filter_wants_db(filter, row[0]))
+			dbs = lappend(dbs, pstrdup(row[0]));
+	}
+	meta_done(s);
+
+	initStringInfo(&sql);
+	foreach(lc, dbs)
+	{
+		char	   *db = lfirst(lc);
+		List	   *found = NIL;
+		ListCell   *lc2;
+
+		resetStringInfo(&sql);
+		appendStringInfoString(&sql,
+							   "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS"
+							   " FROM information_schema.TABLES"
+							   " WHERE TABLE_TYPE = 'BASE TABLE'"
+							   " AND TABLE_SCHEMA = ");
+		append_literal(s, &sql, db, strlen(db));
+		meta_query(s, sql.data);
+		while ((row = meta_next(s)) != NULL)
+		{
+			SourceTable *t;
+
+			if (row[0] == NULL || row[1] == NULL || strcmp(row[0], db) != 0 ||
+				!name_filter_wants_table(filter, db, row[1]))
+				continue;
+			t = palloc0(sizeof(SourceTable));
+			t->schema = db;
+			t->tb = pstrdup(row[1]);
+			t->rows_estimated = row[2] ? strtoll(row[2], NULL, 10) : -1;
+			found = lappend(found, t);
+		}
+		meta_done(s);
+
+		foreach(lc2, found)
+		{
+			SourceTable *t = lfirst(lc2);
+
+			CHECK_FOR_INTERRUPTS();
+			load_columns(s, t);
+			load_keys(s, t);
+			tables = lappend(tables, t);
+		}
+	}
+	list_sort(tables, table_cmp);
+	return tables;
+}
+
+/* ERROR for a resume value that does not fit the order column. */
+static void
+bad_after_value(const SourceTable *t, const char *value, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid resume value \"%s\" for column \"%s\" of table \"%s\".\"%s\"",
+					value, t->columns[t->order_col].name, t->schema, t->tb),
+			 errdetail("Expected %s.", expected)));
+}
+
+/* Does str match a pattern where '9' is a digit and other chars are literal? */
+static bool
+matches_digits(const char *str, const char *pattern)
+{
+	for (; *pattern; pattern++, str++)
+	{
+		if (*pattern == '9' ? !(*str >= '0' && *str <= '9') : *str != *pattern)
+			return false;
+	}
+	return *str == '\0';
+}
+
+/* Is str "" or "." and 1 to 6 digits? */
+static bool
+fraction_ok(const char *str)
+{
+	int			n = 0;
+
+	if (*str == '\0')
+		return true;
+	if (*str++ != '.')
+		return false;
+	for (; *str >= '0' && *str <= '9'; str++)
+		n++;
+	return *str == '\0' && n >= 1 && n <= 6;
+}
+
+/*
+ * A date or datetime text as scan_next produces it ("-infinity" for a zero
+ * date, " BC" for year 0000) back to MySQL's text; NULL when malformed.
+ */
+static char *
+unconvert_datetime(const char *value, bool with_time, bool with_tz)
+{
+	char	   *v = pstrdup(value);
+	size_t		len = strlen(v);
+	bool		bc = false;
+
+	if (strcmp(v, "-infinity") == 0)
+		return with_time ? "0000-00-00 00:00:00" : "0000-00-00";
+	if (len > 3 && strcmp(v + len - 3, " BC") == 0)
+	{
+		bc = true;
+		v[len -= 3] = '\0';
+	}
+	if (with_tz)
+	{
+		if (len < 3 || strcmp(v + len - 3, "+00") != 0)
+			return NULL;
+		v[len -= 3] = '\0';
+	}
+	if (with_time)
+	{
+		if (len < 19 || !matches_digits(pnstrdup(v, 19), "9999-99-99 99:99:99") ||
+			!fraction_ok(v + 19))
+			return NULL;
+	}
+	else if (!matches_digits(v, "9999-99-99"))
+		return NULL;
+	if (bc)
+	{
+		if (strncmp(v, "0001", 4) != 0)
+			return NULL;
+		memcpy(v, "0000", 4);
+	}
+	return v;
+}
+
+/* Append the literal of after_value for the order column, checked. */
+static void
+append_after_value(Source *s, StringInfo sql, const SourceTable *t,
+				   const ColInfo *ci, const char *value)
+{
+	const char *p;
+	char	   *lit;
+
+	switch (ci->kind)
+	{
+		case CK_INT:
+			{
+				char	   *end;
+
+				p = value;
+				if (*p == '+' || *p == '-')
+					p++;
+				if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+					bad_after_value(t, value, "an integer");
+				errno = 0;
+				if (ci->is_unsigned)
+				{
+					uint64		u;
+
+					if (value[0] == '-')
+						bad_after_value(t, value, "an integer of the column's range");
+					u = strtou64(value, &end, 10);
+					if (errno != 0 || *end != '\0' || u > ci->umax)
+						bad_after_value(t, value, "an integer of the column's range");
+				}
+				else
+				{
+					int64		i = strtoi64(value, &end, 10);
+
+					if (errno != 0 || *end != '\0' || i < ci->min || i > ci->max)
+						bad_after_value(t, value, "an integer of the column's range");
+				}
+				appendStringInfoString(sql, value);
+				return;
+			}
+		case CK_DECIMAL:
+			p = value;
+			if (*p == '+' || *p == '-')
+				p++;
+			{
+				size_t		d1 = strspn(p, "0123456789");
+				size_t		d2 = 0;
+
+				if (p[d1] == '.')
+					d2 = strspn(p + d1 + 1, "0123456789");
+				if (d1 == 0 ||
+					p[d1 + (p[d1] == '.' ? 1 + d2 : 0)] != '\0' ||
+					(p[d1] == '.' && d2 == 0))
+					bad_after_value(t, value, "a decimal number");
+			}
+			appendStringInfoString(sql, value);
+			return;
+		case CK_YEAR:
+			if (!matches_digits(value, "9999") && !matches_digits(value, "9"))
+				bad_after_value(t, value, "a year of four digits");
+			appendStringInfoString(sql, value);
+			return;
+		case CK_BIT:
+			if (strlen(value) != ci->bits || strspn(value, "01") != strlen(value))
+				bad_after_value(t, value, psprintf("%d bits (0 or 1)", ci->bits));
+			appendStringInfo(sql, "b'%s'", value);
+			return;
+		case CK_DATE:
+		case CK_DATETIME:
+		case CK_TIMESTAMP:
+			lit = unconvert_datetime(value, ci->kind != CK_DATE,
+									 ci->kind == CK_TIMESTAMP);
+			if (lit == NULL)
+				bad_after_value(t, value,
+								ci->kind == CK_DATE ? "a date YYYY-MM-DD" :
+								ci->kind == CK_DATETIME ?
+								"a datetime YYYY-MM-DD HH:MM:SS[.ffffff]" :
+								"a timestamp YYYY-MM-DD HH:MM:SS[.ffffff]+00");
+			append_literal(s, sql, lit, strlen(lit));
+			return;
+		case CK_TIME:
+			p = value;
+			if (*p == '-')
+				p++;
+			{
+				size_t		h = strspn(p, "0123456789");
+
+				if (h < 2 || h > 3 || !matches_digits(pnstrdup(p + h, 6), ":99:99") ||
+					!fraction_ok(p + h + 6))
+					bad_after_value(t, value, "a time [-]HH:MM:SS[.ffffff]");
+			}
+			append_literal(s, sql, value, strlen(value));
+			return;
+		case CK_TEXT:
+			append_literal(s, sql, value, strlen(value));
+			return;
+		case CK_BINARY:
+			{
+				size_t		len = strlen(value);
+
+				if (len < 2 || value[0] != '\\' || value[1] != 'x' ||
+					len % 2 != 0 ||
+					strspn(value + 2, "0123456789abcdefABCDEF") != len - 2)
+					bad_after_value(t, value, "bytea hex text \\x...");
+				appendStringInfo(sql, "X'%s'", value + 2);
+				return;
+			}
+		case CK_FLOAT:
+		case CK_ENUM:
+		case CK_JSON:
+		case CK_UNSUPPORTED:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("column \"%s\" of table \"%s\".\"%s\" cannot order a resumable copy",
+					t->columns[t->order_col].name, t->schema, t->tb)));
+}
+
+/*
+ * Start streaming a table's rows: SELECT the columns ordered by the order
+ * column, after after_value, at most limit rows.  mysql_use_result streams:
+ * rows are read from the socket as scan_next asks for them.
+ */
+static void
+mysql_source_scan_begin(Source *s, const SourceTable *t,
+						const char *after_value, int64 limit)
+{
+	MemoryContext old;
+	StringInfoData sql;
+	int			i;
+
+	if (s->scan_res)
+		elog(ERROR, "a MySQL scan is already in progress");
+	if (t->order_col < 0 && (after_value != NULL || limit != 0))
+		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
+			 t->schema, t->tb);
+
+	old = MemoryContextSwitchTo(s->cxt);
+	if (s->scan_cols)
+		pfree(s->scan_cols);
+	if (s->offsets)
+		pfree(s->offsets);
+	if (s->scan_colnames)
+	{
+		for (i = 0; i < s->scan_ncols; i++)
+			pfree(s->scan_colnames[i]);
+		pfree(s->scan_colnames);
+	}
+	s->scan_ncols = t->ncolumns;
+	s->scan_colnames = palloc0(sizeof(char *) * Max(t->ncolumns, 1));
+	for (i = 0; i < t->ncolumns; i++)
+		s->scan_colnames[i] = pstrdup(t->columns[i].name);
+	s->scan_cols = palloc0(sizeof(ColInfo) * Max(t->ncolumns, 1));
+	s->offsets = palloc0(sizeof(int) * Max(t->ncolumns, 1));
+	for (i = 0; i < t->ncolumns; i++)
+		s->scan_cols[i] = classify(t->columns[i].source_type,
+								   t->columns[i].pg_type);
+	if (s->zd_schema == NULL || strcmp(s->zd_schema, t->schema) != 0 ||
+		strcmp(s->zd_tb, t->tb) != 0)
+	{
+		s->zd_schema = pstrdup(t->schema);
+		s->zd_tb = pstrdup(t->tb);
+		s->zero_dates = 0;
+	}
+	if (s->scan_schema)
+		pfree(s->scan_schema);
+	if (s->scan_tb)
+		pfree(s->scan_tb);
+	s->scan_schema = pstrdup(t->schema);
+	s->scan_tb = pstrdup(t->tb);
+	MemoryContextSwitchTo(old);
+	s->scan_limit = limit;
+	s->scan_rows = 0;
+	s->scan_done = false;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < t->ncolumns; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&sql, ", ");
+		append_ident(&sql, t->columns[i].name);
+	}
+	appendStringInfoString(&sql, " FROM ");
+	append_ident(&sql, t->schema);
+	appendStringInfoChar(&sql, '.');
+	append_ident(&sql, t->tb);
+	if (t->order_col >= 0)
+	{
+		const char *oc = t->columns[t->order_col].name;
+
+		if (after_value != NULL)
+		{
+			appendStringInfoString(&sql, " WHERE ");
+			append_ident(&sql, oc);
+			appendStringInfoString(&sql, " > ");
+			append_after_value(s, &sql, t, &s->scan_cols[t->order_col],
+							   after_value);
+		}
+		appendStringInfoString(&sql, " ORDER BY ");
+		append_ident(&sql, oc);
+		if (limit > 0)
+			appendStringInfo(&sql, " LIMIT " INT64_FORMAT, limit);
+	}
+
+	if (mysql_real_query(s->conn, sql.data, sql.len) != 0)
+		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+									   t->schema, t->tb));
+	s->scan_res = mysql_use_result(s->conn);
+	if (s->scan_res == NULL)
+		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+									   t->schema, t->tb));
+	if (mysql_num_fields(s->scan_res) != (unsigned int) t->ncolumns)
+		elog(ERROR, "MySQL returned %u columns for table \"%s\".\"%s\", expected %d",
+			 mysql_num_fields(s->scan_res), t->schema, t->tb, t->ncolumns);
+	pfree(sql.data);
+}
+
+/* ERROR for a text value that is not valid UTF-8. */
+static void
+bad_text(Source *s, int col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			 errmsg("invalid UTF-8 text in column \"%s\" of table \"%s\".\"%s\"",
+					s->scan_colnames[col], s->scan_schema, s->scan_tb),
+			 errdetail("PostgreSQL text cannot hold this value (for example a NUL character).")));
+}
+
+/*
+ * Append a date/datetime/timestamp value converted for PostgreSQL: zero
+ * dates become -infinity (counted), year 0000 becomes 0001 BC.
+ */
+static void
+convert_datetime(Source *s, StringInfo buf, const char *v, int len, bool tz)
+{
+	if (len < 10 || (strncmp(v + 5, "00", 2) == 0) ||
+		(strncmp(v + 8, "00", 2) == 0))
+	{
+		appendStringInfoString(buf, "-infinity");
+		s->zero_dates++;
+		return;
+	}
+	if (strncmp(v, "0000", 4) == 0)
+	{
+		appendStringInfoString(buf, "0001");
+		appendBinaryStringInfo(buf, v + 4, len - 4);
+		appendStringInfoString(buf, tz ? "+00 BC" : " BC");
+		return;
+	}
+	appendBinaryStringInfo(buf, v, len);
+	if (tz)
+		appendStringInfoString(buf, "+00");
+}
+
+/* Next row, each value converted to PostgreSQL input text. */
+static bool
+mysql_source_scan_next(Source *s, char **values, int *lengths)
+{
+	MYSQL_ROW	row;
+	unsigned long *lens;
+	int			i;
+
+	CHECK_FOR_INTERRUPTS();
+	if (s->scan_res == NULL)
+		elog(ERROR, "no MySQL scan in progress");
+	if (s->scan_done)
+		return false;
+	row = mysql_fetch_row(s->scan_res);
+	if (row == NULL)
+	{
+		if (mysql_errno(s->conn) != 0)
+			mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+										   s->scan_schema, s->scan_tb));
+		s->scan_done = true;
+		return false;
+	}
+	lens = mysql_fetch_lengths(s->scan_res);
+	if (lens == NULL)
+		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+									   s->scan_schema, s->scan_tb));
+	s->scan_rows++;
+
+	resetStringInfo(&s->buf);
+	for (i = 0; i < s->scan_ncols; i++)
+	{
+		const ColInfo *ci = &s->scan_cols[i];
+		const char *v = row[i];
+		int			len = (int) lens[i];
+		StringInfo	buf = &s->buf;
+
+		s->offsets[i] = -1;
+		values[i] = row[i];
+		lengths[i] = len;
+		if (v == NULL)
+			continue;
+		switch (ci->kind)
+		{
+			case CK_TEXT:
+			case CK_ENUM:
+			case CK_JSON:
+				if (!pg_verify_mbstr(PG_UTF8, v, len, true))
+					bad_text(s, i);
+				break;
+			case CK_BIT:
+				s->offsets[i] = buf->len;
+				for (int b = ci->bits - 1; b >= 0; b--)
+				{
+					int			byte = len - 1 - b / 8;
+					int			bit = byte >= 0 ?
+						(((unsigned char) v[byte]) >> (b % 8)) & 1 : 0;
+
+					appendStringInfoChar(buf, bit ? '1' : '0');
+				}
+				break;
+			case CK_BINARY:
+				s->offsets[i] = buf->len;
+				appendStringInfoString(buf, "\\x");
+				for (int b = 0; b < len; b++)
+					appendStringInfo(buf, "%02x", (unsigned char) v[b]);
+				break;
+			case CK_DATE:
+			case CK_DATETIME:
+			case CK_TIMESTAMP:
+				s->offsets[i] = buf->len;
+				convert_datetime(s, buf, v, len, ci->kind == CK_TIMESTAMP);
+				break;
+			default:
+				break;
+		}
+		if (s->offsets[i] >= 0)
+		{
+			lengths[i] = buf->len - s->offsets[i];
+			appendStringInfoChar(buf, '\0');
+		}
+	}
+	/* the buffer is complete: point into it */
+	for (i = 0; i < s->scan_ncols; i++)
+		if (s->offsets[i] >= 0)
+			values[i] = s->buf.data + s->offsets[i];
+	return true;
+}
+
+/*
+ * End a scan.  Unread rows of a stopped scan are read and dropped by
+ * mysql_free_result.  At the last batch of a table (fewer rows than the
+ * limit), a WARNING tells how many zero dates became -infinity.
+ */
+static void
+mysql_source_scan_end(Source *s)
+{
+	bool		last_batch;
+
+	if (s->scan_res == NULL)
+		return;
+	last_batch = s->scan_done &&
+		(s->scan_limit == 0 || s->scan_rows < s->scan_limit);
+	mysql_free_result(s->scan_res);
+	s->scan_res = NULL;
+	if (mysql_errno(s->conn) != 0)
+		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+									   s->scan_schema, s->scan_tb));
+	if (last_batch && s->zero_dates > 0)
+	{
+		ereport(WARNING,
+				(errmsg("table \"%s\".\"%s\": " INT64_FORMAT " zero dates copied as -infinity",
+						s->scan_schema, s->scan_tb, s->zero_dates)));
+		s->zero_dates = 0;
+	}
+}
+
+const SourceOps mysql_source_ops = {
+	.connect = mysql_source_connect,
+	.list_tables = mysql_source_list_tables,
+	.scan_begin = mysql_source_scan_begin,
+	.scan_next = mysql_source_scan_next,
+	.scan_end = mysql_source_scan_end,
+};

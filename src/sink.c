@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ *
+ * sink.c
+ *	  The local target of a copy: creating target tables and ingesting rows
+ *	  through COPY FROM with a data-source callback, as PostgreSQL's
+ *	  logical-replication table sync does (tablesync.c).
+ *
+ * Rows arrive as text in PostgreSQL's input format (see source.h) and are
+ * framed here as COPY text lines, one row at a time, so a table of any
+ * size is ingested in the memory of one row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "commands/copy.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+
+#include "sink.h"
+
+static char *
+qualified_name(const char *schema, const char *tb)
+{
+	return psprintf("%s.%s", quote_identifier(schema), quote_identifier(tb));
+}
+
+static char *
+column_list(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, quote_identifier(lfirst(lc)));
+	}
+	return buf.data;
+}
+
+static void
+run_ddl(const char *sql)
+{
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(sql, false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+void
+sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
+	StringInfoData sql;
+	ListCell   *lc;
+	int			i;
+
+	if (OidIsValid(relid))
+	{
+		/* an existing table is used as it is: its columns matched by name */
+		for (i = 0; i < table->ncolumns; i++)
+		{
+			AttrNumber	att = get_attnum(relid, table->columns[i].name);
+
+			if (att == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
+								qualified_name(dst_schema, dst_tb), table->columns[i].name,
+								table->schema, table->tb),
+						 errhint("Add the column, or drop the target table to let ape_resume create it.")));
+		}
+		return;
+	}
+
+	if (!OidIsValid(nsp))
+		run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(dst_schema)));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s (", qualified_name(dst_schema, dst_tb));
+	for (i = 0; i < table->ncolumns; i++)
+	{
+		SourceColumn *col = &table->columns[i];
+
+		appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
+						 quote_identifier(col->name), col->pg_type,
+						 col->not_null ? " NOT NULL" : "");
+	}
+	if (table->primary_key != NIL)
+		appendStringInfo(&sql, ", PRIMARY KEY (%s)", column_list(table->primary_key));
+	foreach(lc, table->unique_keys)
+		appendStringInfo(&sql, ", UNIQUE (%s)", column_list(lfirst(lc)));
+	appendStringInfoChar(&sql, ')');
+	run_ddl(sql.data);
+	CommandCounterIncrement();
+}
+
+bool
+sink_table_has_rows(const char *dst_schema, const char *dst_tb)
+{
+	bool		has_rows;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualified_name(dst_schema, dst_tb)),
+					 true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s: %s", qualified_name(dst_schema, dst_tb),
+			 SPI_result_code_string(rc));
+	has_rows = SPI_processed > 0;
+	SPI_finish();
+	return has_rows;
+}
+
+/* State of the COPY in progress: the data-source callback takes no argument. */
+typedef struct CopyFeedState
+{
+	SinkRowFeed feed;
+	void	   *arg;
+	int			ncolumns;
+	char	  **values;
+	int		   *lengths;
+	StringInfoData buf;			/* COPY text not yet handed over */
+	int			pos;
+	bool		done;
+} CopyFeedState;
+
+static CopyFeedState *copy_feed = NULL;
+
+/* Append one value escaped for COPY's text format. */
+static void
+append_copy_value(StringInfo buf, const char *v, int len)
+{
+	const char *end = v + len;
+	const char *start = v;
+
+	for (; v < end; v++)
+	{
+		char		esc = 0;
+
+		switch (*v)
+		{
+			case '\\':
+				esc = '\\';
+				break;
+			case '\n':
+				esc = 'n';
+				break;
+			case '\r':
+				esc = 'r';
+				break;
+			case '\t':
+				esc = 't';
+				break;
+			default:
+				continue;
+		}
+		appendBinaryStringInfo(buf, start, v - start);
+		appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, esc);
+		start = v + 1;
+	}
+	appendBinaryStringInfo(buf, start, end - start);
+}
+
+static int
+copy_read_cb(void *outbuf, int minread, int maxread)
+{
+	CopyFeedState *st = copy_feed;
+	int			avail;
+
+	while (!st->done && st->buf.len - st->pos < minread)
+	{
+		int			i;
+
+		if (st->pos > 0)
+		{
+			/* keep the buffer small: drop what was handed over */
+			memmove(st->buf.data, st->buf.data + st->pos, st->buf.len - st->pos);
+			st->buf.len -= st->pos;
+			st->buf.data[st->buf.len] = '\0';
+			st->pos = 0;
+		}
+		if (!st->feed(st->arg, st->values, st->lengths))
+		{
+			st->done = true;
+			break;
+		}
+		for (i = 0; i < st->ncolumns; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(&st->buf, '\t');
+			if (st->values[i] == NULL)
+				appendStringInfoString(&st->buf, "\\N");
+			else
+				append_copy_value(&st->buf, st->values[i], st->lengths[i]);
+		}
+		appendStringInfoChar(&st->buf, '\n');
+	}
+	avail = Min(st->buf.len - st->pos, maxread);
+	memcpy(outbuf, st->buf.data + st->pos, avail);
+	st->pos += avail;
+	return avail;
+}
+
+uint64
+sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+			   SinkRowFeed feed, void *arg)
+{
+	RangeVar   *rv = makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1);
+	Relation	rel;
+	ParseState *pstate;
+	CopyFromState cstate;
+	List	   *attnames = NIL;
+	CopyFeedState st;
+	uint64		rows;
+	AclResult	aclresult;
+	int			i;
+
+	rel = table_openrv(rv, RowExclusiveLock);
+	aclresult = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot copy into table %s: row-level security is enabled for it",
+						qualified_name(dst_schema, dst_tb))));
+
+	for (i = 0; i < table->ncolumns; i++)
+		attnames = lappend(attnames, makeString(table->columns[i].name));
+
+	memset(&st, 0, sizeof(st));
+	st.feed = feed;
+	st.arg = arg;
+	st.ncolumns = table->ncolumns;
+	st.values = palloc0(sizeof(char *) * table->ncolumns);
+	st.lengths = palloc0(sizeof(int) * table->ncolumns);
+	initStringInfo(&st.buf);
+
+	pstate = make_parsestate(NULL);
+	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+	copy_feed = &st;
+	PG_TRY();
+	{
+		/* sources hand over UTF-8; COPY converts to the database encoding */
+		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_read_cb, attnames,
+							   list_make1(makeDefElem("encoding",
+													  (Node *) makeString("UTF8"), -1)));
+		rows = CopyFrom(cstate);
+		EndCopyFrom(cstate);
+	}
+	PG_FINALLY();
+	{
+		copy_feed = NULL;
+	}
+	PG_END_TRY();
+	free_parsestate(pstate);
+	table_close(rel, NoLock);
+	pfree(st.buf.data);
+	return rows;
+}

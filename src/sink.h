@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * sink.h
+ *	  The local target: target tables, and rows ingested through
+ *	  PostgreSQL's COPY machinery.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_SINK_H
+#define APE_SINK_H
+
+#include "source.h"
+
+/*
+ * Make sure the target table exists: create its schema and the table with
+ * the source's columns and keys when missing; check that an existing one
+ * has every source column.  Runs in the caller's transaction.
+ */
+extern void sink_prepare_table(const SourceTable *table, const char *dst_schema,
+							   const char *dst_tb);
+
+/* Does the target table hold any row? */
+extern bool sink_table_has_rows(const char *dst_schema, const char *dst_tb);
+
+/* Rows are pulled from a feed: returns false at its end. */
+typedef bool (*SinkRowFeed) (void *arg, char **values, int *lengths);
+
+/*
+ * Insert rows pulled from feed into the target table with COPY, in the
+ * caller's transaction.  Returns the number of rows.
+ */
+extern uint64 sink_copy_rows(const SourceTable *table, const char *dst_schema,
+							 const char *dst_tb, SinkRowFeed feed, void *arg);
+
+#endif							/* APE_SINK_H */
