@@ -19,6 +19,7 @@ OBJS = \
 	src/privileges.o \
 	src/worker.o \
 	src/task_run.o \
+	src/resume.o \
 	src/sink.o \
 	src/checkpoint.o \
 	src/mysql_source.o

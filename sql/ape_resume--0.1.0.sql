@@ -170,4 +170,23 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'parse_config'
 LANGUAGE C VOLATILE;
 
+-- The dry run of a start: what each table would do, and why.  A null
+-- config plans resume_task of an existing task.
+CREATE FUNCTION ape_resume.resume_plan(
+    task_name text,
+    config text DEFAULT NULL,
+    OUT schema text,
+    OUT tb text,
+    OUT dst_schema text,
+    OUT dst_tb text,
+    OUT order_col text,
+    OUT action text,
+    OUT value text,
+    OUT decided_by text,
+    OUT line_no integer,
+    OUT note text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'resume_plan'
+LANGUAGE C VOLATILE;
+
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ape_resume FROM PUBLIC;

@@ -69,46 +69,6 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 }
 
 void
-checkpoint_table_progress(int64 task_id, const char *schema, const char *tb,
-						  TableProgress *progress)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	CatalogUser cu;
-	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
-	Datum		args[3];
-	int			rc;
-
-	memset(progress, 0, sizeof(TableProgress));
-	args[0] = Int64GetDatum(task_id);
-	args[1] = CStringGetTextDatum(schema);
-	args[2] = CStringGetTextDatum(tb);
-	catalog_as_owner_begin(&cu);
-	rc = SPI_execute_with_args("SELECT p.order_col, p.value, p.rows_copied, "
-							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
-							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb) "
-							   "FROM ape_resume.position p "
-							   "WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3",
-							   3, types, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.position: %s", SPI_result_code_string(rc));
-	if (SPI_processed > 0)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *v;
-		bool		isnull;
-
-		v = SPI_getvalue(tup, desc, 1);
-		progress->order_col = v ? MemoryContextStrdup(cxt, v) : NULL;
-		v = SPI_getvalue(tup, desc, 2);
-		progress->value = v ? MemoryContextStrdup(cxt, v) : NULL;
-		progress->rows_copied = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		progress->finished = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-	}
-	catalog_as_owner_end(&cu);
-}
-
-void
 checkpoint_set_tables_total(int64 task_id, int ntables)
 {
 	Oid			types[2] = {INT8OID, INT4OID};
@@ -170,6 +130,27 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 					 "FROM ape_resume.position "
 					 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
 					 3, types, args, nulls, SPI_OK_INSERT);
+}
+
+void
+checkpoint_mark_skipped(int64 task_id, const SourceTable *table)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		args[3];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	exec_catalog("UPDATE ape_resume.position SET state = 'skipped', "
+				 "updated_at = pg_catalog.clock_timestamp() "
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND state <> 'finished'",
+				 3, types, args, NULL, SPI_OK_UPDATE);
+	exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
+				 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
+				 "FROM ape_resume.position "
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 "
+				 "ON CONFLICT DO NOTHING",
+				 3, types, args, NULL, SPI_OK_INSERT);
 }
 
 static char *

@@ -14,19 +14,9 @@
 #include "source.h"
 
 /* What the catalog says of a table of a task. */
-typedef struct TableProgress
-{
-	bool		finished;
-	char	   *order_col;		/* NULL when none recorded */
-	char	   *value;			/* last committed value, NULL when none */
-	int64		rows_copied;
-} TableProgress;
-
 /* Record (or refresh) a table of a task as pending, with its target names. */
 extern void checkpoint_table_register(int64 task_id, const SourceTable *table,
 									  const char *dst_schema, const char *dst_tb);
-extern void checkpoint_table_progress(int64 task_id, const char *schema,
-									  const char *tb, TableProgress *progress);
 extern void checkpoint_set_tables_total(int64 task_id, int ntables);
 extern bool checkpoint_stop_requested(int64 task_id);
 
@@ -39,6 +29,9 @@ extern void checkpoint_commit_position(int64 task_id, const SourceTable *table,
 									   bool finished);
 
 /* After the commit: the mirror lines. */
+/* A table skipped as finished elsewhere: finished in the catalog too. */
+extern void checkpoint_mark_skipped(int64 task_id, const SourceTable *table);
+
 extern void checkpoint_log_position(const TaskConfig *config, const SourceTable *table,
 									const char *value);
 extern void checkpoint_log_finished(const TaskConfig *config, const SourceTable *table);

@@ -279,3 +279,55 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 	pfree(st.buf.data);
 	return rows;
 }
+
+/*
+ * Like sink_copy_rows, for rows that may already be in the target: a resume
+ * from a log file whose position lags what an earlier run committed.  The
+ * rows go through a temporary table; target rows with the same order-column
+ * value are deleted before the batch is inserted, so they are replaced, not
+ * duplicated.  *replaced is set to the number of rows that were there.
+ */
+uint64
+sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
+						 const char *dst_tb, SinkRowFeed feed, void *arg,
+						 uint64 *replaced)
+{
+	static const char *stage = "ape_resume_stage";
+	List	   *names = NIL;
+	char	   *cols;
+	char	   *target = qualified_name(dst_schema, dst_tb);
+	const char *oc;
+	uint64		rows;
+	int			rc;
+	int			i;
+
+	Assert(table->order_col >= 0);
+	oc = quote_identifier(table->columns[table->order_col].name);
+	for (i = 0; i < table->ncolumns; i++)
+		names = lappend(names, table->columns[i].name);
+	cols = column_list(names);
+
+	run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+					 stage, cols, target));
+	CommandCounterIncrement();
+	rows = sink_copy_rows(table, "pg_temp", stage, feed, arg);
+	CommandCounterIncrement();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE t.%s = s.%s",
+							  target, stage, oc, oc), false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not delete replaced rows of %s: %s", target,
+			 SPI_result_code_string(rc));
+	*replaced = SPI_processed;
+	rc = SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
+							  target, cols, cols, stage), false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));
+	rc = SPI_execute(psprintf("DROP TABLE pg_temp.%s", stage), false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not drop %s: %s", stage, SPI_result_code_string(rc));
+	SPI_finish();
+	return rows;
+}

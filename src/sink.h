@@ -32,4 +32,13 @@ typedef bool (*SinkRowFeed) (void *arg, char **values, int *lengths);
 extern uint64 sink_copy_rows(const SourceTable *table, const char *dst_schema,
 							 const char *dst_tb, SinkRowFeed feed, void *arg);
 
+/*
+ * The same for rows that may already be in the target (a resume from a
+ * lagging log): rows with the same order-column value are replaced.
+ * *replaced is the number of rows that were already there.
+ */
+extern uint64 sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
+									   const char *dst_tb, SinkRowFeed feed, void *arg,
+									   uint64 *replaced);
+
 #endif							/* APE_SINK_H */

@@ -2,7 +2,7 @@
  *
  * task_api.c
  *	  The SQL functions that manage tasks: start_task, stop_task,
- *	  resume_task, wait_task, drop_task, and parse_config.
+ *	  resume_task, wait_task, drop_task, parse_config and resume_plan.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +20,8 @@
 #include "catalog.h"
 #include "config.h"
 #include "privileges.h"
+#include "resume.h"
+#include "task_run.h"
 #include "worker.h"
 
 #define WAIT_POLL_MS 200
@@ -30,6 +32,7 @@ PG_FUNCTION_INFO_V1(resume_task);
 PG_FUNCTION_INFO_V1(wait_task);
 PG_FUNCTION_INFO_V1(drop_task);
 PG_FUNCTION_INFO_V1(parse_config);
+PG_FUNCTION_INFO_V1(resume_plan);
 
 static bool
 state_is_active(const char *state)
@@ -192,6 +195,93 @@ parse_config(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(s->section);
 		values[1] = CStringGetTextDatum(s->key);
 		values[2] = s->value ? CStringGetTextDatum(s->value) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * resume_plan(task_name, config): the dry run of a start (or, with a null
+ * config, of resume_task on an existing task).  Connects to the source to
+ * list the tables, reads the catalog and the resume files, and returns one
+ * row a table: what would happen, from which value, decided by what.
+ * Copies nothing and writes no file.
+ */
+Datum
+resume_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	TaskRow		task;
+	bool		exists;
+	TaskConfig *config;
+	const SourceOps *ops;
+	Source	   *source;
+	List	   *tables;
+	ResumeInputs *inputs;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	check_file_privileges("plan tasks", false);
+	exists = catalog_task_get(name, &task);
+	if (exists)
+		check_task_owner(name, task.owner);
+	if (PG_ARGISNULL(1) && !exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task \"%s\" does not exist", name),
+				 errhint("Give the config of the task to plan.")));
+	config = task_config_parse(PG_ARGISNULL(1) ? task.config
+							   : text_to_cstring(PG_GETARG_TEXT_PP(1)), name);
+	ops = source_ops_for(config->db_type);
+	source = ops->connect(config);
+	tables = ops->list_tables(source, &config->filter);
+	inputs = resume_inputs_load(config, exists ? task.id : 0, false);
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		ResumeDecision d;
+		char	   *dst_schema;
+		char	   *dst_tb;
+		Datum		values[10];
+		bool		nulls[10];
+		const char *origin;
+
+		resume_decide(inputs, table, &d);
+		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
+		origin = resume_origin_name(d.origin);
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum(table->schema);
+		values[1] = CStringGetTextDatum(table->tb);
+		values[2] = CStringGetTextDatum(dst_schema);
+		values[3] = CStringGetTextDatum(dst_tb);
+		if (table->order_col >= 0)
+			values[4] = CStringGetTextDatum(table->columns[table->order_col].name);
+		else
+			nulls[4] = true;
+		values[5] = CStringGetTextDatum(resume_action_name(d.action));
+		if (d.value)
+			values[6] = CStringGetTextDatum(d.value);
+		else
+			nulls[6] = true;
+		if (origin)
+			values[7] = CStringGetTextDatum(origin);
+		else
+			nulls[7] = true;
+		if (d.line_no > 0)
+			values[8] = Int32GetDatum(d.line_no);
+		else
+			nulls[8] = true;
+		if (d.note)
+			values[9] = CStringGetTextDatum(d.note);
+		else
+			nulls[9] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

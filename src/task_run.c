@@ -24,6 +24,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "resume.h"
 #include "sink.h"
 #include "source.h"
 #include "task_run.h"
@@ -69,7 +70,7 @@ batch_feed_next(void *arg, char **values, int *lengths)
 	return true;
 }
 
-static const SourceOps *
+const SourceOps *
 source_ops_for(SourceKind kind)
 {
 	switch (kind)
@@ -114,13 +115,15 @@ commit_xact(void)
 }
 
 /*
- * Copy one table from after (NULL: from the start).  Returns false when a
- * stop was requested before the table finished.
+ * Copy one table from after (NULL: from the start).  With replacing, rows
+ * after "after" may already be in the target (the resume position came from
+ * a log that lags): they are replaced until a batch finds new rows.
+ * Returns false when a stop was requested before the table finished.
  */
 static bool
 copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
 		   const SourceTable *table, const char *dst_schema, const char *dst_tb,
-		   const char *after)
+		   const char *after, bool replacing)
 {
 	BatchFeed	feed;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -175,7 +178,22 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			feed.deadline = DT_NOEND;
 			ops->scan_begin(source, table, NULL, 0);
 		}
-		rows = sink_copy_rows(table, dst_schema, dst_tb, batch_feed_next, &feed);
+		if (replacing)
+		{
+			uint64		replaced;
+
+			rows = sink_copy_rows_replacing(table, dst_schema, dst_tb,
+											batch_feed_next, &feed, &replaced);
+			if (replaced > 0)
+				task_log(config, "INFO",
+						 "replaced " UINT64_FORMAT " rows of \"%s\".\"%s\" already in the target after the logged position",
+						 replaced, table->schema, table->tb);
+			/* rows new to the target: the previous run ended before them */
+			if (replaced < rows)
+				replacing = false;
+		}
+		else
+			rows = sink_copy_rows(table, dst_schema, dst_tb, batch_feed_next, &feed);
 		ops->scan_end(source);
 		Assert(rows == (uint64) feed.rows);
 
@@ -211,6 +229,7 @@ task_run(TaskRow *task)
 	Source	   *source;
 	List	   *tables;
 	ListCell   *lc;
+	ResumeInputs *inputs;
 
 	begin_xact();
 	config = task_config_parse(task->config, task->name);
@@ -227,6 +246,7 @@ task_run(TaskRow *task)
 	task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
 
 	begin_xact();
+	inputs = resume_inputs_load(config, task->id, true);
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
@@ -242,32 +262,27 @@ task_run(TaskRow *task)
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
-		TableProgress progress;
+		ResumeDecision d;
 		char	   *dst_schema;
 		char	   *dst_tb;
-		const char *after = NULL;
 
-		begin_xact();
-		checkpoint_table_progress(task->id, table->schema, table->tb, &progress);
-		commit_xact();
-		if (progress.finished)
+		resume_decide(inputs, table, &d);
+		if (d.action == RESUME_SKIP)
 		{
-			task_log(config, "INFO", "resumer, check finished: schema: %s, tb: %s, result: true",
-					 table->schema, table->tb);
+			begin_xact();
+			checkpoint_mark_skipped(task->id, table);
+			commit_xact();
+			/* keep this log dir's finished.log complete for a later resume */
+			if (!(d.origin == ORIGIN_FINISHED_LOG &&
+				  strcmp(config->resume_log_dir, config->log_dir) == 0) &&
+				!(d.origin == ORIGIN_CATALOG && d.own))
+				checkpoint_log_finished(config, table);
 			continue;
 		}
-		if (table->order_col >= 0 && progress.value != NULL &&
-			progress.order_col != NULL &&
-			strcmp(progress.order_col, table->columns[table->order_col].name) == 0)
-			after = progress.value;
-		if (table->order_col >= 0)
-			task_log(config, "INFO",
-					 "resumer, get resume value, schema: %s, tb: %s, col: %s, result: %s%s%s",
-					 table->schema, table->tb, table->columns[table->order_col].name,
-					 after ? "Some(\"" : "None", after ? after : "", after ? "\")" : "");
 
 		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
-		if (!copy_table(task, config, ops, source, table, dst_schema, dst_tb, after))
+		if (!copy_table(task, config, ops, source, table, dst_schema, dst_tb, d.value,
+						d.action == RESUME_FROM_VALUE && d.origin != ORIGIN_CATALOG))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";

@@ -10,11 +10,15 @@
 #define APE_TASK_RUN_H
 
 #include "catalog.h"
+#include "source.h"
 
 /*
  * Run the task to its end.  Returns the final state ("finished" or
  * "stopped"); raises an ERROR when the task fails.
  */
 extern const char *task_run(TaskRow *task);
+
+/* The source implementation for a db_type (ERROR when not built in). */
+extern const SourceOps *source_ops_for(SourceKind kind);
 
 #endif							/* APE_TASK_RUN_H */

@@ -1,0 +1,485 @@
+/*-------------------------------------------------------------------------
+ *
+ * resume.c
+ *	  The resume rules: where each table of a task starts.
+ *
+ * Strongest first: a finished entry anywhere (catalog, finished.log,
+ * resume.config) skips the table; then the catalog position of this task
+ * (and of the task that last wrote the resume log dir); then a
+ * current_position line of position.log; then any other position line
+ * (position.log before resume.config).  Within one kind a later line beats
+ * an earlier one.  A position whose order column is not the table's is
+ * ignored, with a line saying so.
+ *
+ * The files are read once per run into an array sorted by table, so that a
+ * decision is a binary search whatever the size of position.log.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "checkpoint.h"
+#include "position.h"
+#include "privileges.h"
+#include "resume.h"
+
+/* Kinds of position lines, weakest first. */
+typedef enum MarkRank
+{
+	RANK_RESUME_CONFIG,			/* a position line of resume.config */
+	RANK_LOG_OTHER,				/* any other position line of position.log */
+	RANK_LOG_CURRENT,			/* a current_position line of position.log */
+	RANK_FINISHED				/* a finished entry in any file */
+} MarkRank;
+
+/* One usable line of a file. */
+typedef struct FileMark
+{
+	char	   *schema;
+	char	   *tb;
+	MarkRank	rank;
+	ResumeOrigin origin;
+	int			line_no;
+	int			nkeys;
+	char	  **order_cols;
+	char	  **values;
+} FileMark;
+
+/* One table's row in the catalog. */
+typedef struct CatalogMark
+{
+	char	   *schema;
+	char	   *tb;
+	bool		own;			/* of this task, not of its predecessor */
+	bool		finished;
+	char	   *order_col;
+	char	   *value;
+} CatalogMark;
+
+struct ResumeInputs
+{
+	const TaskConfig *config;
+	bool		log;
+	FileMark   *marks;
+	int			nmarks;
+	int			maxmarks;
+	CatalogMark *cat;
+	int			ncat;
+	MemoryContext cxt;
+};
+
+/* State of one file being read. */
+typedef struct ReadState
+{
+	ResumeInputs *in;
+	const char *path;
+	ResumeOrigin origin;
+} ReadState;
+
+const char *
+resume_action_name(ResumeAction action)
+{
+	switch (action)
+	{
+		case RESUME_FULL:
+			return "full";
+		case RESUME_FROM_VALUE:
+			return "resume";
+		case RESUME_SKIP:
+			return "skip";
+	}
+	return "?";
+}
+
+const char *
+resume_origin_name(ResumeOrigin origin)
+{
+	switch (origin)
+	{
+		case ORIGIN_NONE:
+			return NULL;
+		case ORIGIN_CATALOG:
+			return "catalog";
+		case ORIGIN_POSITION_LOG:
+			return "position.log";
+		case ORIGIN_FINISHED_LOG:
+			return "finished.log";
+		case ORIGIN_RESUME_CONFIG:
+			return "resume.config";
+	}
+	return NULL;
+}
+
+static void
+resume_log(ResumeInputs *in, const char *level, const char *msg)
+{
+	if (in->log)
+		task_log(in->config, level, "%s", msg);
+}
+
+static void
+add_mark(ReadState *rs, const PositionLine *line, MarkRank rank)
+{
+	ResumeInputs *in = rs->in;
+	MemoryContext old = MemoryContextSwitchTo(in->cxt);
+	FileMark   *m;
+	int			i;
+
+	if (in->nmarks == in->maxmarks)
+	{
+		in->maxmarks = in->maxmarks ? in->maxmarks * 2 : 64;
+		in->marks = in->marks ? repalloc_huge(in->marks, sizeof(FileMark) * in->maxmarks)
+			: palloc(sizeof(FileMark) * in->maxmarks);
+	}
+	m = &in->marks[in->nmarks++];
+	m->schema = pstrdup(line->entry.schema);
+	m->tb = pstrdup(line->entry.tb);
+	m->rank = rank;
+	m->origin = rs->origin;
+	m->line_no = line->line_no;
+	m->nkeys = 0;
+	m->order_cols = NULL;
+	m->values = NULL;
+	if (rank != RANK_FINISHED)
+	{
+		m->nkeys = line->entry.nkeys;
+		m->order_cols = palloc0(sizeof(char *) * Max(m->nkeys, 1));
+		m->values = palloc0(sizeof(char *) * Max(m->nkeys, 1));
+		for (i = 0; i < m->nkeys; i++)
+		{
+			m->order_cols[i] = line->entry.order_cols[i] ? pstrdup(line->entry.order_cols[i]) : NULL;
+			m->values[i] = line->entry.values[i] ? pstrdup(line->entry.values[i]) : NULL;
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static void
+read_line_cb(const PositionLine *line, void *arg)
+{
+	ReadState  *rs = arg;
+
+	if (line->error != NULL)
+	{
+		/* a torn last line is what a crash mid-write leaves: expected */
+		if (!line->torn)
+		{
+			char	   *msg = psprintf("skipping line %d of file \"%s\": %s",
+									   line->line_no, rs->path, line->error);
+
+			ereport(WARNING, (errmsg_internal("%s", msg)));
+			resume_log(rs->in, "WARN", msg);
+		}
+		return;
+	}
+	switch (line->entry.kind)
+	{
+		case POSITION_NONE:
+			break;
+		case POSITION_SNAPSHOT_FINISHED:
+			add_mark(rs, line, RANK_FINISHED);
+			break;
+		case POSITION_SNAPSHOT:
+			if (rs->origin == ORIGIN_RESUME_CONFIG)
+				add_mark(rs, line, RANK_RESUME_CONFIG);
+			else if (rs->origin == ORIGIN_POSITION_LOG)
+				add_mark(rs, line, line->tag && strcmp(line->tag, "current_position") == 0
+						 ? RANK_LOG_CURRENT : RANK_LOG_OTHER);
+			/* positions in finished.log mean nothing */
+			break;
+	}
+}
+
+/*
+ * Read one file into the marks.  A missing log file is a WARNING (a task
+ * that never checkpointed leaves none); a missing resume.config, which the
+ * user named, and anything unreadable are errors.
+ */
+static void
+read_file(ResumeInputs *in, const char *path, ResumeOrigin origin, bool missing_ok)
+{
+	ReadState	rs;
+	struct stat st;
+
+	if (stat(path, &st) != 0 && errno == ENOENT)
+	{
+		char	   *msg;
+
+		if (!missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("resume file \"%s\" does not exist", path),
+					 errdetail("It is named by resume_config_file in section [resumer].")));
+		msg = psprintf("resumer, file \"%s\" does not exist: nothing resumed from it", path);
+		ereport(WARNING, (errmsg_internal("%s", msg)));
+		resume_log(in, "WARN", msg);
+		return;
+	}
+	rs.in = in;
+	rs.path = path;
+	rs.origin = origin;
+	position_file_read(path, read_line_cb, &rs);
+}
+
+/* Order marks by table, then strongest first. */
+static int
+mark_cmp(const void *a, const void *b)
+{
+	const FileMark *x = a;
+	const FileMark *y = b;
+	int			c;
+
+	c = strcmp(x->schema, y->schema);
+	if (c == 0)
+		c = strcmp(x->tb, y->tb);
+	if (c == 0)
+		c = (int) y->rank - (int) x->rank;
+	if (c == 0)
+		c = y->line_no - x->line_no;
+	return c;
+}
+
+static int
+table_cmp(const char *schema, const char *tb, const char *s2, const char *t2)
+{
+	int			c = strcmp(schema, s2);
+
+	return c != 0 ? c : strcmp(tb, t2);
+}
+
+/* The catalog rows of this task and of its predecessor in the log dir. */
+static void
+load_catalog(ResumeInputs *in, int64 task_id)
+{
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, BOOLOID, TEXTOID};
+	Datum		args[3];
+	int			rc;
+	uint64		i;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = BoolGetDatum(in->config->resume_from_log);
+	args[2] = CStringGetTextDatum(in->config->resume_log_dir);
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args("WITH pred AS ("
+							   "  SELECT max(id) AS id FROM ape_resume.task "
+							   "  WHERE $2 AND log_dir = $3 AND id <> $1) "
+							   "SELECT p.schema, p.tb, p.task_id = $1, "
+							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
+							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb), "
+							   "p.order_col, p.value "
+							   "FROM ape_resume.position p "
+							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
+							   "ORDER BY 3 DESC",
+							   3, types, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position: %s", SPI_result_code_string(rc));
+	in->ncat = (int) SPI_processed;
+	in->cat = MemoryContextAllocZero(in->cxt, sizeof(CatalogMark) * Max(in->ncat, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		CatalogMark *c = &in->cat[i];
+		char	   *v;
+		bool		isnull;
+
+		c->schema = MemoryContextStrdup(in->cxt, SPI_getvalue(tup, desc, 1));
+		c->tb = MemoryContextStrdup(in->cxt, SPI_getvalue(tup, desc, 2));
+		c->own = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		c->finished = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		v = SPI_getvalue(tup, desc, 5);
+		c->order_col = v ? MemoryContextStrdup(in->cxt, v) : NULL;
+		v = SPI_getvalue(tup, desc, 6);
+		c->value = v ? MemoryContextStrdup(in->cxt, v) : NULL;
+	}
+	catalog_as_owner_end(&cu);
+}
+
+ResumeInputs *
+resume_inputs_load(const TaskConfig *config, int64 task_id, bool log)
+{
+	ResumeInputs *in = palloc0(sizeof(ResumeInputs));
+
+	in->config = config;
+	in->log = log;
+	in->cxt = CurrentMemoryContext;
+
+	load_catalog(in, task_id);
+	if (config->resume_from_log)
+	{
+		read_file(in, psprintf("%s/position.log", config->resume_log_dir),
+				  ORIGIN_POSITION_LOG, true);
+		read_file(in, psprintf("%s/finished.log", config->resume_log_dir),
+				  ORIGIN_FINISHED_LOG, true);
+	}
+	if (config->resume_config_file)
+		read_file(in, config->resume_config_file, ORIGIN_RESUME_CONFIG, false);
+	if (in->nmarks > 1)
+		qsort(in->marks, in->nmarks, sizeof(FileMark), mark_cmp);
+	return in;
+}
+
+/* Index of the first (strongest) mark of a table, or -1. */
+static int
+first_mark(ResumeInputs *in, const char *schema, const char *tb)
+{
+	int			lo = 0;
+	int			hi = in->nmarks;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (table_cmp(in->marks[mid].schema, in->marks[mid].tb, schema, tb) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < in->nmarks &&
+		table_cmp(in->marks[lo].schema, in->marks[lo].tb, schema, tb) == 0)
+		return lo;
+	return -1;
+}
+
+static void
+add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *fmt,...)
+pg_attribute_printf(4, 5);
+
+static void
+add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *fmt,...)
+{
+	StringInfoData msg;
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+	if (notes->len > 0)
+		appendStringInfoString(notes, "; ");
+	appendStringInfoString(notes, msg.data);
+	if (in->log)
+		task_log(in->config, "INFO", "resumer, schema: %s, tb: %s, %s",
+				 table->schema, table->tb, msg.data);
+}
+
+/* The order column(s) of a file mark, for messages. */
+static char *
+mark_key_text(const FileMark *m)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < m->nkeys; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", m->order_cols[i] ? m->order_cols[i] : "null");
+	return buf.data;
+}
+
+void
+resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
+{
+	const char *oc = table->order_col >= 0 ? table->columns[table->order_col].name : NULL;
+	StringInfoData notes;
+	int			first = first_mark(in, table->schema, table->tb);
+	int			i;
+
+	memset(d, 0, sizeof(ResumeDecision));
+	d->action = RESUME_FULL;
+	d->origin = ORIGIN_NONE;
+	initStringInfo(&notes);
+
+	/* finished anywhere: skip */
+	for (i = 0; i < in->ncat && d->action != RESUME_SKIP; i++)
+		if (in->cat[i].finished &&
+			table_cmp(in->cat[i].schema, in->cat[i].tb, table->schema, table->tb) == 0)
+		{
+			d->action = RESUME_SKIP;
+			d->origin = ORIGIN_CATALOG;
+			d->own = in->cat[i].own;
+		}
+	if (d->action != RESUME_SKIP && first >= 0 && in->marks[first].rank == RANK_FINISHED)
+	{
+		d->action = RESUME_SKIP;
+		d->origin = in->marks[first].origin;
+		d->line_no = in->marks[first].line_no;
+	}
+	if (in->log)
+		task_log(in->config, "INFO", "resumer, check finished: schema: %s, tb: %s, result: %s",
+				 table->schema, table->tb, d->action == RESUME_SKIP ? "true" : "false");
+	if (d->action == RESUME_SKIP)
+		return;
+
+	/* the catalog: own rows sort first */
+	for (i = 0; i < in->ncat && d->action == RESUME_FULL; i++)
+	{
+		CatalogMark *c = &in->cat[i];
+
+		if (table_cmp(c->schema, c->tb, table->schema, table->tb) != 0 || c->value == NULL)
+			continue;
+		if (oc == NULL || c->order_col == NULL || strcmp(c->order_col, oc) != 0)
+		{
+			add_note(in, table, &notes,
+					 "catalog position on column %s ignored: %s",
+					 c->order_col ? c->order_col : "(none)",
+					 oc ? psprintf("the order column is %s", oc) : "the table has no order column");
+			continue;
+		}
+		d->action = RESUME_FROM_VALUE;
+		d->origin = ORIGIN_CATALOG;
+		d->own = c->own;
+		d->value = c->value;
+	}
+
+	/* then the files, strongest first */
+	for (i = first; d->action == RESUME_FULL && i >= 0 && i < in->nmarks; i++)
+	{
+		FileMark   *m = &in->marks[i];
+
+		if (table_cmp(m->schema, m->tb, table->schema, table->tb) != 0)
+			break;
+		if (oc == NULL || m->nkeys != 1 || m->order_cols[0] == NULL ||
+			strcmp(m->order_cols[0], oc) != 0)
+		{
+			add_note(in, table, &notes,
+					 "position on %s at line %d of %s ignored: %s",
+					 mark_key_text(m), m->line_no, resume_origin_name(m->origin),
+					 oc ? psprintf("the order column is %s", oc) : "the table has no order column");
+			continue;
+		}
+		if (m->values[0] == NULL)
+		{
+			add_note(in, table, &notes, "position at line %d of %s ignored: its value is null",
+					 m->line_no, resume_origin_name(m->origin));
+			continue;
+		}
+		d->action = RESUME_FROM_VALUE;
+		d->origin = m->origin;
+		d->value = m->values[0];
+		d->line_no = m->line_no;
+	}
+	d->note = notes.len > 0 ? notes.data : NULL;
+
+	if (in->log && oc != NULL)
+		task_log(in->config, "INFO",
+				 "resumer, get resume value, schema: %s, tb: %s, col: %s, result: %s%s%s",
+				 table->schema, table->tb, oc,
+				 d->value ? "Some(\"" : "None", d->value ? d->value : "", d->value ? "\")" : "");
+}

@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * resume.h
+ *	  Where each table of a task starts: the resume rules of DESIGN.md over
+ *	  the catalog, position.log, finished.log and resume.config.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_RESUME_RULES_H
+#define APE_RESUME_RULES_H
+
+#include "config.h"
+#include "source.h"
+
+typedef enum ResumeAction
+{
+	RESUME_FULL,				/* copy from the beginning */
+	RESUME_FROM_VALUE,			/* copy the rows after value */
+	RESUME_SKIP					/* finished already */
+} ResumeAction;
+
+typedef enum ResumeOrigin
+{
+	ORIGIN_NONE,				/* nothing known about the table */
+	ORIGIN_CATALOG,
+	ORIGIN_POSITION_LOG,
+	ORIGIN_FINISHED_LOG,
+	ORIGIN_RESUME_CONFIG
+} ResumeOrigin;
+
+typedef struct ResumeDecision
+{
+	ResumeAction action;
+	ResumeOrigin origin;
+	char	   *value;			/* RESUME_FROM_VALUE: the last copied value */
+	int			line_no;		/* the deciding line of a file, 0 otherwise */
+	bool		own;			/* ORIGIN_CATALOG: this task's own row */
+	char	   *note;			/* positions that were ignored, and why */
+} ResumeDecision;
+
+/* Everything known about past progress, read once per run. */
+typedef struct ResumeInputs ResumeInputs;
+
+/*
+ * Read the catalog (of task_id, and of the task that last wrote the resume
+ * log dir) and, when the config asks to resume from files, position.log,
+ * finished.log and resume.config.  Runs in a transaction.  With log, the
+ * decisions and skipped lines go to default.log as well as the server log.
+ */
+extern ResumeInputs *resume_inputs_load(const TaskConfig *config, int64 task_id,
+										bool log);
+
+/* Decide where one table starts. */
+extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
+						  ResumeDecision *decision);
+
+extern const char *resume_action_name(ResumeAction action);
+extern const char *resume_origin_name(ResumeOrigin origin);
+
+#endif							/* APE_RESUME_RULES_H */
