@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -51,6 +52,7 @@ typedef struct FileMark
 	int			nkeys;
 	char	  **order_cols;
 	char	  **values;
+	bool		used;			/* its table is one of the task's */
 } FileMark;
 
 /* One table's row in the catalog. */
@@ -148,6 +150,7 @@ add_mark(ReadState *rs, const PositionLine *line, MarkRank rank)
 	m->nkeys = 0;
 	m->order_cols = NULL;
 	m->values = NULL;
+	m->used = false;
 	if (rank != RANK_FINISHED)
 	{
 		m->nkeys = line->entry.nkeys;
@@ -401,6 +404,10 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 	int			first = first_mark(in, table->schema, table->tb);
 	int			i;
 
+	for (i = first; i >= 0 && i < in->nmarks &&
+		 table_cmp(in->marks[i].schema, in->marks[i].tb, table->schema, table->tb) == 0; i++)
+		in->marks[i].used = true;
+
 	memset(d, 0, sizeof(ResumeDecision));
 	d->action = RESUME_FULL;
 	d->origin = ORIGIN_NONE;
@@ -482,4 +489,62 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 				 "resumer, get resume value, schema: %s, tb: %s, col: %s, result: %s%s%s",
 				 table->schema, table->tb, oc,
 				 d->value ? "Some(\"" : "None", d->value ? d->value : "", d->value ? "\")" : "");
+}
+
+/*
+ * After every table was decided: say which tables the files name that the
+ * task does not copy (a typo in resume.config, a table dropped at the
+ * source, a filter that changed).  Nothing fails on it.
+ */
+void
+resume_report_unused(ResumeInputs *in)
+{
+	int			i;
+
+	for (i = 0; i < in->nmarks; i++)
+	{
+		FileMark   *m = &in->marks[i];
+		char	   *msg;
+
+		if (m->used || (i > 0 && table_cmp(m->schema, m->tb, in->marks[i - 1].schema,
+											in->marks[i - 1].tb) == 0))
+			continue;
+		msg = psprintf("resumer, table \"%s\".\"%s\" named at line %d of %s is not copied by this task: "
+					   "it does not exist at the source or is not selected by the filter",
+					   m->schema, m->tb, m->line_no, resume_origin_name(m->origin));
+		if (m->origin == ORIGIN_RESUME_CONFIG)
+			ereport(WARNING, (errmsg_internal("%s", msg)));
+		resume_log(in, m->origin == ORIGIN_RESUME_CONFIG ? "WARN" : "INFO", msg);
+	}
+}
+
+void
+resume_check_files(const TaskConfig *config)
+{
+	struct stat st;
+
+	if (config->resume_config_file)
+	{
+		const char *path = config->resume_config_file;
+
+		if (stat(path, &st) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not use resume_config_file \"%s\" of section [resumer]: %m", path)));
+		if (S_ISDIR(st.st_mode))
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("resume_config_file \"%s\" of section [resumer] is a directory", path),
+					 errhint("Name the resume.config file, not its folder.")));
+		if (access(path, R_OK) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read resume_config_file \"%s\" of section [resumer]: %m", path)));
+	}
+	if (config->resume_from_log && stat(config->resume_log_dir, &st) == 0 &&
+		!S_ISDIR(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("resume log dir \"%s\" of section [resumer] is not a directory",
+						config->resume_log_dir)));
 }

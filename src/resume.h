@@ -54,6 +54,12 @@ extern ResumeInputs *resume_inputs_load(const TaskConfig *config, int64 task_id,
 extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
 						  ResumeDecision *decision);
 
+/* Tell which tables the files name that the task does not copy. */
+extern void resume_report_unused(ResumeInputs *inputs);
+
+/* ERROR now, naming the key, when a resume file named by config is unusable. */
+extern void resume_check_files(const TaskConfig *config);
+
 extern const char *resume_action_name(ResumeAction action);
 extern const char *resume_origin_name(ResumeOrigin origin);
 

@@ -54,6 +54,7 @@ start_task(PG_FUNCTION_ARGS)
 
 	check_file_privileges("start tasks", true);
 	config = task_config_parse(config_text, name);
+	resume_check_files(config);
 	id = catalog_task_insert(name, config_text, config);
 	task_worker_launch(id, name);
 	PG_RETURN_INT64(id);
@@ -240,6 +241,7 @@ resume_plan(PG_FUNCTION_ARGS)
 	ops = source_ops_for(config->db_type);
 	source = ops->connect(config);
 	tables = ops->list_tables(source, &config->filter);
+	resume_check_files(config);
 	inputs = resume_inputs_load(config, exists ? task.id : 0, false);
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -284,5 +286,6 @@ resume_plan(PG_FUNCTION_ARGS)
 			nulls[9] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	resume_report_unused(inputs);
 	PG_RETURN_VOID();
 }

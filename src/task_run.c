@@ -132,6 +132,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	MemoryContext old_cxt;
 	char	   *value = after ? pstrdup(after) : NULL;
 	bool		finished = false;
+	uint64		replaced_total = 0;
 
 	memset(&feed, 0, sizeof(feed));
 	feed.ops = ops;
@@ -184,13 +185,15 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 
 			rows = sink_copy_rows_replacing(table, dst_schema, dst_tb,
 											batch_feed_next, &feed, &replaced);
-			if (replaced > 0)
-				task_log(config, "INFO",
-						 "replaced " UINT64_FORMAT " rows of \"%s\".\"%s\" already in the target after the logged position",
-						 replaced, table->schema, table->tb);
+			replaced_total += replaced;
 			/* rows new to the target: the previous run ended before them */
-			if (replaced < rows)
+			if (replaced < rows || feed.exhausted)
+			{
 				replacing = false;
+				task_log(config, "INFO",
+						 "replaced " UINT64_FORMAT " rows of \"%s\".\"%s\" that were already in the target after the resume position",
+						 replaced_total, table->schema, table->tb);
+			}
 		}
 		else
 			rows = sink_copy_rows(table, dst_schema, dst_tb, batch_feed_next, &feed);
@@ -288,6 +291,7 @@ task_run(TaskRow *task)
 			return "stopped";
 		}
 	}
+	resume_report_unused(inputs);
 	task_log(config, "INFO", "task %s finished", task->name);
 	return "finished";
 }
