@@ -72,6 +72,15 @@ typedef struct SourceOps
 
 	/* End the scan (also after an early stop). */
 	void		(*scan_end) (Source *source);
+
+	/*
+	 * Optional (NULL: the text itself).  The text of a position, as the
+	 * catalog, position.log and scan_begin's after_value hold it, for an
+	 * order-column value as scan_next returned it (for Mongo: 24-hex for an
+	 * ObjectId, ape-dts's tagged JSON otherwise).  Called once per batch.
+	 */
+	char	   *(*position_value) (Source *source, const SourceTable *table,
+								   const char *value, int length);
 } SourceOps;
 
 extern const SourceOps mysql_source_ops;

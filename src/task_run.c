@@ -207,7 +207,9 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		{
 			if (value)
 				pfree(value);
-			value = pstrdup(feed.last_value.data);
+			value = ops->position_value
+				? ops->position_value(source, table, feed.last_value.data, feed.last_value.len)
+				: pstrdup(feed.last_value.data);
 		}
 		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
 								   (int64) rows, finished);
