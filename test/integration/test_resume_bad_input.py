@@ -42,6 +42,7 @@ def test_unknown_table_and_bad_lines_are_reported(local, source):
               '"order_col":"id","value":"59990"}\n')
     log_dir = os.path.join(work, "logs")
     cfg = config(log_dir, f"resume_config_file={rc}", tables="t")
+    drop_task_if_exists(local, "it_bad_table")
     local.notices.clear()
     with local.cursor() as cur:
         cur.execute("SELECT tb, action, value, decided_by, line_no FROM ape_resume.resume_plan('it_bad_table', %s)",
