@@ -20,14 +20,15 @@ echo "== a source database in MariaDB: shop.customers and shop.orders"
 mariadb -h127.0.0.1 -P"$APE_MYSQL_PORT" -uape -pmysql_secret_pw <<'SQL'
 DROP DATABASE IF EXISTS shop;
 CREATE DATABASE shop;
+USE shop;
 CREATE TABLE shop.customers (id int PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) UNIQUE);
 CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id int NOT NULL,
                           amount decimal(12,2), placed datetime(6), note text);
 INSERT INTO shop.customers VALUES (1, 'Ada', 'ada@example.com'), (2, 'Grace', NULL), (3, 'Zoë', 'zoe@example.com');
 INSERT INTO shop.orders
-  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
-  SELECT i, 1 + i % 3, i * 1.25, '2024-01-01 00:00:00' + INTERVAL i SECOND, IF(i % 7 = 0, NULL, CONCAT('order ', i))
-  FROM n;
+  SELECT seq, 1 + seq % 3, seq * 1.25, '2024-01-01 00:00:00' + INTERVAL seq SECOND,
+         IF(seq % 7 = 0, NULL, CONCAT('order ', seq))
+  FROM seq_1_to_50000;
 SQL
 
 log_dir="$APE_SHARED_DIR/demo_logs"
