@@ -18,6 +18,7 @@ OBJS = \
 	src/task_api.o \
 	src/privileges.o \
 	src/worker.o \
+	src/launcher.o \
 	src/task_run.o \
 	src/resume.o \
 	src/sink.o \

@@ -38,6 +38,8 @@ CREATE TABLE ape_resume.position (
                     CHECK (state IN ('pending', 'copying', 'finished', 'skipped')),
     order_col       text,
     value           text,                   -- last committed order-column value
+    replacing       boolean NOT NULL DEFAULT false, -- rows after value may be in the target
+    worker_pid      integer,                -- the worker copying it now
     rows_copied     bigint NOT NULL DEFAULT 0,
     rows_estimated  bigint,
     started_at      timestamptz,
@@ -54,12 +56,21 @@ CREATE TABLE ape_resume.finished (
     PRIMARY KEY (task_id, schema, tb)
 );
 
+-- The workers of a running task: the last one to leave records the outcome.
+CREATE TABLE ape_resume.worker (
+    task_id         bigint NOT NULL REFERENCES ape_resume.task (id) ON DELETE CASCADE,
+    pid             integer NOT NULL,
+    started_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (task_id, pid)
+);
+
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.task', '');
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.task_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.position', '');
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.finished', '');
 
-REVOKE ALL ON ape_resume.task, ape_resume.position, ape_resume.finished FROM PUBLIC;
+REVOKE ALL ON ape_resume.task, ape_resume.position, ape_resume.finished,
+    ape_resume.worker FROM PUBLIC;
 
 /* Views: what users look at.  No password ever appears here. */
 CREATE VIEW ape_resume.progress AS
@@ -103,6 +114,8 @@ SELECT t.name,
        (SELECT coalesce(sum(p.rows_copied), 0) FROM ape_resume.position p
          WHERE p.task_id = t.id)::bigint AS rows_copied,
        t.worker_pid,
+       (SELECT count(*) FROM ape_resume.worker w WHERE w.task_id = t.id)::integer
+           AS workers,
        t.created_at,
        t.started_at,
        t.finished_at,

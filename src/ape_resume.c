@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ape_resume.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -54,6 +55,9 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ape_resume");
+
+	if (process_shared_preload_libraries_in_progress)
+		ape_launcher_register();
 }
 
 const char *

@@ -235,26 +235,142 @@ catalog_task_set_worker(int64 id, int pid)
 				id, 1, types, args, " ");
 }
 
-bool
-catalog_task_mark_interrupted(int64 id, int pid)
+/* The states of a task whose workers may have died without a word. */
+#define ORPHAN_STATES "(state = 'running' OR (state = 'pending' AND worker_pid IS NOT NULL))"
+
+static bool
+task_update_if(const char *sql, int64 id)
 {
 	CatalogUser cu;
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		args[2];
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
 	int			rc;
-	bool		marked;
+	bool		done;
 
 	args[0] = Int64GetDatum(id);
-	args[1] = Int32GetDatum(pid);
 	catalog_as_owner_begin(&cu);
-	rc = SPI_execute_with_args("UPDATE ape_resume.task SET state = 'interrupted', "
-							   "last_error = 'the worker ended without recording an outcome' "
-							   "WHERE id = $1 AND worker_pid = $2 "
-							   "AND state IN ('pending', 'running')",
-							   2, types, args, NULL, false, 0);
+	rc = SPI_execute_with_args(sql, 1, types, args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
-	marked = SPI_processed > 0;
+	done = SPI_processed > 0;
+	if (done && SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1",
+									  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not update ape_resume.worker");
 	catalog_as_owner_end(&cu);
-	return marked;
+	return done;
+}
+
+bool
+catalog_task_mark_interrupted(int64 id)
+{
+	return task_update_if("UPDATE ape_resume.task SET state = 'interrupted', worker_pid = NULL, "
+						  "last_error = 'the workers ended without recording an outcome "
+						  "(server crash, immediate shutdown or a killed worker)' "
+						  "WHERE id = $1 AND " ORPHAN_STATES, id);
+}
+
+bool
+catalog_task_requeue(int64 id)
+{
+	return task_update_if("UPDATE ape_resume.task SET state = 'pending', worker_pid = NULL, "
+						  "last_error = NULL, stop_requested = false "
+						  "WHERE id = $1 AND " ORPHAN_STATES, id);
+}
+
+void
+catalog_worker_add(int64 task_id, int pid)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1];
+
+	args[0] = Int32GetDatum(pid);
+	task_update("INSERT INTO ape_resume.worker (task_id, pid) VALUES ($1, $2) "
+				"ON CONFLICT DO NOTHING",
+				task_id, 1, types, args, " ");
+}
+
+void
+catalog_worker_clear(int64 task_id)
+{
+	task_update("DELETE FROM ape_resume.worker WHERE task_id = $1", task_id, 0, NULL, NULL, NULL);
+}
+
+List *
+catalog_worker_pids(int64 task_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	List	   *pids = NIL;
+	uint64		i;
+
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT pid FROM ape_resume.worker WHERE task_id = $1",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.worker");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		pids = lappend_int(pids, pid);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_as_owner_end(&cu);
+	return pids;
+}
+
+/*
+ * A worker of a task leaves, with the error that ended it or NULL.  The
+ * last one to leave records the task's outcome: failed if any worker
+ * failed, stopped if tables remain, finished otherwise.  Returns that
+ * state, or NULL when other workers are still at work.
+ */
+const char *
+catalog_worker_leave(int64 task_id, int pid, const char *error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', error ? ' ' : 'n'};
+	const char *state = NULL;
+	bool		isnull;
+	int			rc;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(pid);
+	args[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET last_error = coalesce(last_error, $3) "
+							   "WHERE id = $1",
+							   3, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1 AND pid = $2",
+							   2, types, args, nulls, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not update ape_resume.worker: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET "
+							   "state = CASE WHEN last_error IS NOT NULL THEN 'failed' "
+							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
+							   "               AND p.state NOT IN ('finished', 'skipped')) "
+							   "  THEN 'stopped' ELSE 'finished' END, "
+							   "finished_at = pg_catalog.now(), worker_pid = NULL, stop_requested = false "
+							   "WHERE id = $1 AND state = 'running' "
+							   "AND NOT EXISTS (SELECT 1 FROM ape_resume.worker w WHERE w.task_id = $1) "
+							   "RETURNING state",
+							   1, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		state = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																		   SPI_tuptable->tupdesc, 1,
+																		   &isnull)));
+	catalog_as_owner_end(&cu);
+	return state;
 }

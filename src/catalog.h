@@ -51,8 +51,19 @@ extern void catalog_task_set_worker(int64 id, int pid);
  * Mark a pending or running task whose worker pid is gone as interrupted;
  * false when the task had meanwhile recorded another state.
  */
-extern bool catalog_task_mark_interrupted(int64 id, int pid);
+/*
+ * A task whose workers all died (the caller checked): mark it interrupted,
+ * or put it back in the queue.  False if its state changed meanwhile.
+ */
+extern bool catalog_task_mark_interrupted(int64 id);
+extern bool catalog_task_requeue(int64 id);
 extern void catalog_task_request_stop(int64 id);
 extern void catalog_task_delete(int64 id);
+
+/* The workers of a task (ape_resume.worker). */
+extern void catalog_worker_add(int64 task_id, int pid);
+extern void catalog_worker_clear(int64 task_id);
+extern List *catalog_worker_pids(int64 task_id);
+extern const char *catalog_worker_leave(int64 task_id, int pid, const char *error);
 
 #endif							/* APE_CATALOG_H */

@@ -91,7 +91,8 @@ checkpoint_stop_requested(int64 task_id)
 
 	args[0] = Int64GetDatum(task_id);
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT stop_requested FROM ape_resume.task WHERE id = $1",
+	if (SPI_execute_with_args("SELECT stop_requested OR last_error IS NOT NULL "
+							  "FROM ape_resume.task WHERE id = $1",
 							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.task");
 	if (SPI_processed > 0)
@@ -102,11 +103,11 @@ checkpoint_stop_requested(int64 task_id)
 
 void
 checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *value,
-						   int64 rows_added, bool finished)
+						   int64 rows_added, bool finished, bool replacing)
 {
-	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID};
-	Datum		args[6];
-	char		nulls[6] = "      ";
+	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID, BOOLOID};
+	Datum		args[7];
+	char		nulls[7] = "       ";
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
@@ -117,13 +118,16 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 		nulls[3] = 'n';
 	args[4] = Int64GetDatum(rows_added);
 	args[5] = BoolGetDatum(finished);
+	args[6] = BoolGetDatum(replacing);
 	exec_catalog("UPDATE ape_resume.position SET "
 				 "value = coalesce($4, value), rows_copied = rows_copied + $5, "
+				 "replacing = $7 AND NOT $6, "
+				 "worker_pid = CASE WHEN $6 THEN NULL ELSE worker_pid END, "
 				 "state = CASE WHEN $6 THEN 'finished' ELSE 'copying' END, "
 				 "started_at = coalesce(started_at, pg_catalog.now()), "
 				 "updated_at = pg_catalog.clock_timestamp() "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
-				 6, types, args, nulls, SPI_OK_UPDATE);
+				 7, types, args, nulls, SPI_OK_UPDATE);
 	if (finished)
 		exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
 					 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
@@ -151,6 +155,101 @@ checkpoint_mark_skipped(int64 task_id, const SourceTable *table)
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 "
 				 "ON CONFLICT DO NOTHING",
 				 3, types, args, NULL, SPI_OK_INSERT);
+}
+
+void
+checkpoint_set_resume(int64 task_id, const SourceTable *table, const char *value,
+					  bool replacing)
+{
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[5];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = CStringGetTextDatum(value);
+	args[4] = BoolGetDatum(replacing);
+	exec_catalog("UPDATE ape_resume.position SET value = $4, replacing = $5 "
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
+				 5, types, args, NULL, SPI_OK_UPDATE);
+}
+
+void
+checkpoint_release_tables(int64 task_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+
+	args[0] = Int64GetDatum(task_id);
+	exec_catalog("UPDATE ape_resume.position SET worker_pid = NULL "
+				 "WHERE task_id = $1 AND worker_pid IS NOT NULL",
+				 1, types, args, NULL, SPI_OK_UPDATE);
+}
+
+int
+checkpoint_tables_left(int64 task_id)
+{
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	bool		isnull;
+	int			n;
+
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT count(*) FROM ape_resume.position "
+							  "WHERE task_id = $1 AND state IN ('pending', 'copying')",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	catalog_as_owner_end(&cu);
+	return n;
+}
+
+bool
+checkpoint_claim_table(int64 task_id, ClaimedTable *claimed)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	bool		found;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(MyProcPid);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("WITH next AS ("
+							  "  SELECT schema, tb FROM ape_resume.position "
+							  "  WHERE task_id = $1 AND state IN ('pending', 'copying') "
+							  "  AND worker_pid IS NULL "
+							  "  ORDER BY rows_estimated DESC NULLS LAST, schema, tb "
+							  "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
+							  "UPDATE ape_resume.position p SET worker_pid = $2, state = 'copying', "
+							  "started_at = coalesce(p.started_at, pg_catalog.clock_timestamp()), "
+							  "updated_at = pg_catalog.clock_timestamp() "
+							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
+							  "AND p.tb = next.tb "
+							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing",
+							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update ape_resume.position");
+	found = SPI_processed > 0;
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *v;
+		bool		isnull;
+
+		claimed->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
+		claimed->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
+		claimed->dst_schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
+		claimed->dst_tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 4));
+		v = SPI_getvalue(tup, desc, 5);
+		claimed->value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	}
+	catalog_as_owner_end(&cu);
+	return found;
 }
 
 static char *

@@ -24,9 +24,38 @@ extern bool checkpoint_stop_requested(int64 task_id);
  * In the caller's transaction: the table's new position after rows_added
  * rows, and with finished also its finished row.
  */
+/*
+ * In the transaction of a batch: the table's new position, the rows it
+ * added, whether the table is finished, whether rows after the position
+ * may still be in the target (see sink_copy_rows_replacing).
+ */
 extern void checkpoint_commit_position(int64 task_id, const SourceTable *table,
 									   const char *value, int64 rows_added,
-									   bool finished);
+									   bool finished, bool replacing);
+
+/* A resume position decided from files or another task's catalog. */
+extern void checkpoint_set_resume(int64 task_id, const SourceTable *table,
+								  const char *value, bool replacing);
+
+/* A table a worker took: copy it from value (NULL: from the start). */
+typedef struct ClaimedTable
+{
+	char	   *schema;
+	char	   *tb;
+	char	   *dst_schema;
+	char	   *dst_tb;
+	char	   *value;
+	bool		replacing;
+} ClaimedTable;
+
+/* Take the next table no worker copies (largest first); false if none. */
+extern bool checkpoint_claim_table(int64 task_id, ClaimedTable *claimed);
+
+/* Forget which workers copied which table (a new run starts). */
+extern void checkpoint_release_tables(int64 task_id);
+
+/* Tables not finished or skipped yet. */
+extern int	checkpoint_tables_left(int64 task_id);
 
 /* After the commit: the mirror lines. */
 /* A table skipped as finished elsewhere: finished in the catalog too. */

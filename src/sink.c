@@ -16,17 +16,23 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
+#include "utils/inval.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 #include "sink.h"
+
+/* First key of the advisory lock taken while a target schema is created. */
+#define APE_SCHEMA_LOCK_CLASS 0x41504552
 
 static char *
 qualified_name(const char *schema, const char *tb)
@@ -91,7 +97,19 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	}
 
 	if (!OidIsValid(nsp))
+	{
+		/*
+		 * Workers of one task may create a schema at once: serialize them,
+		 * since IF NOT EXISTS does not protect against a concurrent CREATE.
+		 */
+		run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
+						 APE_SCHEMA_LOCK_CLASS, quote_literal_cstr(dst_schema)));
+		/* see what the lock's previous holder committed */
+		AcceptInvalidationMessages();
+		InvalidateCatalogSnapshot();
 		run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(dst_schema)));
+		CommandCounterIncrement();
+	}
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TABLE %s (", qualified_name(dst_schema, dst_tb));
@@ -181,6 +199,25 @@ append_copy_value(StringInfo buf, const char *v, int len)
 	appendBinaryStringInfo(buf, start, end - start);
 }
 
+/*
+ * Re-throw the current error (a value that the input function of its
+ * column rejected) with the source table and column in its message: the
+ * message is what a failed task shows, and COPY names them only in the
+ * error's context.
+ */
+static void
+rethrow_naming_column(const SourceTable *table, const char *attname, MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	edata->message = psprintf("table \"%s\".\"%s\" column \"%s\": %s",
+							  table->schema, table->tb, attname, edata->message);
+	ReThrowError(edata);
+}
+
 static int
 copy_read_cb(void *outbuf, int minread, int maxread)
 {
@@ -228,7 +265,8 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 	RangeVar   *rv = makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1);
 	Relation	rel;
 	ParseState *pstate;
-	CopyFromState cstate;
+	CopyFromState volatile cstate;
+	MemoryContext cxt = CurrentMemoryContext;
 	List	   *attnames = NIL;
 	CopyFeedState st;
 	uint64		rows;
@@ -260,6 +298,7 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 	pstate = make_parsestate(NULL);
 	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 	copy_feed = &st;
+	cstate = NULL;
 	PG_TRY();
 	{
 		/* sources hand over UTF-8; COPY converts to the database encoding */
@@ -269,11 +308,16 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 		rows = CopyFrom(cstate);
 		EndCopyFrom(cstate);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		copy_feed = NULL;
+		/* a value its column's input function rejected */
+		if (cstate != NULL && cstate->cur_attname != NULL)
+			rethrow_naming_column(table, cstate->cur_attname, cxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	copy_feed = NULL;
 	free_parsestate(pstate);
 	table_close(rel, NoLock);
 	pfree(st.buf.data);

@@ -41,6 +41,22 @@ state_is_active(const char *state)
 }
 
 /*
+ * Launch the coordinator of a task recorded in this transaction; where the
+ * launcher serves this database, a task with no free worker slot waits in
+ * the queue instead.
+ */
+static void
+launch_or_queue(int64 id, const char *name)
+{
+	if (task_worker_launch(id, name, GetUserId(), false,
+						   ape_launcher_serves_this_database()) == 0)
+		ereport(NOTICE,
+				(errmsg("task \"%s\" waits for a free worker slot", name),
+				 errdetail("ape_resume.max_workers is %d; the launcher starts the task when a worker is free.",
+						   ape_resume_max_workers)));
+}
+
+/*
  * start_task(task_name, config): validate the config, record the task and
  * launch its worker.  Any error leaves nothing behind.
  */
@@ -56,7 +72,7 @@ start_task(PG_FUNCTION_ARGS)
 	config = task_config_parse(config_text, name);
 	resume_check_files(config);
 	id = catalog_task_insert(name, config_text, config);
-	task_worker_launch(id, name);
+	launch_or_queue(id, name);
 	PG_RETURN_INT64(id);
 }
 
@@ -72,6 +88,7 @@ stop_task(PG_FUNCTION_ARGS)
 	if (!state_is_active(task.state))
 		PG_RETURN_BOOL(false);
 	catalog_task_request_stop(task.id);
+	task_workers_signal_stop(&task);
 	PG_RETURN_BOOL(true);
 }
 
@@ -85,8 +102,8 @@ resume_task(PG_FUNCTION_ARGS)
 	check_file_privileges("resume tasks", true);
 	catalog_task_get_or_error(name, &task);
 	check_task_owner(name, task.owner);
-	if (state_is_active(task.state) && !task_worker_alive(task.worker_pid) &&
-		catalog_task_mark_interrupted(task.id, task.worker_pid))
+	if (state_is_active(task.state) && !task_workers_alive(&task) &&
+		catalog_task_mark_interrupted(task.id))
 		task.state = "interrupted";
 	if (state_is_active(task.state))
 		ereport(ERROR,
@@ -100,7 +117,7 @@ resume_task(PG_FUNCTION_ARGS)
 	/* the config must still be valid (paths resolve against today's work_dir) */
 	(void) task_config_parse(task.config, name);
 	catalog_task_set_state(task.id, "pending", NULL);
-	task_worker_launch(task.id, name);
+	launch_or_queue(task.id, name);
 	PG_RETURN_INT64(task.id);
 }
 
@@ -133,9 +150,12 @@ wait_task(PG_FUNCTION_ARGS)
 		check_task_owner(name, task.owner);
 		if (!state_is_active(task.state))
 			PG_RETURN_TEXT_P(cstring_to_text(task.state));
-		/* a worker that died (crash, SIGKILL) recorded no outcome */
-		if (!task_worker_alive(task.worker_pid) &&
-			catalog_task_mark_interrupted(task.id, task.worker_pid))
+		/*
+		 * Workers that died (crash, SIGKILL) recorded no outcome.  Where the
+		 * launcher serves this database it resumes or marks such tasks.
+		 */
+		if (!ape_launcher_serves_this_database() && !task_workers_alive(&task) &&
+			catalog_task_mark_interrupted(task.id))
 			PG_RETURN_TEXT_P(cstring_to_text("interrupted"));
 		if (GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,
@@ -158,7 +178,7 @@ drop_task(PG_FUNCTION_ARGS)
 
 	catalog_task_get_or_error(name, &task);
 	check_task_owner(name, task.owner);
-	if (state_is_active(task.state) && task_worker_alive(task.worker_pid))
+	if (state_is_active(task.state) && task_workers_alive(&task))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("task \"%s\" is %s", name, task.state),

@@ -28,6 +28,7 @@
 #include "sink.h"
 #include "source.h"
 #include "task_run.h"
+#include "worker.h"
 
 /* A batch being fed from the source into COPY. */
 typedef struct BatchFeed
@@ -49,6 +50,9 @@ batch_feed_next(void *arg, char **values, int *lengths)
 
 	CHECK_FOR_INTERRUPTS();
 	if (feed->limit > 0 && feed->rows >= feed->limit)
+		return false;
+	/* stop_task signalled: end the batch, the checkpoint then stops */
+	if (ape_stop_signalled && feed->table->order_col >= 0)
 		return false;
 	if (feed->rows > 0 && feed->table->order_col >= 0 &&
 		GetCurrentTimestamp() >= feed->deadline)
@@ -164,6 +168,8 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			MemoryContextDelete(batch_cxt);
 			return false;
 		}
+		/* a signal that came before its stop request committed: go on */
+		ape_stop_signalled = false;
 		feed.rows = 0;
 		feed.exhausted = false;
 		if (table->order_col >= 0)
@@ -212,7 +218,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 				: pstrdup(feed.last_value.data);
 		}
 		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
-								   (int64) rows, finished);
+								   (int64) rows, finished, replacing);
 		commit_xact();
 		MemoryContextReset(batch_cxt);
 
@@ -226,29 +232,15 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	return true;
 }
 
-const char *
-task_run(TaskRow *task)
+/*
+ * The coordinator's part: register the tables, apply the resume rules and
+ * record what they decided in the catalog, where every worker finds it.
+ */
+static void
+plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 {
-	TaskConfig *config;
-	const SourceOps *ops;
-	Source	   *source;
-	List	   *tables;
-	ListCell   *lc;
 	ResumeInputs *inputs;
-
-	begin_xact();
-	config = task_config_parse(task->config, task->name);
-	commit_xact();
-	ops = source_ops_for(config->db_type);
-
-	if (pg_mkdir_p(config->log_dir, S_IRWXU) != 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create log directory \"%s\": %m", config->log_dir)));
-
-	source = ops->connect(config);
-	tables = ops->list_tables(source, &config->filter);
-	task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
+	ListCell   *lc;
 
 	begin_xact();
 	inputs = resume_inputs_load(config, task->id, true);
@@ -262,14 +254,13 @@ task_run(TaskRow *task)
 		checkpoint_table_register(task->id, table, dst_schema, dst_tb);
 	}
 	checkpoint_set_tables_total(task->id, list_length(tables));
+	checkpoint_release_tables(task->id);
 	commit_xact();
 
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
 		ResumeDecision d;
-		char	   *dst_schema;
-		char	   *dst_tb;
 
 		resume_decide(inputs, table, &d);
 		if (d.action == RESUME_SKIP)
@@ -282,18 +273,114 @@ task_run(TaskRow *task)
 				  strcmp(config->resume_log_dir, config->log_dir) == 0) &&
 				!(d.origin == ORIGIN_CATALOG && d.own))
 				checkpoint_log_finished(config, table);
-			continue;
 		}
+		else if (d.action == RESUME_FROM_VALUE && !(d.origin == ORIGIN_CATALOG && d.own))
+		{
+			/*
+			 * From a file, rows after the position may be in the target
+			 * already: they are replaced.  Another task's catalog is exact.
+			 */
+			begin_xact();
+			checkpoint_set_resume(task->id, table, d.value, d.origin != ORIGIN_CATALOG);
+			commit_xact();
+		}
+	}
+	resume_report_unused(inputs);
+}
 
-		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
-		if (!copy_table(task, config, ops, source, table, dst_schema, dst_tb, d.value,
-						d.action == RESUME_FROM_VALUE && d.origin != ORIGIN_CATALOG))
+/* Start helpers so that parallel_size workers copy at once. */
+static void
+launch_helpers(TaskRow *task, TaskConfig *config)
+{
+	int			wanted;
+	int			started = 0;
+
+	begin_xact();
+	wanted = Min(config->parallel_size, checkpoint_tables_left(task->id)) - 1;
+	while (started < wanted &&
+		   task_worker_launch(task->id, task->name, task->owner, true, true) != 0)
+		started++;
+	commit_xact();
+	if (wanted > 0)
+		task_log(config, "INFO", "task %s: %d tables at once%s", task->name, started + 1,
+				 started < wanted ? " (no more free workers: ape_resume.max_workers or max_worker_processes)" : "");
+}
+
+static SourceTable *
+find_table(List *tables, const char *schema, const char *tb)
+{
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+
+		if (strcmp(table->schema, schema) == 0 && strcmp(table->tb, tb) == 0)
+			return table;
+	}
+	return NULL;
+}
+
+const char *
+task_run(TaskRow *task, bool helper)
+{
+	TaskConfig *config;
+	const SourceOps *ops;
+	Source	   *source;
+	List	   *tables;
+
+	begin_xact();
+	config = task_config_parse(task->config, task->name);
+	commit_xact();
+	ops = source_ops_for(config->db_type);
+
+	if (pg_mkdir_p(config->log_dir, S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create log directory \"%s\": %m", config->log_dir)));
+
+	source = ops->connect(config);
+	tables = ops->list_tables(source, &config->filter);
+	if (!helper)
+	{
+		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
+		plan_tables(task, config, tables);
+		launch_helpers(task, config);
+	}
+
+	for (;;)
+	{
+		ClaimedTable claimed;
+		SourceTable *table;
+		bool		got;
+
+		begin_xact();
+		if (checkpoint_stop_requested(task->id))
+		{
+			commit_xact();
+			task_log(config, "INFO", "task %s stopped", task->name);
+			return "stopped";
+		}
+		got = checkpoint_claim_table(task->id, &claimed);
+		commit_xact();
+		if (!got)
+			break;
+
+		table = find_table(tables, claimed.schema, claimed.tb);
+		if (table == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("source table \"%s\".\"%s\" no longer exists", claimed.schema, claimed.tb),
+					 errdetail("It was found when the task started.")));
+		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
+		if (!copy_table(task, config, ops, source, table, claimed.dst_schema, claimed.dst_tb,
+						claimed.value, claimed.replacing))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
 	}
-	resume_report_unused(inputs);
-	task_log(config, "INFO", "task %s finished", task->name);
+	if (!helper)
+		task_log(config, "INFO", "task %s: every table is copied or taken by a worker", task->name);
 	return "finished";
 }

@@ -16,7 +16,7 @@
  * Run the task to its end.  Returns the final state ("finished" or
  * "stopped"); raises an ERROR when the task fails.
  */
-extern const char *task_run(TaskRow *task);
+extern const char *task_run(TaskRow *task, bool helper);
 
 /* The source implementation for a db_type (ERROR when not built in). */
 extern const SourceOps *source_ops_for(SourceKind kind);

@@ -1,18 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The background worker that runs a task: launch, start-up, and the
- *	  bookkeeping of its state in ape_resume.task.
+ *	  The background workers that run a task: launch, start-up, and the
+ *	  bookkeeping of their state in the catalog.
  *
- * Modelled on PostgreSQL's logical replication workers and pg_cron: a
- * dynamic worker that never restarts by itself (BGW_NEVER_RESTART), gets
- * its arguments through bgw_extra, and records its pid in the catalog.  A
- * pid is only trusted while the postmaster says it belongs to one of our
- * workers, so pid reuse cannot fool the "is it running" check.
+ * Modelled on PostgreSQL's logical replication workers and pg_cron: dynamic
+ * workers that never restart by themselves (BGW_NEVER_RESTART), get their
+ * arguments through bgw_extra, and record their pids in ape_resume.worker.
+ * A task's first worker (the coordinator) discovers the tables, applies the
+ * resume rules and launches up to parallel_size - 1 helpers; then every
+ * worker claims tables one at a time until none is left.  The last worker
+ * to leave records the task's outcome.  A pid is only trusted while the
+ * postmaster says it belongs to one of our workers, so pid reuse cannot
+ * fool the "is it running" check.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "access/xact.h"
 #include "executor/spi.h"
@@ -21,6 +27,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
@@ -29,6 +36,8 @@
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
+#include "checkpoint.h"
+#include "config.h"
 #include "privileges.h"
 #include "task_run.h"
 #include "worker.h"
@@ -39,13 +48,28 @@ typedef struct TaskWorkerArgs
 	int64		task_id;
 	Oid			database;
 	Oid			owner;
-	TransactionId start_xid;	/* the transaction that recorded the task */
+	TransactionId start_xid;	/* the transaction that launched it */
+	bool		helper;			/* not the task's coordinator */
 } TaskWorkerArgs;
+
+/* Set by SIGUSR2: stop_task wants the current batch to end now. */
+volatile sig_atomic_t ape_stop_signalled = false;
 
 PGDLLEXPORT void ape_task_worker_main(Datum main_arg);
 
-void
-task_worker_launch(int64 task_id, const char *task_name)
+static void
+stop_signal_handler(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	ape_stop_signalled = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+int
+task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
+				   bool queue_ok)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -54,10 +78,12 @@ task_worker_launch(int64 task_id, const char *task_name)
 	BgwHandleStatus status;
 
 	memset(&worker, 0, sizeof(worker));
+	memset(&args, 0, sizeof(args));
 	args.task_id = task_id;
 	args.database = MyDatabaseId;
-	args.owner = GetUserId();
+	args.owner = owner;
 	args.start_xid = GetTopTransactionId();
+	args.helper = helper;
 
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -70,13 +96,27 @@ task_worker_launch(int64 task_id, const char *task_name)
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 	worker.bgw_notify_pid = MyProcPid;
 
+	if (task_workers_running() >= ape_resume_max_workers)
+	{
+		if (queue_ok)
+			return 0;
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a worker for task \"%s\": ape_resume.max_workers (%d) workers are busy",
+						task_name, ape_resume_max_workers),
+				 errhint("Wait for other tasks to finish, raise ape_resume.max_workers, or preload ape_resume so that tasks wait their turn.")));
+	}
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		if (queue_ok)
+			return 0;
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start a worker for task \"%s\": no free background worker slot",
 						task_name),
 				 errhint("Raise max_worker_processes (now %d), or wait for other tasks to finish.",
 						 max_worker_processes)));
+	}
 	status = WaitForBackgroundWorkerStartup(handle, &pid);
 	if (status == BGWH_POSTMASTER_DIED)
 		ereport(ERROR,
@@ -87,7 +127,11 @@ task_worker_launch(int64 task_id, const char *task_name)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not start a worker for task \"%s\"", task_name),
 				 errhint("See the server log.")));
-	catalog_task_set_worker(task_id, (int) pid);
+	if (helper)
+		catalog_worker_add(task_id, (int) pid);
+	else
+		catalog_task_set_worker(task_id, (int) pid);
+	return (int) pid;
 }
 
 bool
@@ -101,15 +145,67 @@ task_worker_alive(int pid)
 	return type != NULL && strcmp(type, APE_TASK_WORKER_TYPE) == 0;
 }
 
-/* Record the outcome of a run in a transaction of its own. */
-static void
-finish_run(int64 task_id, const char *state, const char *error)
+bool
+task_workers_alive(const TaskRow *task)
 {
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	catalog_task_set_state(task_id, state, error);
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	ListCell   *lc;
+
+	if (task_worker_alive(task->worker_pid))
+		return true;
+	foreach(lc, catalog_worker_pids(task->id))
+		if (task_worker_alive(lfirst_int(lc)))
+			return true;
+	return false;
+}
+
+void
+task_workers_signal_stop(const TaskRow *task)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_worker_pids(task->id))
+	{
+		int			pid = lfirst_int(lc);
+
+		if (task_worker_alive(pid))
+			(void) kill(pid, SIGUSR2);
+	}
+}
+
+int
+task_workers_running(void)
+{
+	int			n;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT count(*) FROM pg_catalog.pg_stat_activity "
+					"WHERE backend_type = '" APE_TASK_WORKER_TYPE "'", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_stat_activity");
+	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+/* Write the error that ended this worker to the task's default.log too. */
+static void
+log_failure(const TaskRow *task, const char *message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		TaskConfig *config = task_config_parse(task->config, task->name);
+
+		task_log(config, "ERROR", "task %s failed: %s", task->name, message);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+	}
+	PG_END_TRY();
 }
 
 void
@@ -119,14 +215,16 @@ ape_task_worker_main(Datum main_arg)
 	TaskRow		task;
 	bool		found;
 	MemoryContext run_cxt;
-	const char *outcome;
+	char	   *volatile error = NULL;
+	const char *final;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGUSR2, stop_signal_handler);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.database, args.owner, 0);
 
-	/* the task row is visible once the transaction that made it commits */
+	/* the catalog rows are visible once the transaction that launched us commits */
 	if (TransactionIdIsValid(args.start_xid))
 		XactLockTableWait(args.start_xid, NULL, NULL, XLTW_None);
 
@@ -137,22 +235,31 @@ ape_task_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	found = catalog_task_get_by_id(args.task_id, &task);
-	if (found && strcmp(task.state, "pending") == 0)
+	if (found && !args.helper && strcmp(task.state, "pending") == 0)
 	{
+		/* a new run: forget the workers of an earlier one, all dead */
+		catalog_worker_clear(task.id);
 		catalog_task_set_running(task.id, MyProcPid);
-		pgstat_report_appname(psprintf("ape_resume %s", task.name));
+		catalog_worker_add(task.id, MyProcPid);
 	}
+	else if (found && args.helper && strcmp(task.state, "running") == 0)
+		 /* registered by the coordinator */ ;
 	else
+	{
+		if (found && args.helper)
+			(void) catalog_worker_leave(task.id, MyProcPid, NULL);
 		found = false;
+	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	if (!found)
-		proc_exit(0);			/* dropped, aborted or taken by another worker */
+		proc_exit(0);			/* dropped, stopped or taken by another worker */
+	pgstat_report_appname(psprintf("ape_resume %s", task.name));
 
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(run_cxt);
-		outcome = task_run(&task);
+		(void) task_run(&task, args.helper);
 	}
 	PG_CATCH();
 	{
@@ -162,12 +269,21 @@ ape_task_worker_main(Datum main_arg)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
+		error = edata->message ? edata->message : "unknown error";
 		ereport(LOG,
-				(errmsg("ape_resume task \"%s\" failed: %s", task.name, edata->message)));
-		finish_run(task.id, "failed", edata->message);
-		proc_exit(1);
+				(errmsg("ape_resume task \"%s\" failed: %s", task.name, error)));
+		log_failure(&task, error);
 	}
 	PG_END_TRY();
-	finish_run(task.id, outcome, NULL);
-	proc_exit(0);
+
+	StartTransactionCommand();
+	MemoryContextSwitchTo(run_cxt);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	final = catalog_worker_leave(task.id, MyProcPid, error);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (final)
+		ereport(LOG,
+				(errmsg("ape_resume task \"%s\" %s", task.name, final)));
+	proc_exit(error ? 1 : 0);
 }
