@@ -92,6 +92,12 @@ SELECT t.name AS task_name,
             THEN round(p.rows_copied
                        / extract(epoch FROM coalesce(f.finished_at, p.updated_at) - p.started_at), 1)
        END AS rows_per_sec,
+       CASE WHEN p.state = 'copying' AND p.rows_estimated > p.rows_copied
+                 AND p.started_at IS NOT NULL AND p.updated_at > p.started_at
+                 AND p.rows_copied > 0
+            THEN make_interval(secs => round((p.rows_estimated - p.rows_copied)
+                       * extract(epoch FROM p.updated_at - p.started_at) / p.rows_copied))
+       END AS eta,
        p.started_at,
        p.updated_at,
        f.finished_at

@@ -174,6 +174,38 @@ checkpoint_set_resume(int64 task_id, const SourceTable *table, const char *value
 				 5, types, args, NULL, SPI_OK_UPDATE);
 }
 
+bool
+checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
+						  bool *replacing)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		found;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT value, replacing FROM ape_resume.position "
+							  "WHERE task_id = $1 AND schema = $2 AND tb = $3",
+							  3, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	found = SPI_processed > 0;
+	if (found)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+
+		*value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		*replacing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												2, &isnull));
+	}
+	catalog_as_owner_end(&cu);
+	return found;
+}
+
 void
 checkpoint_release_tables(int64 task_id)
 {

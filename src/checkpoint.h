@@ -51,6 +51,10 @@ typedef struct ClaimedTable
 /* Take the next table no worker copies (largest first); false if none. */
 extern bool checkpoint_claim_table(int64 task_id, ClaimedTable *claimed);
 
+/* The table's committed position; false if it is not in the catalog. */
+extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,
+									  char **value, bool *replacing);
+
 /* Forget which workers copied which table (a new run starts). */
 extern void checkpoint_release_tables(int64 task_id);
 

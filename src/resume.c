@@ -70,6 +70,7 @@ struct ResumeInputs
 {
 	const TaskConfig *config;
 	bool		log;
+	bool		quiet;			/* no WARNING for missing or bad lines */
 	FileMark   *marks;
 	int			nmarks;
 	int			maxmarks;
@@ -173,7 +174,7 @@ read_line_cb(const PositionLine *line, void *arg)
 	if (line->error != NULL)
 	{
 		/* a torn last line is what a crash mid-write leaves: expected */
-		if (!line->torn)
+		if (!line->torn && !rs->in->quiet)
 		{
 			char	   *msg = psprintf("skipping line %d of file \"%s\": %s",
 									   line->line_no, rs->path, line->error);
@@ -221,6 +222,8 @@ read_file(ResumeInputs *in, const char *path, ResumeOrigin origin, bool missing_
 					(errcode(ERRCODE_UNDEFINED_FILE),
 					 errmsg("resume file \"%s\" does not exist", path),
 					 errdetail("It is named by resume_config_file in section [resumer].")));
+		if (in->quiet)
+			return;
 		msg = psprintf("resumer, file \"%s\" does not exist: nothing resumed from it", path);
 		ereport(WARNING, (errmsg_internal("%s", msg)));
 		resume_log(in, "WARN", msg);
@@ -308,12 +311,13 @@ load_catalog(ResumeInputs *in, int64 task_id)
 }
 
 ResumeInputs *
-resume_inputs_load(const TaskConfig *config, int64 task_id, bool log)
+resume_inputs_load(const TaskConfig *config, int64 task_id, int flags)
 {
 	ResumeInputs *in = palloc0(sizeof(ResumeInputs));
 
 	in->config = config;
-	in->log = log;
+	in->log = (flags & RESUME_LOG) != 0;
+	in->quiet = (flags & RESUME_QUIET) != 0;
 	in->cxt = CurrentMemoryContext;
 
 	load_catalog(in, task_id);
@@ -547,4 +551,63 @@ resume_check_files(const TaskConfig *config)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("resume log dir \"%s\" of section [resumer] is not a directory",
 						config->resume_log_dir)));
+}
+
+/*
+ * A crash between a commit and its log line leaves position.log or
+ * finished.log behind the catalog.  When a task runs again, append what
+ * they miss, so that the files agree with the catalog (and with the data)
+ * for whoever resumes from them later.
+ */
+void
+resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables)
+{
+	TaskConfig	own = *config;
+	ResumeInputs *in;
+	ListCell   *lc;
+
+	own.resume_from_log = true;
+	own.resume_log_dir = config->log_dir;
+	own.resume_config_file = NULL;
+	in = resume_inputs_load(&own, task_id, RESUME_QUIET);
+
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		CatalogMark *c = NULL;
+		int			first = first_mark(in, table->schema, table->tb);
+		bool		logged_finished = false;
+		const char *logged_value = NULL;
+		int			i;
+
+		for (i = 0; i < in->ncat; i++)
+			if (in->cat[i].own &&
+				table_cmp(in->cat[i].schema, in->cat[i].tb, table->schema, table->tb) == 0)
+				c = &in->cat[i];
+		if (c == NULL)
+			continue;
+		for (i = first; i >= 0 && i < in->nmarks &&
+			 table_cmp(in->marks[i].schema, in->marks[i].tb, table->schema, table->tb) == 0; i++)
+		{
+			if (in->marks[i].rank == RANK_FINISHED && in->marks[i].origin == ORIGIN_FINISHED_LOG)
+				logged_finished = true;
+			if (in->marks[i].rank == RANK_LOG_CURRENT && logged_value == NULL &&
+				in->marks[i].nkeys == 1)
+				logged_value = in->marks[i].values[0];
+		}
+		if (table->order_col >= 0 && c->value != NULL && c->order_col != NULL &&
+			strcmp(c->order_col, table->columns[table->order_col].name) == 0 &&
+			(logged_value == NULL || strcmp(logged_value, c->value) != 0))
+		{
+			checkpoint_log_position(config, table, c->value);
+			task_log(config, "INFO", "position.log was behind the catalog for \"%s\".\"%s\": appended its position %s",
+					 table->schema, table->tb, c->value);
+		}
+		if (c->finished && !logged_finished)
+		{
+			checkpoint_log_finished(config, table);
+			task_log(config, "INFO", "finished.log was missing finished table \"%s\".\"%s\": appended",
+					 table->schema, table->tb);
+		}
+	}
 }

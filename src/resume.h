@@ -44,15 +44,22 @@ typedef struct ResumeInputs ResumeInputs;
 /*
  * Read the catalog (of task_id, and of the task that last wrote the resume
  * log dir) and, when the config asks to resume from files, position.log,
- * finished.log and resume.config.  Runs in a transaction.  With log, the
- * decisions and skipped lines go to default.log as well as the server log.
+ * finished.log and resume.config.  Runs in a transaction.  With RESUME_LOG,
+ * the decisions and skipped lines go to default.log as well as the server
+ * log.
  */
+#define RESUME_LOG		0x01	/* decisions to default.log too */
+#define RESUME_QUIET	0x02	/* no WARNING on missing files or bad lines */
+
 extern ResumeInputs *resume_inputs_load(const TaskConfig *config, int64 task_id,
-										bool log);
+										int flags);
 
 /* Decide where one table starts. */
 extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
 						  ResumeDecision *decision);
+
+/* Append to position.log / finished.log what a crash kept from them. */
+extern void resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables);
 
 /* Tell which tables the files name that the task does not copy. */
 extern void resume_report_unused(ResumeInputs *inputs);

@@ -49,8 +49,16 @@ static void
 launch_or_queue(int64 id, const char *name)
 {
 	if (task_worker_launch(id, name, GetUserId(), false,
-						   ape_launcher_serves_this_database()) == 0)
-		ereport(NOTICE,
+						   ape_launcher_serves_this_database()) != 0)
+		return;
+	if (task_workers_running() == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a worker for task \"%s\": no free background worker slot", name),
+				 errdetail("No ape_resume worker is running that could free one."),
+				 errhint("Raise max_worker_processes (now %d) and restart the server.",
+						 max_worker_processes)));
+	ereport(NOTICE,
 				(errmsg("task \"%s\" waits for a free worker slot", name),
 				 errdetail("ape_resume.max_workers is %d; the launcher starts the task when a worker is free.",
 						   ape_resume_max_workers)));
@@ -262,7 +270,7 @@ resume_plan(PG_FUNCTION_ARGS)
 	source = ops->connect(config);
 	tables = ops->list_tables(source, &config->filter);
 	resume_check_files(config);
-	inputs = resume_inputs_load(config, exists ? task.id : 0, false);
+	inputs = resume_inputs_load(config, exists ? task.id : 0, 0);
 
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, tables)

@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -82,6 +83,7 @@ source_ops_for(SourceKind kind)
 		case SOURCE_MYSQL:
 			return &mysql_source_ops;
 		case SOURCE_PG:
+			return &pg_source_ops;
 		case SOURCE_MONGO:
 			break;
 	}
@@ -233,6 +235,71 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 }
 
 /*
+ * Copy a claimed table; when the source connection is lost (or cannot be
+ * made again), wait and reconnect, SOURCE_RETRIES times with a doubling
+ * delay, then fail.  Each attempt continues from the catalog position,
+ * which the lost batch did not move.
+ */
+#define SOURCE_RETRIES 5
+#define SOURCE_RETRY_FIRST_MS 1000
+
+static bool
+copy_table_retrying(TaskRow *task, TaskConfig *config, const SourceOps *ops,
+					Source **source, const SourceTable *table, ClaimedTable *claimed)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile int attempt;
+	volatile int delay_ms = SOURCE_RETRY_FIRST_MS;
+
+	for (attempt = 1;; attempt++)
+	{
+		volatile bool done = false;
+
+		PG_TRY();
+		{
+			if (*source == NULL)
+				*source = ops->connect(config);
+			done = copy_table(task, config, ops, *source, table, claimed->dst_schema,
+							  claimed->dst_tb, claimed->value, claimed->replacing);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_CONNECTION_EXCEPTION ||
+				attempt > SOURCE_RETRIES)
+				PG_RE_THROW();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			MemoryContextSwitchTo(cxt);
+			/* the lost connection is closed with the run's memory */
+			*source = NULL;
+			task_log(config, "WARN",
+					 "source lost while copying table \"%s\".\"%s\": %s; retrying in %d ms (%d of %d)",
+					 table->schema, table->tb, edata->message, delay_ms, attempt, SOURCE_RETRIES);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+		if (*source != NULL)
+			return done;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 delay_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		delay_ms *= 2;
+
+		/* continue from what was committed */
+		begin_xact();
+		if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
+			elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
+		commit_xact();
+	}
+}
+
+/*
  * The coordinator's part: register the tables, apply the resume rules and
  * record what they decided in the catalog, where every worker finds it.
  */
@@ -243,7 +310,8 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 	ListCell   *lc;
 
 	begin_xact();
-	inputs = resume_inputs_load(config, task->id, true);
+	resume_repair_logs(config, task->id, tables);
+	inputs = resume_inputs_load(config, task->id, RESUME_LOG);
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
@@ -373,8 +441,7 @@ task_run(TaskRow *task, bool helper)
 					 errmsg("source table \"%s\".\"%s\" no longer exists", claimed.schema, claimed.tb),
 					 errdetail("It was found when the task started.")));
 		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
-		if (!copy_table(task, config, ops, source, table, claimed.dst_schema, claimed.dst_tb,
-						claimed.value, claimed.replacing))
+		if (!copy_table_retrying(task, config, ops, &source, table, &claimed))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
