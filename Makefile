@@ -23,7 +23,8 @@ OBJS = \
 	src/resume.o \
 	src/sink.o \
 	src/checkpoint.o \
-	src/mysql_source.o
+	src/mysql_source.o \
+	src/pg_source.o
 
 REGRESS = setup config resume_files privileges
 REGRESS_OPTS = --load-extension=ape_resume

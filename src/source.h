@@ -84,5 +84,6 @@ typedef struct SourceOps
 } SourceOps;
 
 extern const SourceOps mysql_source_ops;
+extern const SourceOps pg_source_ops;
 
 #endif							/* APE_SOURCE_H */
