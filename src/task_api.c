@@ -34,6 +34,10 @@ PG_FUNCTION_INFO_V1(drop_task);
 PG_FUNCTION_INFO_V1(parse_config);
 PG_FUNCTION_INFO_V1(resume_plan);
 
+static Datum start_task_impl(PG_FUNCTION_ARGS);
+static Datum parse_config_impl(PG_FUNCTION_ARGS);
+static Datum resume_plan_impl(PG_FUNCTION_ARGS);
+
 static bool
 state_is_active(const char *state)
 {
@@ -68,8 +72,8 @@ launch_or_queue(int64 id, const char *name)
  * start_task(task_name, config): validate the config, record the task and
  * launch its worker.  Any error leaves nothing behind.
  */
-Datum
-start_task(PG_FUNCTION_ARGS)
+static Datum
+start_task_impl(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *config_text = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -199,8 +203,8 @@ drop_task(PG_FUNCTION_ARGS)
  * parse_config(config, task_name): validate config text without starting
  * anything, and show the effective settings (password masked).
  */
-Datum
-parse_config(PG_FUNCTION_ARGS)
+static Datum
+parse_config_impl(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name;
@@ -236,8 +240,8 @@ parse_config(PG_FUNCTION_ARGS)
  * row a table: what would happen, from which value, decided by what.
  * Copies nothing and writes no file.
  */
-Datum
-resume_plan(PG_FUNCTION_ARGS)
+static Datum
+resume_plan_impl(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name;
@@ -316,4 +320,50 @@ resume_plan(PG_FUNCTION_ARGS)
 	}
 	resume_report_unused(inputs);
 	PG_RETURN_VOID();
+}
+
+/*
+ * The config text of these functions holds the source password: an error
+ * must not copy the statement into the server log (log_min_error_statement).
+ */
+static Datum
+call_hiding_statement(PGFunction fn, FunctionCallInfo fcinfo)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = fn(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+Datum
+start_task(PG_FUNCTION_ARGS)
+{
+	return call_hiding_statement(start_task_impl, fcinfo);
+}
+
+Datum
+parse_config(PG_FUNCTION_ARGS)
+{
+	return call_hiding_statement(parse_config_impl, fcinfo);
+}
+
+Datum
+resume_plan(PG_FUNCTION_ARGS)
+{
+	return call_hiding_statement(resume_plan_impl, fcinfo);
 }
