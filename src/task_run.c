@@ -268,12 +268,19 @@ copy_table_retrying(TaskRow *task, TaskConfig *config, const SourceOps *ops,
 
 			MemoryContextSwitchTo(cxt);
 			edata = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_CONNECTION_EXCEPTION ||
-				attempt > SOURCE_RETRIES)
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_CONNECTION_EXCEPTION)
 				PG_RE_THROW();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
 			MemoryContextSwitchTo(cxt);
+			if (attempt > SOURCE_RETRIES)
+				ereport(ERROR,
+						(errcode(edata->sqlerrcode),
+						 errmsg("lost the source while copying table \"%s\".\"%s\": %s",
+								table->schema, table->tb, edata->message),
+						 errdetail("Reconnecting failed %d times over %d seconds.",
+								   SOURCE_RETRIES, (SOURCE_RETRY_FIRST_MS / 1000) * ((1 << SOURCE_RETRIES) - 1)),
+						 errhint("Resume the task with ape_resume.resume_task() once the source is back.")));
 			/* the lost connection is closed with the run's memory */
 			*source = NULL;
 			task_log(config, "WARN",
