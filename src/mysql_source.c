@@ -42,9 +42,12 @@
  *	anything else (geometry, ...)	ERROR
  *
  * Values: zero dates ('0000-00-00', or month or day 00) become -infinity
- * (a WARNING counts them per table); year 0000 becomes 0001 BC (the same
- * proleptic year); timestamps are read in UTC and get "+00"; bit(n) becomes
- * n '0'/'1' characters; binary values become "\x" and lowercase hex.
+ * (a WARNING at the first of each column, and one with the column's count
+ * when the table is finished, in the server log and default.log); year 0000
+ * becomes 0001 BC (the same proleptic year); timestamps are read in UTC and
+ * get "+00"; bit(n) becomes n '0'/'1' characters; binary values become "\x"
+ * and lowercase hex; float and double values are read as "col + 0e0", the
+ * exact double, since MySQL renders a float with 6 digits.
  *
  *-------------------------------------------------------------------------
  */
@@ -76,6 +79,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "checkpoint.h"
 #include "config.h"
 #include "source.h"
 
@@ -127,6 +131,7 @@ struct Source
 	char	   *scan_schema;
 	char	   *scan_tb;
 	int			scan_ncols;
+	int			scan_order_col; /* -1: none */
 	ColInfo    *scan_cols;
 	char	  **scan_colnames;
 	int64		scan_limit;
@@ -134,10 +139,13 @@ struct Source
 	StringInfoData buf;			/* converted values of the current row */
 	int		   *offsets;		/* of converted values in buf, -1: as is */
 
-	/* zero dates counted over consecutive scans of one table */
+	/* zero dates counted per column over consecutive scans of one table */
+	const TaskConfig *config;	/* for default.log */
 	char	   *zd_schema;
 	char	   *zd_tb;
-	int64		zero_dates;
+	int			zd_ncols;
+	int64	   *zero_dates;		/* per column, since the last report */
+	bool	   *zd_warned;		/* per column: first zero date reported */
 };
 
 /*
@@ -360,6 +368,7 @@ mysql_source_connect(const TaskConfig *config)
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
+	s->config = config;
 	s->server = psprintf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 	initStringInfo(&s->buf);
 
@@ -726,7 +735,7 @@ load_keys(Source *s, SourceTable *t)
 	List	   *names = NIL;	/* index names of unique_keys, in step */
 	int			pk_col = -1;
 	int			nn_col = -1;
-	int			null_col = -1;
+	List	   *null_cols = NIL;	/* nullable candidates, in index order */
 	ListCell   *lc1;
 	ListCell   *lc2;
 
@@ -806,8 +815,8 @@ load_keys(Source *s, SourceTable *t)
 				continue;
 			if (t->columns[i].not_null && nn_col < 0)
 				nn_col = i;
-			if (!t->columns[i].not_null && null_col < 0)
-				null_col = i;
+			if (!t->columns[i].not_null)
+				null_cols = lappend_int(null_cols, i);
 		}
 	}
 	if (pk_col >= 0 &&
@@ -817,7 +826,37 @@ load_keys(Source *s, SourceTable *t)
 	else if (nn_col >= 0)
 		t->order_col = nn_col;
 	else
-		t->order_col = null_col;
+	{
+		/*
+		 * A NULL cannot be a resume position ("> value" never finds the
+		 * rows after it), so a nullable unique column orders the copy only
+		 * when it holds no NULL; otherwise the table has no order column
+		 * and is copied in one transaction.  A NULL that appears later
+		 * stops the copy with an error (see scan_next).
+		 */
+		foreach(lc1, null_cols)
+		{
+			int			col = lfirst_int(lc1);
+			bool		has_null;
+
+			resetStringInfo(&sql);
+			appendStringInfoString(&sql, "SELECT 1 FROM ");
+			append_ident(&sql, t->schema);
+			appendStringInfoChar(&sql, '.');
+			append_ident(&sql, t->tb);
+			appendStringInfoString(&sql, " WHERE ");
+			append_ident(&sql, t->columns[col].name);
+			appendStringInfoString(&sql, " IS NULL LIMIT 1");
+			meta_query(s, sql.data);
+			has_null = meta_next(s) != NULL;
+			meta_done(s);
+			if (!has_null)
+			{
+				t->order_col = col;
+				break;
+			}
+		}
+	}
 }
 
 /* list_sort comparator: (schema, tb) by strcmp. */
@@ -954,12 +993,9 @@ unconvert_datetime(const char *value, bool with_time, bool with_tz)
 		bc = true;
 		v[len -= 3] = '\0';
 	}
-	if (with_tz)
-	{
-		if (len < 3 || strcmp(v + len - 3, "+00") != 0)
-			return NULL;
+	/* "+00" as scan_next writes it; without it, UTC as MySQL shows it */
+	if (with_tz && len >= 3 && strcmp(v + len - 3, "+00") == 0)
 		v[len -= 3] = '\0';
-	}
 	if (with_time)
 	{
 		if (len < 19 || !matches_digits(pnstrdup(v, 19), "9999-99-99 99:99:99") ||
@@ -1054,7 +1090,7 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 								ci->kind == CK_DATE ? "a date YYYY-MM-DD" :
 								ci->kind == CK_DATETIME ?
 								"a datetime YYYY-MM-DD HH:MM:SS[.ffffff]" :
-								"a timestamp YYYY-MM-DD HH:MM:SS[.ffffff]+00");
+								"a timestamp YYYY-MM-DD HH:MM:SS[.ffffff][+00] (UTC)");
 			append_literal(s, sql, lit, strlen(lit));
 			return;
 		case CK_TIME:
@@ -1136,11 +1172,20 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 		s->scan_cols[i] = classify(t->columns[i].source_type,
 								   t->columns[i].pg_type);
 	if (s->zd_schema == NULL || strcmp(s->zd_schema, t->schema) != 0 ||
-		strcmp(s->zd_tb, t->tb) != 0)
+		strcmp(s->zd_tb, t->tb) != 0 || s->zd_ncols != t->ncolumns)
 	{
+		if (s->zd_schema)
+		{
+			pfree(s->zd_schema);
+			pfree(s->zd_tb);
+			pfree(s->zero_dates);
+			pfree(s->zd_warned);
+		}
 		s->zd_schema = pstrdup(t->schema);
 		s->zd_tb = pstrdup(t->tb);
-		s->zero_dates = 0;
+		s->zd_ncols = t->ncolumns;
+		s->zero_dates = palloc0(sizeof(int64) * Max(t->ncolumns, 1));
+		s->zd_warned = palloc0(sizeof(bool) * Max(t->ncolumns, 1));
 	}
 	if (s->scan_schema)
 		pfree(s->scan_schema);
@@ -1149,6 +1194,7 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 	s->scan_schema = pstrdup(t->schema);
 	s->scan_tb = pstrdup(t->tb);
 	MemoryContextSwitchTo(old);
+	s->scan_order_col = t->order_col;
 	s->scan_limit = limit;
 	s->scan_rows = 0;
 	s->scan_done = false;
@@ -1159,7 +1205,19 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 	{
 		if (i > 0)
 			appendStringInfoString(&sql, ", ");
+
+		/*
+		 * MySQL renders a float with 6 significant digits and a float(m,d)
+		 * or double(m,d) with d decimals, which is not the value stored
+		 * (16777216 shows as 16777200): "+ 0e0" turns the value exactly
+		 * into a double, which MySQL renders with the shortest digits that
+		 * read back to it.
+		 */
+		if (s->scan_cols[i].kind == CK_FLOAT)
+			appendStringInfoChar(&sql, '(');
 		append_ident(&sql, t->columns[i].name);
+		if (s->scan_cols[i].kind == CK_FLOAT)
+			appendStringInfoString(&sql, " + 0e0)");
 	}
 	appendStringInfoString(&sql, " FROM ");
 	append_ident(&sql, t->schema);
@@ -1202,23 +1260,39 @@ bad_text(Source *s, int col)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-			 errmsg("invalid UTF-8 text in column \"%s\" of table \"%s\".\"%s\"",
-					s->scan_colnames[col], s->scan_schema, s->scan_tb),
-			 errdetail("PostgreSQL text cannot hold this value (for example a NUL character).")));
+			 errmsg("table \"%s\".\"%s\" column \"%s\": a value holds a NUL character or invalid UTF-8",
+					s->scan_schema, s->scan_tb, s->scan_colnames[col]),
+			 errdetail("PostgreSQL text cannot hold it.")));
 }
 
 /*
- * Append a date/datetime/timestamp value converted for PostgreSQL: zero
- * dates become -infinity (counted), year 0000 becomes 0001 BC.
+ * Append a date/datetime/timestamp value of column col converted for
+ * PostgreSQL: zero dates become -infinity (counted, and the first of a
+ * column reported at once), year 0000 becomes 0001 BC.
  */
 static void
-convert_datetime(Source *s, StringInfo buf, const char *v, int len, bool tz)
+convert_datetime(Source *s, int col, StringInfo buf, const char *v, int len,
+				 bool tz)
 {
 	if (len < 10 || (strncmp(v + 5, "00", 2) == 0) ||
 		(strncmp(v + 8, "00", 2) == 0))
 	{
 		appendStringInfoString(buf, "-infinity");
-		s->zero_dates++;
+		s->zero_dates[col]++;
+		if (!s->zd_warned[col])
+		{
+			char	   *shown = pnstrdup(v, Min(len, 26));
+
+			s->zd_warned[col] = true;
+			ereport(WARNING,
+					(errmsg("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
+							s->scan_schema, s->scan_tb, s->scan_colnames[col], shown),
+					 errdetail("PostgreSQL has no zero dates; a date whose month or day is 00 becomes -infinity. The count follows when the table is finished.")));
+			task_log(s->config, "WARN",
+					 "table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
+					 s->scan_schema, s->scan_tb, s->scan_colnames[col], shown);
+			pfree(shown);
+		}
 		return;
 	}
 	if (strncmp(v, "0000", 4) == 0)
@@ -1273,7 +1347,15 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 		values[i] = row[i];
 		lengths[i] = len;
 		if (v == NULL)
+		{
+			if (i == s->scan_order_col)
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
+								s->scan_colnames[i], s->scan_schema, s->scan_tb),
+						 errdetail("The column had no NULL when the task started; a NULL cannot be a resume position.")));
 			continue;
+		}
 		switch (ci->kind)
 		{
 			case CK_TEXT:
@@ -1303,7 +1385,7 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 			case CK_DATETIME:
 			case CK_TIMESTAMP:
 				s->offsets[i] = buf->len;
-				convert_datetime(s, buf, v, len, ci->kind == CK_TIMESTAMP);
+				convert_datetime(s, i, buf, v, len, ci->kind == CK_TIMESTAMP);
 				break;
 			default:
 				break;
@@ -1340,12 +1422,24 @@ mysql_source_scan_end(Source *s)
 	if (mysql_errno(s->conn) != 0)
 		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
 									   s->scan_schema, s->scan_tb));
-	if (last_batch && s->zero_dates > 0)
+	if (!last_batch)
+		return;
+	for (int i = 0; i < s->zd_ncols; i++)
 	{
+		if (s->zero_dates[i] == 0)
+			continue;
 		ereport(WARNING,
-				(errmsg("table \"%s\".\"%s\": " INT64_FORMAT " zero dates copied as -infinity",
-						s->scan_schema, s->scan_tb, s->zero_dates)));
-		s->zero_dates = 0;
+				(errmsg_plural("table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date copied as -infinity",
+							   "table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero dates copied as -infinity",
+							   s->zero_dates[i],
+							   s->scan_schema, s->scan_tb, s->scan_colnames[i],
+							   s->zero_dates[i])));
+		task_log(s->config, "WARN",
+				 "table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date%s copied as -infinity",
+				 s->scan_schema, s->scan_tb, s->scan_colnames[i], s->zero_dates[i],
+				 s->zero_dates[i] == 1 ? "" : "s");
+		s->zero_dates[i] = 0;
+		s->zd_warned[i] = false;
 	}
 }
 

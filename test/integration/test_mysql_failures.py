@@ -1,0 +1,468 @@
+"""MySQL source failures: an unreachable server, a wrong password, a table
+dropped at the source mid-copy, the server killed mid-table, and values or
+types PostgreSQL cannot take. Each task ends `failed` with a message naming
+the cause (and the table and column where there is one), never showing the
+password, and what was committed before the failure is exact: the rows are
+those of the source up to the table's catalog position, which is the
+largest key copied. A failed task resumes to an exact copy.
+
+The mid-copy failures are made deterministic with MariaDB's metadata
+locks: a session holding LOCK TABLES ... WRITE on the table makes the
+worker's next batch query wait, so the test knows how many batches were
+committed when it drops the table or kills the server.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import psycopg2
+import pymysql
+import pytest
+
+from conftest import REPO, env, wait_state, drop_task_if_exists
+
+PASSWORD = "mysql_secret_pw"
+
+
+def mysql_connect(**kw):
+    return pymysql.connect(host="127.0.0.1", port=int(env("APE_MYSQL_PORT")), user="ape",
+                           password=PASSWORD, charset="utf8mb4", autocommit=True, **kw)
+
+
+def server_log_path():
+    return os.path.join(env("APE_TESTBED"), "local", "server.log")
+
+
+def read_from(path, offset):
+    with open(path, errors="replace") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def log_dir_of(task):
+    return os.path.join(env("APE_SHARED_DIR"), task)
+
+
+def start(local, task, url, dbs, batch_size=10, extra=""):
+    drop_task_if_exists(local, task)
+    log_dir = log_dir_of(task)
+    subprocess.run(["rm", "-rf", log_dir], check=True)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, f"""
+[extractor]
+db_type=mysql
+url={url}
+[sinker]
+batch_size={batch_size}
+[filter]
+do_dbs={dbs}
+[runtime]
+log_dir={log_dir}
+{extra}
+"""))
+    return log_dir
+
+
+def task_row(local, task):
+    with local.cursor() as cur:
+        cur.execute("SELECT state, last_error, source_url, row_to_json(t)::text"
+                    " FROM ape_resume.tasks t WHERE name = %s", (task,))
+        return cur.fetchone()
+
+
+def progress(local, task):
+    with local.cursor() as cur:
+        cur.execute("SELECT tb, state, order_col, value, rows_copied"
+                    " FROM ape_resume.progress(%s)", (task,))
+        return {r[0]: r[1:] for r in cur.fetchall()}
+
+
+def assert_secret_nowhere(local, task, secrets, log_start):
+    """No secret in the task row (all columns), its progress rows, its
+    default.log and what the server logged since log_start."""
+    with local.cursor() as cur:
+        cur.execute("SELECT row_to_json(t)::text FROM ape_resume.tasks t WHERE name = %s", (task,))
+        texts = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT row_to_json(p)::text FROM ape_resume.progress(%s) p", (task,))
+        texts += [r[0] for r in cur.fetchall()]
+    default = os.path.join(log_dir_of(task), "default.log")
+    if os.path.exists(default):
+        texts.append(open(default, errors="replace").read())
+    texts.append(read_from(server_log_path(), log_start))
+    for secret in secrets:
+        for t in texts:
+            assert secret not in t, (secret, t[-500:])
+
+
+def closed_port():
+    """A TCP port on 127.0.0.1 where nothing listens."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_mdl_waiter(mysql, table, timeout=30):
+    """Wait until another session's query on `table` waits for a metadata lock."""
+    deadline = time.time() + timeout
+    with mysql.cursor() as cur:
+        while time.time() < deadline:
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST"
+                        " WHERE ID <> CONNECTION_ID() AND INFO LIKE %s"
+                        " AND STATE LIKE 'Waiting for table metadata lock%%'",
+                        (f"%{table}%",))
+            if cur.fetchone():
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"no query waited for the lock on {table} within {timeout}s")
+
+
+def create_db(db, tables):
+    """tables: {name: nrows}; each table (id int primary key, v varchar)."""
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+        for tb, n in tables.items():
+            cur.execute(f"CREATE TABLE {db}.{tb} (id int NOT NULL PRIMARY KEY, v varchar(40))")
+            cur.executemany(f"INSERT INTO {db}.{tb} VALUES (%s, %s)",
+                            [(i, f"{tb}-{i}-\u00e9\U0001F600") for i in range(1, n + 1)])
+    conn.close()
+
+
+def source_rows(db, tb):
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT id, v FROM {db}.{tb} ORDER BY id")
+        rows = [tuple(r) for r in cur.fetchall()]
+    conn.close()
+    return rows
+
+
+def target_rows(local, db, tb):
+    with local.cursor() as cur:
+        cur.execute(f'SELECT id, v FROM "{db}"."{tb}" ORDER BY id')
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def assert_committed_exact(local, task, db, tb, src):
+    """The rows of db.tb in the target are exactly the source rows up to the
+    catalog position, and the position is the largest key copied."""
+    p = progress(local, task)[tb]
+    dst = target_rows(local, db, tb)
+    assert dst, (tb, p)
+    assert p[1] == "id" and p[2] == str(dst[-1][0]), (tb, p, dst[-1])
+    assert p[3] == len(dst), (tb, p, len(dst))
+    assert dst == [r for r in src if r[0] <= int(p[2])], tb
+    return len(dst)
+
+
+def assert_other_tables(local, task, db, tables):
+    """Tables other than the failing one are copied whole or not at all
+    (the task copies its biggest tables first, by the source's estimate)."""
+    p = progress(local, task)
+    for tb in tables:
+        src = source_rows(db, tb)
+        if p[tb][0] == "finished":
+            assert p[tb][1:] == ("id", str(len(src)), len(src)), (tb, p[tb])
+            assert target_rows(local, db, tb) == src, tb
+        else:
+            assert p[tb][0] == "pending" and p[tb][3] == 0, (tb, p[tb])
+            with local.cursor() as cur:
+                cur.execute(f"SELECT count(*) FROM pg_class WHERE oid = to_regclass(%s)"
+                            f" AND reltuples > 0", (f"{db}.{tb}",))
+                if cur.fetchone()[0]:
+                    assert target_rows(local, db, tb) == [], tb
+
+
+def test_unreachable_host(local):
+    task, secret = "it_fail_unreach", "Unreach_Pw_7a3"
+    port = closed_port()
+    log_start = os.path.getsize(server_log_path())
+    t0 = time.time()
+    start(local, task, f"mysql://ape:{secret}@127.0.0.1:{port}", "it_fail_x")
+    assert wait_state(local, task, 60) == "failed"
+    assert time.time() - t0 < 30
+    state, error, url, _ = task_row(local, task)
+    assert state == "failed"
+    assert f'could not connect to MySQL server "127.0.0.1:{port}"' in error, error
+    assert "Can't connect" in error, error
+    assert url == f"mysql://ape:*****@127.0.0.1:{port}"
+    assert f'task "{task}" failed' in read_from(server_log_path(), log_start)
+    assert_secret_nowhere(local, task, [secret], log_start)
+
+
+def test_wrong_password(local):
+    task = "it_fail_pw"
+    secret = "Wrong_Pw_91x@:/"  # percent-encoded in the URL
+    encoded = "Wrong_Pw_91x%40%3A%2F"
+    log_start = os.path.getsize(server_log_path())
+    start(local, task, f"mysql://ape:{encoded}@127.0.0.1:{env('APE_MYSQL_PORT')}", "it_fail_x")
+    assert wait_state(local, task, 60) == "failed"
+    state, error, url, _ = task_row(local, task)
+    assert state == "failed"
+    assert f'could not connect to MySQL server "127.0.0.1:{env("APE_MYSQL_PORT")}"' in error
+    assert "Access denied for user 'ape'" in error, error
+    assert url == f"mysql://ape:*****@127.0.0.1:{env('APE_MYSQL_PORT')}"
+    assert_secret_nowhere(local, task, [secret, encoded, "Wrong_Pw_91x"], log_start)
+
+
+def test_table_dropped_mid_copy(local):
+    task, db = "it_fail_drop", "it_fail_drop"
+    create_db(db, {"t_a": 25, "t_b": 100, "t_c": 5})
+    src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    locker = mysql_connect()
+    watcher = mysql_connect()
+    try:
+        with locker.cursor() as lk:
+            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
+            start(local, task, env("APE_MYSQL_URL"), db, batch_size=10)
+            # t_a is copied; the first batch of t_b waits for the lock
+            wait_mdl_waiter(watcher, "t_b")
+            # let exactly that batch through: our new lock request waits for
+            # it to end, and then holds the next batch back
+            lk.execute("UNLOCK TABLES")
+            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
+            wait_mdl_waiter(watcher, "t_b")
+            lk.execute(f"DROP TABLE {db}.t_b")
+            lk.execute("UNLOCK TABLES")
+        assert wait_state(local, task, 60) == "failed"
+    finally:
+        locker.close()
+        watcher.close()
+
+    state, error, _, _ = task_row(local, task)
+    assert '"it_fail_drop"."t_b"' in error and "doesn't exist" in error, error
+    assert PASSWORD not in error
+    p = progress(local, task)
+    assert p["t_b"][0] == "copying" and p["t_b"][2:] == ("10", 10), p["t_b"]
+    assert assert_committed_exact(local, task, db, "t_b", src_b) == 10
+    assert_other_tables(local, task, db, ["t_a", "t_c"])
+    with open(os.path.join(log_dir_of(task), "position.log")) as f:
+        last_b = [l for l in f if '"tb":"t_b"' in l][-1]
+    assert '"order_col":"id","value":"10"}' in last_b, last_b
+
+    # the table comes back: the failed task resumes to an exact copy
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {db}.t_b (id int NOT NULL PRIMARY KEY, v varchar(40))")
+        cur.executemany(f"INSERT INTO {db}.t_b VALUES (%s, %s)", src_b)
+    conn.close()
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 60) == "finished", task_row(local, task)
+    assert target_rows(local, db, "t_b") == src_b
+    assert target_rows(local, db, "t_a") == src_a
+    assert target_rows(local, db, "t_c") == source_rows(db, "t_c")
+    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+
+
+def mariadb_pid():
+    with open(os.path.join(env("APE_TESTBED"), "mariadb", "pid")) as f:
+        return int(f.read().split()[0])
+
+
+def start_mariadb():
+    subprocess.run(["bash", os.path.join(REPO, "test", "testbed.sh"), "start", "mariadb"],
+                   check=True, capture_output=True)
+
+
+def kill_mariadb_mid_table(local, task, db, batch_size=10):
+    """Start task on db (tables t_a, t_b) and SIGKILL MariaDB while the
+    worker waits for its second batch of t_b: exactly one batch (10 rows)
+    of t_b is committed. MariaDB stays down."""
+    locker = mysql_connect()
+    watcher = mysql_connect()
+    try:
+        with locker.cursor() as lk:
+            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
+            start(local, task, env("APE_MYSQL_URL"), db, batch_size=batch_size)
+            wait_mdl_waiter(watcher, "t_b")
+            lk.execute("UNLOCK TABLES")
+            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
+            wait_mdl_waiter(watcher, "t_b")
+            pid = mariadb_pid()
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.time() + 30
+            while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+                time.sleep(0.05)
+            assert not os.path.exists(f"/proc/{pid}")
+    finally:
+        for c in (locker, watcher):
+            try:
+                c.close()
+            except Exception:
+                pass
+
+
+def retry_lines(task):
+    path = os.path.join(log_dir_of(task), "default.log")
+    with open(path, errors="replace") as f:
+        return [l for l in f if "retrying in" in l]
+
+
+def test_server_killed_and_back_within_retries(local):
+    """The source is lost mid-table and comes back while the worker retries
+    with backoff: the task finishes, every row exactly once."""
+    task, db = "it_fail_kill_back", "it_fail_kill_back"
+    create_db(db, {"t_a": 12, "t_b": 100})
+    src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    log_start = os.path.getsize(server_log_path())
+    try:
+        kill_mariadb_mid_table(local, task, db)
+        # the worker notices and waits to retry
+        deadline = time.time() + 20
+        while not retry_lines(task) and time.time() < deadline:
+            time.sleep(0.1)
+        assert retry_lines(task), "no retry logged"
+    finally:
+        start_mariadb()
+    assert wait_state(local, task, 90) == "finished", task_row(local, task)
+    lines = retry_lines(task)
+    assert any('"it_fail_kill_back"."t_b"' in l for l in lines), lines
+    assert target_rows(local, db, "t_a") == src_a
+    assert target_rows(local, db, "t_b") == src_b
+    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+    log = read_from(server_log_path(), log_start)
+    assert "terminated by signal" not in log and PASSWORD not in log
+
+
+def test_server_killed_and_gone(local):
+    """The source is lost mid-table and stays away: after its retries the
+    task fails; what was committed is exact, and a resume once the server is
+    back completes the copy exactly."""
+    task, db = "it_fail_kill", "it_fail_kill"
+    create_db(db, {"t_a": 12, "t_b": 100})
+    src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    log_start = os.path.getsize(server_log_path())
+    try:
+        kill_mariadb_mid_table(local, task, db)
+        t0 = time.time()
+        state = wait_state(local, task, 120)
+        elapsed = time.time() - t0
+    finally:
+        start_mariadb()
+    assert state == "failed", task_row(local, task)
+    error = task_row(local, task)[1]
+    assert elapsed < 90
+    assert "MySQL server \"127.0.0.1:" in error, error
+    assert PASSWORD not in error
+    assert 'while copying table "it_fail_kill"."t_b"' in error, error
+    lines = retry_lines(task)
+    assert lines and all('"it_fail_kill"."t_b"' in l for l in lines), lines
+    assert assert_committed_exact(local, task, db, "t_b", src_b) == 10
+    assert_other_tables(local, task, db, ["t_a"])
+    log = read_from(server_log_path(), log_start)
+    assert "terminated by signal" not in log and PASSWORD not in log
+
+    # the server is back: the failed task resumes to an exact copy
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 60) == "finished", task_row(local, task)
+    assert target_rows(local, db, "t_a") == src_a
+    assert target_rows(local, db, "t_b") == src_b
+    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+
+
+BAD_VALUES = [
+    # (table DDL, rows, column, what the message says)
+    ("(id int PRIMARY KEY, j json)",
+     [(1, '{"a": 1}'), (2, '[]'), (3, '"\\u0000"'), (4, '{}')],
+     "j", "unsupported Unicode escape sequence"),
+    ("(id int PRIMARY KEY, t text)",
+     [(1, "a"), (2, "b"), (3, "nul\x00byte"), (4, "d")],
+     "t", "a value holds a NUL character or invalid UTF-8"),
+    ("(id int PRIMARY KEY, d date)",
+     [(1, "2020-01-01"), (2, "2020-02-28"), (3, "2020-02-31"), (4, "2020-03-01")],
+     "d", "out of range"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BAD_VALUES)))
+def test_value_postgres_cannot_take(local, case):
+    """A value PostgreSQL rejects fails the task with the table and column
+    in the message; the batches before it stay committed, exactly."""
+    ddl, rows, col, what = BAD_VALUES[case]
+    task, db = f"it_fail_value_{case}", f"it_fail_value_{case}"
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.bad {ddl}")
+        cur.executemany(f"INSERT INTO {db}.bad VALUES (%s, %s)", rows)
+    conn.close()
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    start(local, task, env("APE_MYSQL_URL"), db, batch_size=2)
+    assert wait_state(local, task, 60) == "failed"
+    error = task_row(local, task)[1]
+    assert f'table "{db}"."bad" column "{col}"' in error, error
+    assert what in error, error
+    with local.cursor() as cur:
+        cur.execute(f"SELECT id FROM {db}.bad ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == [1, 2]
+    assert progress(local, task)["bad"][2:] == ("2", 2)
+
+
+def test_unsupported_type(local):
+    """A column type without a mapping fails the task before anything is
+    copied, naming table, column and type."""
+    task, db = "it_fail_type", "it_fail_type"
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.a_ok (id int PRIMARY KEY)")
+        cur.execute(f"INSERT INTO {db}.a_ok VALUES (1)")
+        cur.execute(f"CREATE TABLE {db}.geo (id int PRIMARY KEY, `the place` point)")
+    conn.close()
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    start(local, task, env("APE_MYSQL_URL"), db)
+    assert wait_state(local, task, 60) == "failed"
+    error = task_row(local, task)[1]
+    assert error == (f'column "the place" of table "{db}"."geo" has type "point",'
+                     f' which cannot be copied'), error
+    with local.cursor() as cur:
+        cur.execute(f"SELECT to_regclass('{db}.a_ok')")
+        assert cur.fetchone()[0] is None
+
+
+def test_nullable_unique_key_with_nulls(local):
+    """A table whose only key is a nullable unique column holding NULLs has
+    no resume position for its NULL rows: it is copied whole, in one
+    transaction, with every row (earlier, rows after the first NULLs were
+    lost or the task failed on an empty position)."""
+    task, db = "it_fail_nulluk", "it_fail_nulluk"
+    conn = mysql_connect()
+    rows = [(None, 1), (None, 2), (None, 3), ("", 4), ("a", 5), ("b", 6), (None, 7)]
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.with_nulls (k varchar(5) NULL, v int, UNIQUE KEY (k))")
+        cur.executemany(f"INSERT INTO {db}.with_nulls VALUES (%s, %s)", rows)
+        cur.execute(f"CREATE TABLE {db}.no_nulls (k int NULL, v int, UNIQUE KEY (k))")
+        cur.executemany(f"INSERT INTO {db}.no_nulls VALUES (%s, %s)", [(i, i) for i in range(5)])
+    conn.close()
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    start(local, task, env("APE_MYSQL_URL"), db, batch_size=2)
+    assert wait_state(local, task, 60) == "finished", task_row(local, task)
+    with local.cursor() as cur:
+        cur.execute(f"SELECT k, v FROM {db}.with_nulls ORDER BY v")
+        assert [tuple(r) for r in cur.fetchall()] == rows
+        cur.execute(f"SELECT count(*) FROM {db}.no_nulls")
+        assert cur.fetchone()[0] == 5
+    p = progress(local, task)
+    assert p["with_nulls"] == ("finished", None, None, 7), p
+    assert p["no_nulls"] == ("finished", "k", "4", 5), p
