@@ -85,7 +85,7 @@ source_ops_for(SourceKind kind)
 		case SOURCE_PG:
 			return &pg_source_ops;
 		case SOURCE_MONGO:
-			break;
+			return &mongo_source_ops;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -235,32 +235,89 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 }
 
 /*
- * Copy a claimed table; when the source connection is lost (or cannot be
- * made again), wait and reconnect, SOURCE_RETRIES times with a doubling
- * delay, then fail.  Each attempt continues from the catalog position,
- * which the lost batch did not move.
+ * The connection to the source, in a memory context of its own, so that a
+ * lost one is closed (by the source's reset callback) before the next.
+ */
+typedef struct SourceConn
+{
+	const SourceOps *ops;
+	TaskConfig *config;
+	MemoryContext cxt;
+	Source	   *source;
+} SourceConn;
+
+static void
+source_open(SourceConn *conn)
+{
+	MemoryContext old;
+
+	conn->cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume source",
+									  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(conn->cxt);
+	conn->source = conn->ops->connect(conn->config);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+source_close(SourceConn *conn)
+{
+	if (conn->cxt)
+		MemoryContextDelete(conn->cxt);
+	conn->cxt = NULL;
+	conn->source = NULL;
+}
+
+/* Sleep ms, whatever sets the latch meanwhile. */
+static void
+nap(int ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Run what (connect, or copy a claimed table) and, when the source
+ * connection is lost or cannot be made, wait and reconnect, SOURCE_RETRIES
+ * times with a doubling delay, then fail naming the table.  A copy
+ * continues from the catalog position, which the lost batch did not move.
  */
 #define SOURCE_RETRIES 5
 #define SOURCE_RETRY_FIRST_MS 1000
 
 static bool
-copy_table_retrying(TaskRow *task, TaskConfig *config, const SourceOps *ops,
-					Source **source, const SourceTable *table, ClaimedTable *claimed)
+with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
+					ClaimedTable *claimed)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile int attempt;
 	volatile int delay_ms = SOURCE_RETRY_FIRST_MS;
+	const char *what = table ? psprintf("copying table \"%s\".\"%s\"", table->schema, table->tb)
+		: "connecting";
 
 	for (attempt = 1;; attempt++)
 	{
 		volatile bool done = false;
+		volatile bool lost = false;
 
 		PG_TRY();
 		{
-			if (*source == NULL)
-				*source = ops->connect(config);
-			done = copy_table(task, config, ops, *source, table, claimed->dst_schema,
-							  claimed->dst_tb, claimed->value, claimed->replacing);
+			if (conn->source == NULL)
+				source_open(conn);
+			if (table)
+				done = copy_table(task, conn->config, conn->ops, conn->source, table,
+								  claimed->dst_schema, claimed->dst_tb, claimed->value,
+								  claimed->replacing);
 		}
 		PG_CATCH();
 		{
@@ -276,33 +333,31 @@ copy_table_retrying(TaskRow *task, TaskConfig *config, const SourceOps *ops,
 			if (attempt > SOURCE_RETRIES)
 				ereport(ERROR,
 						(errcode(edata->sqlerrcode),
-						 errmsg("lost the source while copying table \"%s\".\"%s\": %s",
-								table->schema, table->tb, edata->message),
+						 errmsg("lost the source while %s: %s", what, edata->message),
 						 errdetail("Reconnecting failed %d times over %d seconds.",
 								   SOURCE_RETRIES, (SOURCE_RETRY_FIRST_MS / 1000) * ((1 << SOURCE_RETRIES) - 1)),
 						 errhint("Resume the task with ape_resume.resume_task() once the source is back.")));
-			/* the lost connection is closed with the run's memory */
-			*source = NULL;
-			task_log(config, "WARN",
-					 "source lost while copying table \"%s\".\"%s\": %s; retrying in %d ms (%d of %d)",
-					 table->schema, table->tb, edata->message, delay_ms, attempt, SOURCE_RETRIES);
+			task_log(conn->config, "WARN", "source lost while %s: %s; retrying in %d ms (%d of %d)",
+					 what, edata->message, delay_ms, attempt, SOURCE_RETRIES);
 			FreeErrorData(edata);
+			lost = true;
 		}
 		PG_END_TRY();
-		if (*source != NULL)
+		if (!lost)
 			return done;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 delay_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		source_close(conn);
+		nap(delay_ms);
 		delay_ms *= 2;
 
 		/* continue from what was committed */
-		begin_xact();
-		if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
-			elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
-		commit_xact();
+		if (table)
+		{
+			begin_xact();
+			if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
+				elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
+			commit_xact();
+		}
 	}
 }
 
@@ -401,8 +456,9 @@ task_run(TaskRow *task, bool helper)
 {
 	TaskConfig *config;
 	const SourceOps *ops;
-	Source	   *source;
+	SourceConn	conn;
 	List	   *tables;
+	bool		resumed;
 
 	begin_xact();
 	config = task_config_parse(task->config, task->name);
@@ -414,8 +470,22 @@ task_run(TaskRow *task, bool helper)
 				(errcode_for_file_access(),
 				 errmsg("could not create log directory \"%s\": %m", config->log_dir)));
 
-	source = ops->connect(config);
-	tables = ops->list_tables(source, &config->filter);
+	/*
+	 * A first run fails at once on a source it cannot reach (a wrong host or
+	 * password); a run that continues a task (after a restart, say) waits
+	 * for the source like a copy that lost it.
+	 */
+	begin_xact();
+	resumed = helper || checkpoint_tables_left(task->id) > 0;
+	commit_xact();
+	memset(&conn, 0, sizeof(conn));
+	conn.ops = ops;
+	conn.config = config;
+	if (resumed)
+		(void) with_source_retries(task, &conn, NULL, NULL);
+	else
+		source_open(&conn);
+	tables = ops->list_tables(conn.source, &config->filter);
 	if (!helper)
 	{
 		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
@@ -448,7 +518,7 @@ task_run(TaskRow *task, bool helper)
 					 errmsg("source table \"%s\".\"%s\" no longer exists", claimed.schema, claimed.tb),
 					 errdetail("It was found when the task started.")));
 		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
-		if (!copy_table_retrying(task, config, ops, &source, table, &claimed))
+		if (!with_source_retries(task, &conn, table, &claimed))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
