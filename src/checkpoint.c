@@ -370,7 +370,9 @@ task_log(const TaskConfig *config, const char *level, const char *fmt,...)
 			break;
 		enlargeStringInfo(&msg, needed);
 	}
-	ereport(LOG, (errmsg_internal("ape_resume: %s", msg.data)));
+	/* warnings and errors stand out in the server log too */
+	ereport(strcmp(lower, "warn") == 0 || strcmp(lower, "error") == 0 ? WARNING : LOG,
+			(errmsg_internal("ape_resume: %s", msg.data)));
 	if (log_level_rank(lower) > log_level_rank(config->log_level))
 		return;
 
