@@ -49,3 +49,7 @@ include $(PGXS)
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
 src/mysql_source.o src/mysql_source.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
+
+# PGXS tracks no header dependencies: every object depends on every header
+# of src/, so that a changed struct (source.h, ...) rebuilds all its users.
+$(OBJS): $(wildcard src/*.h)

@@ -91,6 +91,7 @@ struct Source
 	const SourceTable *scan_table;
 	int			scan_ncols;
 	char	   *row;			/* libpq's buffer of the current row */
+	StringInfoData key;			/* scan_next_line: the order column's value */
 };
 
 static void pg_error_report(Source *s, PGresult *res, const char *what) pg_attribute_noreturn();
@@ -184,6 +185,10 @@ pg_error_report(Source *s, PGresult *res, const char *what)
 		if (sqlstate && strlen(sqlstate) == 5)
 			code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2],
 								 sqlstate[3], sqlstate[4]);
+		/* the source server shut down or crashed: the connection is lost */
+		if (code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN ||
+			code == ERRCODE_CANNOT_CONNECT_NOW)
+			code = ERRCODE_CONNECTION_FAILURE;
 	}
 	else
 		msg = clean_message(s, PQerrorMessage(s->conn));
@@ -358,6 +363,7 @@ pg_source_connect(const TaskConfig *config)
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
+	initStringInfo(&s->key);
 	parse_pg_url(s, config->url);
 
 	keys[n] = "connect_timeout";
@@ -542,6 +548,39 @@ column_index(const SourceTable *t, const char *name)
 }
 
 /*
+ * Does the column hold no NULL?  false also when the table cannot be read
+ * (the copy of that table will say why).
+ */
+static bool
+column_has_no_null(Source *s, const char *relation, const char *column)
+{
+	StringInfoData sql;
+	PGresult   *res;
+	bool		no_null = false;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT NOT EXISTS (SELECT 1 FROM %s WHERE ", relation);
+	append_ident(s, &sql, column);
+	appendStringInfoString(&sql, " IS NULL)");
+	if (PQsendQuery(s->conn, sql.data) == 0)
+		pg_error_report(s, NULL, "checking a unique key for NULLs");
+	while ((res = get_result(s, "checking a unique key for NULLs")) != NULL)
+	{
+		s->res = res;
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			no_null = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		else if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+				 PQstatus(s->conn) == CONNECTION_OK)
+			no_null = false;
+		else
+			pg_error_report(s, res, "checking a unique key for NULLs");
+		clear_result(s);
+	}
+	pfree(sql.data);
+	return no_null;
+}
+
+/*
  * Load the columns, keys and order column of one table, and remember what
  * a scan needs (PgTableInfo).  Returns false (with a WARNING) for a table
  * that has no column to copy.
@@ -561,6 +600,7 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	int			n = 0;
 	int			pk_col = -1;
 	int			nn_col = -1;
+	int			null_col = -1;
 	char	   *cur_index = NULL;
 	bool		cur_primary = false;
 	bool		cur_usable = true;
@@ -631,6 +671,8 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 						pk_col = i;
 					else if (!cur_primary && nn_col < 0 && t->columns[i].not_null)
 						nn_col = i;
+					else if (!cur_primary && null_col < 0 && !t->columns[i].not_null)
+						null_col = i;
 				}
 			}
 			cur_index = NULL;
@@ -668,6 +710,17 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	appendStringInfoChar(&rel, '.');
 	append_ident(s, &rel, t->tb);
 	info->relation = rel.data;
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * A nullable unique key orders the copy only if it holds no NULL now: a
+	 * NULL cannot be a position.
+	 */
+	if (t->order_col < 0 && null_col >= 0 &&
+		column_has_no_null(s, info->relation, t->columns[null_col].name))
+		t->order_col = null_col;
+
+	old = MemoryContextSwitchTo(s->cxt);
 	initStringInfo(&sel);
 	for (int i = 0; i < t->ncolumns; i++)
 	{
@@ -924,10 +977,92 @@ hex_value(char c)
 }
 
 /*
+ * Un-escape the COPY text of one value, [p, end), into out (which may be p:
+ * the result is never longer).  The escapes are those COPY FROM reads
+ * (CopyReadAttributesText).  Returns the length written.
+ */
+static int
+unescape_copy_text(Source *s, const char *p, const char *end, char *out)
+{
+	char	   *w = out;
+
+	while (p < end)
+	{
+		char		c = *p++;
+
+		if (c != '\\')
+		{
+			*w++ = c;
+			continue;
+		}
+		if (p == end)
+			bad_copy_row(s, "a value ends with a backslash");
+		c = *p++;
+		switch (c)
+		{
+			case 'b':
+				*w++ = '\b';
+				break;
+			case 'f':
+				*w++ = '\f';
+				break;
+			case 'n':
+				*w++ = '\n';
+				break;
+			case 'r':
+				*w++ = '\r';
+				break;
+			case 't':
+				*w++ = '\t';
+				break;
+			case 'v':
+				*w++ = '\v';
+				break;
+			case '0':
+			case '1':
+			case '2':
+			case '3':
+			case '4':
+			case '5':
+			case '6':
+			case '7':
+				{
+					int			v = c - '0';
+
+					if (p < end && *p >= '0' && *p <= '7')
+					{
+						v = (v << 3) + (*p++ - '0');
+						if (p < end && *p >= '0' && *p <= '7')
+							v = (v << 3) + (*p++ - '0');
+					}
+					*w++ = (char) (v & 0377);
+					break;
+				}
+			case 'x':
+				if (p < end && hex_value(*p) >= 0)
+				{
+					int			v = hex_value(*p++);
+
+					if (p < end && hex_value(*p) >= 0)
+						v = (v << 4) + hex_value(*p++);
+					*w++ = (char) v;
+				}
+				else
+					*w++ = 'x';
+				break;
+			default:
+				*w++ = c;
+				break;
+		}
+	}
+	return (int) (w - out);
+}
+
+/*
  * Split one row of COPY text format into its values, in place: every
  * value is un-escaped where it stands and NUL-terminated where its
- * delimiter was (the un-escaped text is never longer).  \N alone is NULL.
- * The escapes are those COPY FROM reads (CopyReadAttributesText).
+ * delimiter was.  \N alone is NULL.  A raw tab or newline is always a
+ * delimiter: COPY TO escapes those in values.
  */
 static void
 decode_copy_row(Source *s, char *row, int len, char **values, int *lengths)
@@ -941,102 +1076,38 @@ decode_copy_row(Source *s, char *row, int len, char **values, int *lengths)
 	for (;;)
 	{
 		char	   *start = p;
-		char	   *w;
 		char		delim;
 
 		if (col >= s->scan_ncols)
 			bad_copy_row(s, "a row has more values than columns");
 		/* most values have no backslash: skip to the delimiter */
 		p += strcspn(p, "\t\n\\");
-		w = p;
-		while (*p == '\\')
+		if (*p == '\\')
 		{
-			char		c = p[1];
+			char	   *fend = p + strcspn(p, "\t\n");
 
-			if (c == '\0')
-				bad_copy_row(s, "a row ends with a backslash");
-			if (c == 'N' && p == start && (p[2] == '\t' || p[2] == '\n'))
+			if (fend - start == 2 && p == start && p[1] == 'N')
 			{
-				/* \N alone: NULL */
-				p += 2;
-				w = NULL;
-				break;
+				values[col] = NULL;
+				lengths[col] = 0;
 			}
-			p += 2;
-			switch (c)
+			else
 			{
-				case 'b':
-					*w++ = '\b';
-					break;
-				case 'f':
-					*w++ = '\f';
-					break;
-				case 'n':
-					*w++ = '\n';
-					break;
-				case 'r':
-					*w++ = '\r';
-					break;
-				case 't':
-					*w++ = '\t';
-					break;
-				case 'v':
-					*w++ = '\v';
-					break;
-				case '0':
-				case '1':
-				case '2':
-				case '3':
-				case '4':
-				case '5':
-				case '6':
-				case '7':
-					{
-						int			v = c - '0';
-
-						if (*p >= '0' && *p <= '7')
-						{
-							v = (v << 3) + (*p++ - '0');
-							if (*p >= '0' && *p <= '7')
-								v = (v << 3) + (*p++ - '0');
-						}
-						*w++ = (char) (v & 0377);
-						break;
-					}
-				case 'x':
-					if (hex_value(*p) >= 0)
-					{
-						int			v = hex_value(*p++);
-
-						if (hex_value(*p) >= 0)
-							v = (v << 4) + hex_value(*p++);
-						*w++ = (char) v;
-					}
-					else
-						*w++ = 'x';
-					break;
-				default:
-					*w++ = c;
-					break;
+				lengths[col] = (int) (p - start) + unescape_copy_text(s, p, fend, p);
+				values[col] = start;
 			}
-			/* copy plain text up to the next delimiter or backslash */
-			while (*p != '\t' && *p != '\n' && *p != '\\' && *p != '\0')
-				*w++ = *p++;
+			p = fend;
+		}
+		else
+		{
+			values[col] = start;
+			lengths[col] = (int) (p - start);
 		}
 		delim = *p;
 		if (delim != '\t' && delim != '\n')
 			bad_copy_row(s, "a value is not followed by a delimiter");
-		if (w == NULL)
-		{
-			values[col] = NULL;
-			lengths[col] = 0;
-		}
-		else
-		{
-			*w = '\0';
-			values[col] = start;
-			lengths[col] = (int) (w - start);
-		}
+		if (values[col])
+			values[col][lengths[col]] = '\0';
 		col++;
 		p++;
 		if (delim == '\n')
@@ -1066,9 +1137,12 @@ finish_copy(Source *s)
 	}
 }
 
-/* Next row: the values of COPY text, un-escaped. */
-static bool
-pg_source_scan_next(Source *s, char **values, int *lengths)
+/*
+ * Read the next row of the COPY in progress into s->row (libpq's buffer,
+ * NUL-terminated); its length, or -1 at the end of the scan.
+ */
+static int
+read_copy_row(Source *s)
 {
 	char	   *buf = NULL;
 	int			len;
@@ -1076,7 +1150,7 @@ pg_source_scan_next(Source *s, char **values, int *lengths)
 	if (!s->scan_active)
 		elog(ERROR, "no PostgreSQL scan in progress");
 	if (s->scan_done)
-		return false;
+		return -1;
 	if (s->row)
 	{
 		PQfreemem(s->row);
@@ -1096,13 +1170,69 @@ pg_source_scan_next(Source *s, char **values, int *lengths)
 		if (len == -1)
 		{
 			finish_copy(s);
-			return false;
+			return -1;
 		}
 		/* -2: the connection failed */
 		pg_error_report(s, NULL, reading_what(s->scan_info->schema, s->scan_info->tb));
 	}
 	s->row = buf;
-	decode_copy_row(s, buf, len, values, lengths);
+	return len;
+}
+
+/* Next row: the values of COPY text, un-escaped. */
+static bool
+pg_source_scan_next(Source *s, char **values, int *lengths)
+{
+	int			len = read_copy_row(s);
+
+	if (len < 0)
+		return false;
+	decode_copy_row(s, s->row, len, values, lengths);
+	return true;
+}
+
+/*
+ * Next row as the COPY text line the source sent, for the sink to take as
+ * it is; only the order column's value is un-escaped, into s->key.
+ */
+static bool
+pg_source_scan_next_line(Source *s, const char **line, int *len,
+						 const char **order_value, int *order_len)
+{
+	int			n = read_copy_row(s);
+	const char *p;
+	const char *end;
+	const char *field_end;
+
+	if (n < 0)
+		return false;
+	*line = s->row;
+	*len = n;
+	*order_value = NULL;
+	*order_len = 0;
+	if (s->scan_table->order_col < 0)
+		return true;
+
+	p = s->row;
+	end = s->row + n;
+	if (n < 1 || end[-1] != '\n')
+		bad_copy_row(s, "a row does not end with a newline");
+	for (int i = 0; i < s->scan_table->order_col; i++)
+	{
+		p = memchr(p, '\t', end - p);
+		if (p == NULL)
+			bad_copy_row(s, "a row has fewer values than columns");
+		p++;
+	}
+	field_end = p + strcspn(p, "\t\n");
+	if (field_end - p == 2 && p[0] == '\\' && p[1] == 'N')
+		return true;			/* NULL */
+	resetStringInfo(&s->key);
+	enlargeStringInfo(&s->key, field_end - p);
+	s->key.len = unescape_copy_text(s, p, field_end, s->key.data);
+	s->key.data[s->key.len] = '\0';
+	*order_value = s->key.data;
+	*order_len = s->key.len;
 	return true;
 }
 
@@ -1186,4 +1316,5 @@ const SourceOps pg_source_ops = {
 	.scan_begin = pg_source_scan_begin,
 	.scan_next = pg_source_scan_next,
 	.scan_end = pg_source_scan_end,
+	.scan_next_line = pg_source_scan_next_line,
 };

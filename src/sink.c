@@ -74,6 +74,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 {
 	Oid			nsp = get_namespace_oid(dst_schema, true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
+	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData sql;
 	ListCell   *lc;
 	int			i;
@@ -126,7 +127,27 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	foreach(lc, table->unique_keys)
 		appendStringInfo(&sql, ", UNIQUE (%s)", column_list(lfirst(lc)));
 	appendStringInfoChar(&sql, ')');
-	run_ddl(sql.data);
+	/* a type the target lacks (an extension's): say which table it is */
+	PG_TRY();
+	{
+		run_ddl(sql.data);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not create target table %s for source table \"%s\".\"%s\": %s",
+						qualified_name(dst_schema, dst_tb), table->schema, table->tb,
+						edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+	}
+	PG_END_TRY();
 	CommandCounterIncrement();
 }
 
@@ -152,6 +173,7 @@ sink_table_has_rows(const char *dst_schema, const char *dst_tb)
 typedef struct CopyFeedState
 {
 	SinkRowFeed feed;
+	SinkLineFeed line_feed;		/* instead of feed: rows as COPY text */
 	void	   *arg;
 	int			ncolumns;
 	char	  **values;
@@ -236,6 +258,19 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 			st->buf.data[st->buf.len] = '\0';
 			st->pos = 0;
 		}
+		if (st->line_feed)
+		{
+			const char *line;
+			int			len;
+
+			if (!st->line_feed(st->arg, &line, &len))
+			{
+				st->done = true;
+				break;
+			}
+			appendBinaryStringInfo(&st->buf, line, len);
+			continue;
+		}
 		if (!st->feed(st->arg, st->values, st->lengths))
 		{
 			st->done = true;
@@ -258,9 +293,10 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 	return avail;
 }
 
-uint64
-sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst_tb,
-			   SinkRowFeed feed, void *arg)
+/* sink_copy_rows and sink_copy_lines: rows from feed or line_feed. */
+static uint64
+copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+		  SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
 {
 	RangeVar   *rv = makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1);
 	Relation	rel;
@@ -289,6 +325,7 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 
 	memset(&st, 0, sizeof(st));
 	st.feed = feed;
+	st.line_feed = line_feed;
 	st.arg = arg;
 	st.ncolumns = table->ncolumns;
 	st.values = palloc0(sizeof(char *) * table->ncolumns);
@@ -322,6 +359,20 @@ sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst
 	table_close(rel, NoLock);
 	pfree(st.buf.data);
 	return rows;
+}
+
+uint64
+sink_copy_rows(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+			   SinkRowFeed feed, void *arg)
+{
+	return copy_into(table, dst_schema, dst_tb, feed, NULL, arg);
+}
+
+uint64
+sink_copy_lines(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+				SinkLineFeed feed, void *arg)
+{
+	return copy_into(table, dst_schema, dst_tb, NULL, feed, arg);
 }
 
 /*

@@ -32,6 +32,13 @@ typedef bool (*SinkRowFeed) (void *arg, char **values, int *lengths);
 extern uint64 sink_copy_rows(const SourceTable *table, const char *dst_schema,
 							 const char *dst_tb, SinkRowFeed feed, void *arg);
 
+/* Rows as lines of COPY text format (see scan_next_line in source.h). */
+typedef bool (*SinkLineFeed) (void *arg, const char **line, int *len);
+
+/* The same as sink_copy_rows, for rows that come as COPY text lines. */
+extern uint64 sink_copy_lines(const SourceTable *table, const char *dst_schema,
+							  const char *dst_tb, SinkLineFeed feed, void *arg);
+
 /*
  * The same for rows that may already be in the target (a resume from a
  * lagging log): rows with the same order-column value are replaced.

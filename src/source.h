@@ -81,6 +81,18 @@ typedef struct SourceOps
 	 */
 	char	   *(*position_value) (Source *source, const SourceTable *table,
 								   const char *value, int length);
+
+	/*
+	 * Optional fast path, used instead of scan_next when set: the next row
+	 * as one line of COPY's text format (values tab-separated, \N for NULL,
+	 * backslash escapes as COPY TO writes them, a newline at the end), for
+	 * the sink to take as it is; valid until the next call.  *order_value
+	 * receives the order column's value as scan_next would return it (NULL
+	 * for SQL NULL or without an order column), *order_len its length.
+	 * Returns false at the end of the scan.
+	 */
+	bool		(*scan_next_line) (Source *source, const char **line, int *len,
+								   const char **order_value, int *order_len);
 } SourceOps;
 
 extern const SourceOps mysql_source_ops;

@@ -44,11 +44,10 @@ typedef struct BatchFeed
 	bool		exhausted;		/* the source had no more rows */
 } BatchFeed;
 
+/* May the batch take another row? */
 static bool
-batch_feed_next(void *arg, char **values, int *lengths)
+batch_feed_more(BatchFeed *feed)
 {
-	BatchFeed  *feed = arg;
-
 	CHECK_FOR_INTERRUPTS();
 	if (feed->limit > 0 && feed->rows >= feed->limit)
 		return false;
@@ -57,6 +56,41 @@ batch_feed_next(void *arg, char **values, int *lengths)
 		return false;
 	if (feed->rows > 0 && feed->table->order_col >= 0 &&
 		GetCurrentTimestamp() >= feed->deadline)
+		return false;
+	return true;
+}
+
+/* The same as batch_feed_next, for a source's COPY text lines. */
+static bool
+batch_feed_line(void *arg, const char **line, int *len)
+{
+	BatchFeed  *feed = arg;
+	const char *order_value;
+	int			order_len;
+
+	if (!batch_feed_more(feed))
+		return false;
+	if (!feed->ops->scan_next_line(feed->source, line, len, &order_value, &order_len))
+	{
+		feed->exhausted = true;
+		return false;
+	}
+	feed->rows++;
+	if (feed->table->order_col >= 0)
+	{
+		resetStringInfo(&feed->last_value);
+		if (order_value != NULL)
+			appendBinaryStringInfo(&feed->last_value, order_value, order_len);
+	}
+	return true;
+}
+
+static bool
+batch_feed_next(void *arg, char **values, int *lengths)
+{
+	BatchFeed  *feed = arg;
+
+	if (!batch_feed_more(feed))
 		return false;
 	if (!feed->ops->scan_next(feed->source, values, lengths))
 	{
@@ -203,6 +237,8 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 						 replaced_total, table->schema, table->tb);
 			}
 		}
+		else if (ops->scan_next_line)
+			rows = sink_copy_lines(table, dst_schema, dst_tb, batch_feed_line, &feed);
 		else
 			rows = sink_copy_rows(table, dst_schema, dst_tb, batch_feed_next, &feed);
 		ops->scan_end(source);

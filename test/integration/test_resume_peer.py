@@ -2,7 +2,7 @@
 with the row counts of ../shared/peer-cases/ape-dts/EXPECTED.md."""
 import os
 
-from conftest import env, run_mysql_file
+from conftest import env, run_mysql_file, run_pgsrc_file
 from peer_harness import run_case
 
 
@@ -42,3 +42,60 @@ def test_mysql_resume_peer_case(local):
         assert ("skipped", None, None) in [(r[0], None, None) for r in rows]
         states = {r[0] for r in rows}
         assert states == {"skipped", "finished"}
+
+
+# the PostgreSQL case's tables in the target's public schema (the schema
+# itself is the local server's and stays)
+PG_PEER_PUBLIC_TABLES = ["resume_table_1", "resume_table_2", "resume_table_3", "resume_table_*$4"]
+
+
+def test_pg_resume_peer_case(local):
+    with local.cursor() as cur:
+        for tb in PG_PEER_PUBLIC_TABLES:
+            cur.execute("SELECT format('DROP TABLE IF EXISTS public.%%I', %s::text)", (tb,))
+            cur.execute(cur.fetchone()[0])
+    expected, actual, log_dir = run_case(
+        local, "pg_resume_test", "peer_pg_resume", env("APE_PGSRC_URL"),
+        run_pgsrc_file, ["test_db_*.*"])
+    assert len(expected) == 10
+    assert actual == expected
+
+    with open(os.path.join(log_dir, "default.log")) as f:
+        default = f.read()
+    for line in [
+        'resumer, get resume value, schema: public, tb: resume_table_1, col: pk, result: Some("1")',
+        'resumer, get resume value, schema: public, tb: resume_table_2, col: p.k, result: Some("1")',
+        'resumer, get resume value, schema: test_db_*.*, tb: resume_table_*$5, col: p.k, result: Some("1")',
+        'resumer, get resume value, schema: test_db_*.*, tb: in_position_log_table_*$1, col: p.k, result: Some("1")',
+        "resumer, check finished: schema: test_db_*.*, tb: finished_table_*$1, result: true",
+        "resumer, check finished: schema: test_db_*.*, tb: in_finished_log_table_*$2, result: true",
+        "resumer, check finished: schema: public, tb: resume_table_3, result: false",
+    ]:
+        assert line in default, line
+    assert "pgsrc_secret_pw" not in default
+
+    with local.cursor() as cur:
+        # resumed tables hold exactly the rows after the position, with their values
+        for tb, key in [("resume_table_1", "pk"), ("resume_table_2", "p.k"),
+                        ("resume_table_*$4", "p.k")]:
+            cur.execute("SELECT format('SELECT array_agg(ROW(%%I, val)::text ORDER BY %%I) FROM public.%%I',"
+                        " %s::text, %s::text, %s::text)", (key, key, tb))
+            cur.execute(cur.fetchone()[0])
+            assert cur.fetchone()[0] == ["(2,30.00000000)"], tb
+        # composite key: no order column, the whole table
+        cur.execute("SELECT array_agg(ROW(f_0, f_1)::text ORDER BY f_0) FROM public.resume_table_3")
+        assert cur.fetchone()[0] == ["(1,30)", "(2,30)"]
+        cur.execute('SELECT array_agg(ROW("p.k", val)::text ORDER BY "p.k") FROM "test_db_*.*"."resume_table_*$5"')
+        assert cur.fetchone()[0] == ["(2,30.00000000)"]
+        # the target keeps the source's types and keys
+        cur.execute("SELECT format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+                    "WHERE attrelid = 'public.resume_table_1'::regclass AND attnum > 0 ORDER BY attnum")
+        assert cur.fetchall() == [("integer", True), ("numeric(20,8)", False)]
+        cur.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+                    "WHERE indrelid = 'public.resume_table_3'::regclass AND indisprimary")
+        assert cur.fetchone()[0].endswith("USING btree (f_0, f_1)")
+        cur.execute("SELECT tb, state, order_col FROM ape_resume.progress('peer_pg_resume') ORDER BY tb")
+        progress = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+        assert progress["resume_table_3"] == ("finished", None)
+        assert progress["resume_table_2"] == ("finished", "p.k")
+        assert progress["finished_table_*$1"][0] == "skipped"
