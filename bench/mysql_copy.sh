@@ -491,6 +491,7 @@ wait_ready || exit 1
 "${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS ape_resume"
 pgloader_setup
 attempt "source tables" prepare_source
+SRC_SIZE=$(du -sh "$APE_TESTBED/mariadb/data/$SRC_DB/t.ibd" 2>/dev/null | cut -f1) || SRC_SIZE=?
 
 best() { # VAR VALUE: keep the smaller
     local cur=${!1:-}
@@ -601,7 +602,7 @@ for v in $SINGLE_ANON $Q_ANON; do [[ $v =~ ^[0-9]+$ ]] && ((v > PEAK)) && PEAK=$
 cat <<EOF
 
 === MariaDB -> PostgreSQL copy benchmark: $ROWS rows, $(nproc) CPUs, best of $RUNS run(s) ===
-source: $SRC_DB.t, $(du -sh "$APE_TESTBED/mariadb/data/$SRC_DB/t.ibd" 2>/dev/null | cut -f1) InnoDB file; every copy verified (rows and checksums equal the source)
+source: $SRC_DB.t, $SRC_SIZE InnoDB file; every copy verified (rows and checksums equal the source)
 ape_resume: $(so_info)
 
 method                                   wall s   rows/s   mariadbd CPU s   all runs (wall s)
