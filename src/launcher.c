@@ -187,6 +187,7 @@ ape_launcher_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		MemoryContextSwitchTo(pass_cxt);
 		PushActiveSnapshot(GetTransactionSnapshot());

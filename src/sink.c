@@ -185,40 +185,31 @@ typedef struct CopyFeedState
 
 static CopyFeedState *copy_feed = NULL;
 
+/* The bytes COPY's text format escapes, and their escape letters. */
+static const char copy_escape[256] = {
+	['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'
+};
+
 /* Append one value escaped for COPY's text format. */
 static void
 append_copy_value(StringInfo buf, const char *v, int len)
 {
-	const char *end = v + len;
-	const char *start = v;
+	const unsigned char *p = (const unsigned char *) v;
+	const unsigned char *end = p + len;
+	const unsigned char *start = p;
 
-	for (; v < end; v++)
+	for (; p < end; p++)
 	{
-		char		esc = 0;
+		char		esc = copy_escape[*p];
 
-		switch (*v)
-		{
-			case '\\':
-				esc = '\\';
-				break;
-			case '\n':
-				esc = 'n';
-				break;
-			case '\r':
-				esc = 'r';
-				break;
-			case '\t':
-				esc = 't';
-				break;
-			default:
-				continue;
-		}
-		appendBinaryStringInfo(buf, start, v - start);
+		if (likely(esc == 0))
+			continue;
+		appendBinaryStringInfo(buf, (const char *) start, p - start);
 		appendStringInfoChar(buf, '\\');
 		appendStringInfoChar(buf, esc);
-		start = v + 1;
+		start = p + 1;
 	}
-	appendBinaryStringInfo(buf, start, end - start);
+	appendBinaryStringInfo(buf, (const char *) start, end - start);
 }
 
 /*
@@ -246,18 +237,18 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 	CopyFeedState *st = copy_feed;
 	int			avail;
 
-	while (!st->done && st->buf.len - st->pos < minread)
+	/* keep the buffer small: drop what was handed over */
+	if (st->pos > 0 && st->buf.len - st->pos < maxread)
+	{
+		memmove(st->buf.data, st->buf.data + st->pos, st->buf.len - st->pos);
+		st->buf.len -= st->pos;
+		st->buf.data[st->buf.len] = '\0';
+		st->pos = 0;
+	}
+	/* hand over as much as COPY takes at once, not one row a call */
+	while (!st->done && st->buf.len - st->pos < maxread)
 	{
 		int			i;
-
-		if (st->pos > 0)
-		{
-			/* keep the buffer small: drop what was handed over */
-			memmove(st->buf.data, st->buf.data + st->pos, st->buf.len - st->pos);
-			st->buf.len -= st->pos;
-			st->buf.data[st->buf.len] = '\0';
-			st->pos = 0;
-		}
 		if (st->line_feed)
 		{
 			const char *line;

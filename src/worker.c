@@ -231,6 +231,7 @@ ape_task_worker_main(Datum main_arg)
 	/* the task row lives as long as the run, not only its transaction */
 	run_cxt = AllocSetContextCreate(TopMemoryContext, "ape_resume task run",
 									ALLOCSET_DEFAULT_SIZES);
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -276,6 +277,7 @@ ape_task_worker_main(Datum main_arg)
 	}
 	PG_END_TRY();
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
