@@ -24,7 +24,8 @@ OBJS = \
 	src/sink.o \
 	src/checkpoint.o \
 	src/mysql_source.o \
-	src/pg_source.o
+	src/pg_source.o \
+	src/mongo_source.o
 
 REGRESS = setup config resume_files privileges
 REGRESS_OPTS = --load-extension=ape_resume
@@ -49,6 +50,7 @@ include $(PGXS)
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
 src/mysql_source.o src/mysql_source.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
+src/mongo_source.o src/mongo_source.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
 
 # PGXS tracks no header dependencies: every object depends on every header
 # of src/, so that a changed struct (source.h, ...) rebuilds all its users.

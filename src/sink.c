@@ -69,6 +69,49 @@ run_ddl(const char *sql)
 	SPI_finish();
 }
 
+/*
+ * For a source whose rows have no fixed columns (a Mongo collection,
+ * columns_from_target): an existing target table's columns, every one not
+ * dropped or generated, replace the table's, by name and type, and the
+ * source fills each from its rows.  The order column must be among them.
+ */
+static void
+take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const char *dst_tb)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *oc = table->columns[table->order_col].name;
+	SourceColumn *cols = palloc0(sizeof(SourceColumn) * Max(desc->natts, 1));
+	int			n = 0;
+	int			order_col = -1;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		cols[n].name = pstrdup(NameStr(att->attname));
+		cols[n].pg_type = format_type_with_typemod(att->atttypid, att->atttypmod);
+		cols[n].source_type = table->columns[table->order_col].source_type;
+		cols[n].not_null = att->attnotnull;
+		if (strcmp(cols[n].name, oc) == 0)
+			order_col = n;
+		n++;
+	}
+	table_close(rel, AccessShareLock);
+	if (order_col < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
+						qualified_name(dst_schema, dst_tb), oc, table->schema, table->tb),
+				 errhint("Add the column, or drop the target table to let ape_resume create it.")));
+	table->columns = cols;
+	table->ncolumns = n;
+	table->order_col = order_col;
+}
+
 void
 sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb)
 {
@@ -81,6 +124,11 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 
 	if (OidIsValid(relid))
 	{
+		if (table->columns_from_target)
+		{
+			take_target_columns(unconstify(SourceTable *, table), relid, dst_schema, dst_tb);
+			return;
+		}
 		/* an existing table is used as it is: its columns matched by name */
 		for (i = 0; i < table->ncolumns; i++)
 		{

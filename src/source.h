@@ -35,6 +35,7 @@ typedef struct SourceTable
 	List	   *primary_key;	/* column names (char *), NIL if none */
 	List	   *unique_keys;	/* List of Lists of column names */
 	int64		rows_estimated; /* from the source's statistics, -1 if unknown */
+	bool		columns_from_target;	/* an existing target table's columns replace these (Mongo) */
 } SourceTable;
 
 typedef struct Source Source;	/* a connection, private to each kind */
@@ -97,5 +98,6 @@ typedef struct SourceOps
 
 extern const SourceOps mysql_source_ops;
 extern const SourceOps pg_source_ops;
+extern const SourceOps mongo_source_ops;
 
 #endif							/* APE_SOURCE_H */
