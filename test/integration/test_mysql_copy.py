@@ -92,3 +92,50 @@ log_dir={log_dir}
         default = f.read()
     assert "resumer, get resume value, schema: test_db_1, tb: one_pk_no_uk, col: f_0, result: None" in default
     assert "mysql_secret_pw" not in default
+
+
+def test_router_maps_schemas_and_tables(local, mysql_admin):
+    """[router] db_map / tb_map send rows to other schemas and tables;
+    positions and finished lines keep the source names."""
+    with mysql_admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS it_route")
+        cur.execute("CREATE DATABASE it_route")
+        cur.execute("CREATE TABLE it_route.a (id int PRIMARY KEY, v text)")
+        cur.execute("INSERT INTO it_route.a VALUES (1, 'a1'), (2, 'a2'), (3, 'a3')")
+        cur.execute("CREATE TABLE it_route.b (id int PRIMARY KEY, v text)")
+        cur.execute("INSERT INTO it_route.b VALUES (10, 'b10')")
+    log_dir = os.path.join(env("APE_SHARED_DIR"), "it_route")
+    shutil.rmtree(log_dir, ignore_errors=True)
+    drop_task_if_exists(local, "it_route")
+    with local.cursor() as cur:
+        cur.execute('DROP SCHEMA IF EXISTS routed CASCADE; DROP SCHEMA IF EXISTS "Other.Schema" CASCADE')
+        cur.execute("SELECT ape_resume.start_task('it_route', %s)", (f"""
+[extractor]
+db_type=mysql
+url={env('APE_MYSQL_URL')}
+[sinker]
+batch_size=2
+[filter]
+do_dbs=it_route
+[router]
+db_map=it_route:routed
+tb_map=it_route.b:`Other.Schema`.renamed_b
+[runtime]
+log_dir={log_dir}
+""",))
+        assert wait_state(local, "it_route", 60) == "finished"
+        cur.execute("SELECT id, v FROM routed.a ORDER BY id")
+        assert cur.fetchall() == [(1, "a1"), (2, "a2"), (3, "a3")]
+        cur.execute("SELECT schema, tb, dst_schema, dst_tb FROM ape_resume.progress('it_route') ORDER BY tb")
+        rows = cur.fetchall()
+    assert rows[0] == ("it_route", "a", "routed", "a")
+    dst_b = rows[1][2:]
+    assert dst_b == ("Other.Schema", "renamed_b")
+    with local.cursor() as cur:
+        cur.execute("SELECT format('SELECT id, v FROM %I.%I', %s::text, %s::text)", dst_b)
+        cur.execute(cur.fetchone()[0])
+        assert cur.fetchall() == [(10, "b10")]
+    with open(os.path.join(log_dir, "position.log")) as f:
+        text = f.read()
+    assert '"schema":"it_route","tb":"a","order_col":"id","value":"3"' in text
+    assert "routed" not in text
