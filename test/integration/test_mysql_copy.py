@@ -132,7 +132,7 @@ log_dir={log_dir}
     dst_b = rows[1][2:]
     assert dst_b == ("Other.Schema", "renamed_b")
     with local.cursor() as cur:
-        cur.execute("SELECT format('SELECT id, v FROM %I.%I', %s::text, %s::text)", dst_b)
+        cur.execute("SELECT format('SELECT id, v FROM %%I.%%I', %s::text, %s::text)", dst_b)
         cur.execute(cur.fetchone()[0])
         assert cur.fetchall() == [(10, "b10")]
     with open(os.path.join(log_dir, "position.log")) as f:
