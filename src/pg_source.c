@@ -4,6 +4,14 @@
  *	  The PostgreSQL source: connect with libpq, discover tables from the
  *	  system catalogs, stream rows in order-column order with COPY TO STDOUT.
  *
+ * Rows come from COPY (SELECT ... WHERE key > position ORDER BY key LIMIT n)
+ * TO STDOUT.  One such query serves consecutive batches of a table (up to
+ * PG_COPY_CHUNK_ROWS rows): between two batches it is parked, held back by
+ * TCP, and the next batch takes it up where the last one ended, so the
+ * source goes on reading while the target commits.  The sink takes the
+ * COPY text lines as they are (scan_next_line); only the order column's
+ * value is un-escaped, for the position.
+ *
  * This is the only file that talks to a source PostgreSQL server.  Every
  * libpq return value is checked; the connection, any open result and the
  * wait event set are released by a memory context callback, so an ERROR
@@ -15,7 +23,8 @@
  * target reads back to the same value: client_encoding UTF8, DateStyle ISO,
  * IntervalStyle postgres, extra_float_digits 3, TimeZone UTC, bytea_output
  * hex, lc_monetary C, and search_path pg_catalog (so that format_type
- * qualifies every type that is not built in).
+ * qualifies every type that is not built in); enable_sort is off, so that
+ * ordered reads go through the key's index and never sort a table.
  *
  * Type mapping (source type -> target type):
  *
@@ -61,6 +70,7 @@
 
 #define PG_CONNECT_TIMEOUT_SECS 10
 #define PG_MIN_SERVER_VERSION 120000
+#define PG_COPY_CHUNK_ROWS 1000000	/* rows a COPY query reads at most */
 
 /* What a scan needs to know about a table, found by list_tables. */
 typedef struct PgTableInfo
@@ -84,14 +94,24 @@ struct Source
 	WaitEventSet *wes;			/* latch, postmaster death, socket readable */
 	List	   *tables;			/* PgTableInfo of the listed tables */
 
-	/* the current scan */
-	bool		scan_active;	/* a COPY was started and not ended */
-	bool		scan_done;		/* its end (or error) was read */
+	/*
+	 * The current scan.  One COPY query serves several batches (up to
+	 * PG_COPY_CHUNK_ROWS rows): between two batches it is parked, and the
+	 * next scan_begin of the same table after the last row read takes it
+	 * up again, so the source keeps streaming while the target commits.
+	 */
+	bool		scan_active;	/* between scan_begin and scan_end */
+	bool		copy_open;		/* a COPY is running (maybe parked) */
 	const PgTableInfo *scan_info;
 	const SourceTable *scan_table;
+	char	   *scan_what;		/* "reading table ...", for messages */
 	int			scan_ncols;
+	int64		scan_limit;		/* rows of this batch at most, 0: all */
+	int64		scan_rows;		/* rows of this batch so far */
+	int64		chunk_limit;	/* the COPY's LIMIT, 0: none */
+	int64		chunk_rows;		/* rows of the COPY so far */
 	char	   *row;			/* libpq's buffer of the current row */
-	StringInfoData key;			/* scan_next_line: the order column's value */
+	StringInfoData key;			/* the order column's value of the last row */
 };
 
 static void pg_error_report(Source *s, PGresult *res, const char *what) pg_attribute_noreturn();
@@ -454,7 +474,8 @@ pg_source_connect(const TaskConfig *config)
 					" pg_catalog.set_config('standard_conforming_strings', 'on', false),"
 					" pg_catalog.set_config('statement_timeout', '0', false),"
 					" pg_catalog.set_config('lock_timeout', '0', false),"
-					" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false)",
+					" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
+					" pg_catalog.set_config('enable_sort', 'off', false)",
 					0, NULL, PGRES_TUPLES_OK, "setting up the session");
 	clear_result(s);
 	return s;
@@ -883,26 +904,19 @@ table_info(Source *s, const SourceTable *t)
 }
 
 /*
- * Start streaming a table's rows with COPY (SELECT ...) TO STDOUT: ordered
- * by the order column, after after_value, at most limit rows.  The resume
+ * Start a COPY (SELECT ...) TO STDOUT of the scan's table: ordered by the
+ * order column, after after_value, at most chunk_limit rows.  The resume
  * value is a quoted literal that the source coerces to the column's type
  * as it parses the statement, so a value that does not fit fails before
  * any row is sent.
  */
 static void
-pg_source_scan_begin(Source *s, const SourceTable *t,
-					 const char *after_value, int64 limit)
+start_copy(Source *s, const char *after_value)
 {
-	const PgTableInfo *info;
+	const PgTableInfo *info = s->scan_info;
+	const SourceTable *t = s->scan_table;
 	StringInfoData sql;
 	PGresult   *res;
-
-	if (s->scan_active)
-		elog(ERROR, "a PostgreSQL scan is already in progress");
-	if (t->order_col < 0 && (after_value != NULL || limit != 0))
-		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
-			 t->schema, t->tb);
-	info = table_info(s, t);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
@@ -916,17 +930,17 @@ pg_source_scan_begin(Source *s, const SourceTable *t,
 				appendStringInfo(&sql, "::%s", info->order_cast);
 		}
 		appendStringInfo(&sql, " ORDER BY %s", info->order_ident);
-		if (limit > 0)
-			appendStringInfo(&sql, " LIMIT " INT64_FORMAT, limit);
+		if (s->chunk_limit > 0)
+			appendStringInfo(&sql, " LIMIT " INT64_FORMAT, s->chunk_limit);
 	}
 	appendStringInfoString(&sql, ") TO STDOUT");
 
 	if (PQsendQuery(s->conn, sql.data) == 0)
-		pg_error_report(s, NULL, reading_what(t->schema, t->tb));
+		pg_error_report(s, NULL, s->scan_what);
 	pfree(sql.data);
-	res = get_result(s, reading_what(t->schema, t->tb));
+	res = get_result(s, s->scan_what);
 	if (res == NULL)
-		pg_error_report(s, NULL, reading_what(t->schema, t->tb));
+		pg_error_report(s, NULL, s->scan_what);
 	if (PQresultStatus(res) != PGRES_COPY_OUT)
 	{
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -942,15 +956,124 @@ pg_source_scan_begin(Source *s, const SourceTable *t,
 							after_value, t->columns[t->order_col].name, t->schema, t->tb),
 					 errdetail("The source server says: %s", msg)));
 		}
-		pg_error_report(s, res, reading_what(t->schema, t->tb));
+		pg_error_report(s, res, s->scan_what);
 	}
 	PQclear(res);
+	s->res = NULL;
+	s->copy_open = true;
+	s->chunk_rows = 0;
+}
 
-	s->scan_active = true;
-	s->scan_done = false;
+/*
+ * Stop the running COPY: cancel it on the server and drop the rest of its
+ * data.
+ */
+static void
+cancel_copy(Source *s)
+{
+	PGcancel   *cancel;
+	char		errbuf[256];
+	char	   *buf;
+	int			len;
+	PGresult   *res;
+
+	if (!s->copy_open)
+		return;
+	if (s->row)
+	{
+		PQfreemem(s->row);
+		s->row = NULL;
+	}
+	cancel = PQgetCancel(s->conn);
+	if (cancel == NULL)
+		pg_error_report(s, NULL, s->scan_what);
+	if (PQcancel(cancel, errbuf, sizeof(errbuf)) == 0)
+	{
+		PQfreeCancel(cancel);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not cancel %s on PostgreSQL server \"%s\": %s",
+						s->scan_what, s->server, clean_message(s, errbuf))));
+	}
+	PQfreeCancel(cancel);
+	/* drop what was sent before the cancel arrived */
+	for (;;)
+	{
+		len = PQgetCopyData(s->conn, &buf, 1);
+		if (len > 0)
+		{
+			PQfreemem(buf);
+			continue;
+		}
+		if (len == 0)
+		{
+			wait_and_consume(s, s->scan_what);
+			continue;
+		}
+		break;
+	}
+	s->copy_open = false;
+	/* a cancelled COPY ends with query_canceled: expected */
+	while ((res = get_result(s, s->scan_what)) != NULL)
+	{
+		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+			!(sqlstate && strcmp(sqlstate, "57014") == 0))
+		{
+			s->res = res;
+			pg_error_report(s, res, s->scan_what);
+		}
+		PQclear(res);
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		pg_error_report(s, NULL, s->scan_what);
+}
+
+/*
+ * Start streaming a table's rows ordered by its order column, after
+ * after_value, at most limit rows.  A parked COPY of the same table that
+ * stopped right at after_value goes on; any other is cancelled first.
+ */
+static void
+pg_source_scan_begin(Source *s, const SourceTable *t,
+					 const char *after_value, int64 limit)
+{
+	const PgTableInfo *info;
+
+	if (s->scan_active)
+		elog(ERROR, "a PostgreSQL scan is already in progress");
+	if (t->order_col < 0 && (after_value != NULL || limit != 0))
+		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
+			 t->schema, t->tb);
+	info = table_info(s, t);
+
+	if (s->copy_open)
+	{
+		if (s->scan_info == info && s->scan_table == t && t->order_col >= 0 &&
+			after_value != NULL && strcmp(after_value, s->key.data) == 0)
+		{
+			s->scan_active = true;
+			s->scan_limit = limit;
+			s->scan_rows = 0;
+			return;
+		}
+		cancel_copy(s);
+	}
+
 	s->scan_info = info;
 	s->scan_table = t;
 	s->scan_ncols = t->ncolumns;
+	if (s->scan_what)
+		pfree(s->scan_what);
+	s->scan_what = MemoryContextStrdup(s->cxt, reading_what(t->schema, t->tb));
+	s->scan_limit = limit;
+	s->scan_rows = 0;
+	/* a whole number of batches a query, so that chunks end with batches */
+	s->chunk_limit = limit > 0 ? Max(limit, (PG_COPY_CHUNK_ROWS / limit) * limit) : 0;
+	resetStringInfo(&s->key);
+	start_copy(s, after_value);
+	s->scan_active = true;
 }
 
 /* ERROR for COPY data that does not have the shape asked for. */
@@ -1124,22 +1247,24 @@ static void
 finish_copy(Source *s)
 {
 	PGresult   *res;
-	const char *what = reading_what(s->scan_info->schema, s->scan_info->tb);
 
-	while ((res = get_result(s, what)) != NULL)
+	s->copy_open = false;
+	while ((res = get_result(s, s->scan_what)) != NULL)
 	{
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
 			s->res = res;
-			pg_error_report(s, res, what);
+			pg_error_report(s, res, s->scan_what);
 		}
 		PQclear(res);
 	}
 }
 
 /*
- * Read the next row of the COPY in progress into s->row (libpq's buffer,
- * NUL-terminated); its length, or -1 at the end of the scan.
+ * Read the next row of the scan into s->row (libpq's buffer,
+ * NUL-terminated); its length, or -1 at the end of the batch or of the
+ * table.  A COPY that ends with its LIMIT reached is followed by the next
+ * one, after the last row read.
  */
 static int
 read_copy_row(Source *s)
@@ -1149,13 +1274,13 @@ read_copy_row(Source *s)
 
 	if (!s->scan_active)
 		elog(ERROR, "no PostgreSQL scan in progress");
-	if (s->scan_done)
-		return -1;
 	if (s->row)
 	{
 		PQfreemem(s->row);
 		s->row = NULL;
 	}
+	if (!s->copy_open || (s->scan_limit > 0 && s->scan_rows >= s->scan_limit))
+		return -1;
 	for (;;)
 	{
 		len = PQgetCopyData(s->conn, &buf, 1);
@@ -1163,31 +1288,51 @@ read_copy_row(Source *s)
 			break;
 		if (len == 0)
 		{
-			wait_and_consume(s, reading_what(s->scan_info->schema, s->scan_info->tb));
+			wait_and_consume(s, s->scan_what);
 			continue;
 		}
-		s->scan_done = true;
-		if (len == -1)
+		if (len == -2)
+			pg_error_report(s, NULL, s->scan_what);	/* the connection failed */
+		finish_copy(s);
+		if (s->chunk_limit > 0 && s->chunk_rows == s->chunk_limit)
 		{
-			finish_copy(s);
-			return -1;
+			/* the table may have more: the next chunk */
+			start_copy(s, s->key.data);
+			continue;
 		}
-		/* -2: the connection failed */
-		pg_error_report(s, NULL, reading_what(s->scan_info->schema, s->scan_info->tb));
+		return -1;
 	}
 	s->row = buf;
+	s->scan_rows++;
+	s->chunk_rows++;
 	return len;
+}
+
+/* Remember the order column's value of the row read, [p, end) escaped. */
+static void
+remember_key(Source *s, const char *p, const char *end)
+{
+	resetStringInfo(&s->key);
+	enlargeStringInfo(&s->key, end - p);
+	s->key.len = unescape_copy_text(s, p, end, s->key.data);
+	s->key.data[s->key.len] = '\0';
 }
 
 /* Next row: the values of COPY text, un-escaped. */
 static bool
 pg_source_scan_next(Source *s, char **values, int *lengths)
 {
+	int			oc = s->scan_table->order_col;
 	int			len = read_copy_row(s);
 
 	if (len < 0)
 		return false;
 	decode_copy_row(s, s->row, len, values, lengths);
+	if (oc >= 0 && values[oc] != NULL)
+	{
+		resetStringInfo(&s->key);
+		appendBinaryStringInfo(&s->key, values[oc], lengths[oc]);
+	}
 	return true;
 }
 
@@ -1227,87 +1372,31 @@ pg_source_scan_next_line(Source *s, const char **line, int *len,
 	field_end = p + strcspn(p, "\t\n");
 	if (field_end - p == 2 && p[0] == '\\' && p[1] == 'N')
 		return true;			/* NULL */
-	resetStringInfo(&s->key);
-	enlargeStringInfo(&s->key, field_end - p);
-	s->key.len = unescape_copy_text(s, p, field_end, s->key.data);
-	s->key.data[s->key.len] = '\0';
+	remember_key(s, p, field_end);
 	*order_value = s->key.data;
 	*order_len = s->key.len;
 	return true;
 }
 
 /*
- * End a scan.  A scan stopped before its end (the batch ran out of time)
- * is cancelled on the server and the rest of its data dropped.
+ * End a scan (a batch).  A COPY that has more rows is parked for the next
+ * batch (see scan_begin); libpq's buffer and the socket's hold what the
+ * source sent meanwhile, and the source waits when they are full.
  */
 static void
 pg_source_scan_end(Source *s)
 {
-	const char *what;
-
 	if (!s->scan_active)
 		return;
-	what = reading_what(s->scan_info->schema, s->scan_info->tb);
 	if (s->row)
 	{
 		PQfreemem(s->row);
 		s->row = NULL;
 	}
-	if (!s->scan_done)
-	{
-		PGcancel   *cancel = PQgetCancel(s->conn);
-		char		errbuf[256];
-		char	   *buf;
-		int			len;
-		PGresult   *res;
-
-		if (cancel == NULL)
-			pg_error_report(s, NULL, what);
-		if (PQcancel(cancel, errbuf, sizeof(errbuf)) == 0)
-		{
-			PQfreeCancel(cancel);
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not cancel %s on PostgreSQL server \"%s\": %s",
-							what, s->server, clean_message(s, errbuf))));
-		}
-		PQfreeCancel(cancel);
-		/* drop what was sent before the cancel arrived */
-		for (;;)
-		{
-			len = PQgetCopyData(s->conn, &buf, 1);
-			if (len > 0)
-			{
-				PQfreemem(buf);
-				continue;
-			}
-			if (len == 0)
-			{
-				wait_and_consume(s, what);
-				continue;
-			}
-			break;
-		}
-		s->scan_done = true;
-		/* a cancelled COPY ends with query_canceled: expected */
-		while ((res = get_result(s, what)) != NULL)
-		{
-			const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-			if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-				!(sqlstate && strcmp(sqlstate, "57014") == 0))
-			{
-				s->res = res;
-				pg_error_report(s, res, what);
-			}
-			PQclear(res);
-		}
-		if (PQstatus(s->conn) != CONNECTION_OK)
-			pg_error_report(s, NULL, what);
-	}
 	s->scan_active = false;
-	s->scan_info = NULL;
-	s->scan_table = NULL;
+	/* a table without an order column cannot be taken up again */
+	if (s->copy_open && s->scan_table->order_col < 0)
+		cancel_copy(s);
 }
 
 const SourceOps pg_source_ops = {

@@ -23,9 +23,10 @@ def source(pgsrc):
     pg_exec(pgsrc, f"""
 DROP SCHEMA IF EXISTS {SCHEMA} CASCADE;
 CREATE SCHEMA {SCHEMA};
-CREATE TABLE {SCHEMA}.t (id int PRIMARY KEY, v varchar(40) NOT NULL, n int NULL, ts timestamptz);
+CREATE TABLE {SCHEMA}.t (id int PRIMARY KEY, v varchar(40) NOT NULL, n int NULL, ts timestamptz,
+    pad text);
 INSERT INTO {SCHEMA}.t SELECT i, 'v' || i || repeat(E'x\\t', i % 17), CASE WHEN i % 5 <> 0 THEN i * 7 END,
-    timestamptz '2020-01-01 00:00:00+00' + i * interval '1.5 seconds'
+    timestamptz '2020-01-01 00:00:00+00' + i * interval '1.5 seconds', repeat(md5(i::text), 1 + i % 12)
     FROM generate_series(1, {ROWS}) i;
 CREATE TABLE {SCHEMA}.s (k text PRIMARY KEY, x int NOT NULL);
 INSERT INTO {SCHEMA}.s SELECT 'k''' || lpad(i::text, 6, '0'), i FROM generate_series(1, 3000) i;
@@ -37,7 +38,7 @@ def source_rows(pgsrc, table, after=None):
     with pgsrc.cursor() as cur:
         cur.execute("SET TimeZone = 'UTC'")
         if table == "t":
-            cur.execute(f"SELECT id, v, n, ts::text FROM {SCHEMA}.t "
+            cur.execute(f"SELECT id, v, n, ts::text, pad FROM {SCHEMA}.t "
                         f"WHERE id > %s ORDER BY id", (after or 0,))
         else:
             cur.execute(f"SELECT k, x FROM {SCHEMA}.s WHERE k > %s ORDER BY k", (after or "",))
@@ -48,16 +49,23 @@ def target_rows(local, table):
     with local.cursor() as cur:
         cur.execute("SET TimeZone = 'UTC'")
         if table == "t":
-            cur.execute(f"SELECT id, v, n, ts::text FROM {SCHEMA}.t ORDER BY id")
+            cur.execute(f"SELECT id, v, n, ts::text, pad FROM {SCHEMA}.t ORDER BY id")
         else:
             cur.execute(f'SELECT k, x FROM {SCHEMA}.s ORDER BY k COLLATE "C"')
         return cur.fetchall()
 
 
 def fresh_target(local):
-    pg_exec(local, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; "
-                   f"CREATE TABLE {SCHEMA}.t (id int, v varchar(40), n int, ts timestamptz); "
-                   f"CREATE TABLE {SCHEMA}.s (k text, x int)")
+    """Target tables without keys; every batch into t takes 10 ms more (a
+    statement trigger), so that a test can catch the copy mid-table."""
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.t (id int, v varchar(40), n int, ts timestamptz, pad text);
+CREATE TABLE {SCHEMA}.s (k text, x int);
+CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.t FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();
+""")
 
 
 def config(log_dir, resumer="", batch=200, tables="t,s", url=None, schema=SCHEMA):
@@ -208,6 +216,27 @@ def test_resume_config_value_mid_table(local, source):
     assert [r[0] for r in target_rows(local, "s")] == [f"k'{i:06d}" for i in range(2991, 3001)]
 
 
+def test_batches_ended_by_time_go_on_with_the_same_query(local, source):
+    """Batches that end by checkpoint_interval_secs, not by batch_size: the
+    next batch takes the source's query up where the last one ended."""
+    fresh_target(local)
+    pg_exec(local, f"CREATE FUNCTION {SCHEMA}.slow_row() RETURNS trigger LANGUAGE plpgsql "
+                   f"AS $$BEGIN IF NEW.id % 100 = 0 THEN PERFORM pg_sleep(0.004); END IF; "
+                   f"RETURN NEW; END$$; "
+                   f"CREATE TRIGGER slow_row BEFORE INSERT ON {SCHEMA}.t FOR EACH ROW "
+                   f"EXECUTE FUNCTION {SCHEMA}.slow_row()")
+    log_dir = fresh_dir("it_pg_once_time")
+    start(local, "it_pg_once_time",
+          config(log_dir, batch=50000, tables="t") + "[pipeline]\ncheckpoint_interval_secs=1\n")
+    assert wait_state(local, "it_pg_once_time", 120) == "finished", last_error(local, "it_pg_once_time")
+    assert target_rows(local, "t") == source_rows(source, "t")
+    with open(os.path.join(log_dir, "position.log")) as f:
+        values = [int(l.split('"value":"')[1].split('"')[0]) for l in f if "current_position" in l]
+    # several batches, ended by time (not at multiples of batch_size)
+    assert len(values) >= 3 and values[-1] == ROWS, values
+    assert values == sorted(values) and any(v % 50000 for v in values[:-1]), values
+
+
 def test_value_that_does_not_fit_the_order_column(local, source):
     fresh_target(local)
     work = fresh_dir("it_pg_bad_value_input")
@@ -304,20 +333,19 @@ def run_testbed(*args):
                    capture_output=True)
 
 
-def block_next_batch(task_conn_url, local, task):
-    """Hold an exclusive lock on the source table so that the task's next
-    batch waits: the task is then surely mid-table when the source goes."""
-    blocker = psycopg2.connect(task_conn_url)
+def pause_target(local, task):
+    """Hold a lock on the target table so that the task's next batch waits:
+    the task is then surely mid-table.  Returns the connection that holds
+    the lock (close it to let the task go on)."""
+    wait_mid_table(local, task, low=1000)
+    blocker = psycopg2.connect(host=env("PGHOST"), port=env("PGPORT"),
+                               user=env("PGUSER"), dbname=env("PGDATABASE"))
     with blocker.cursor() as cur:
         cur.execute(f"LOCK TABLE {SCHEMA}.t IN ACCESS EXCLUSIVE MODE")
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        n1, _, _ = progress(local, task)
-        time.sleep(0.3)
-        n2, _, _ = progress(local, task)
-        if n1 == n2:
-            return blocker
-    raise AssertionError("the task's batches were not blocked")
+    n1, _, _ = progress(local, task)
+    time.sleep(0.3)
+    assert progress(local, task)[0] == n1 and 0 < n1 < ROWS
+    return blocker
 
 
 def test_source_stopped_mid_table_comes_back(local, source):
@@ -328,15 +356,14 @@ def test_source_stopped_mid_table_comes_back(local, source):
     log_dir = fresh_dir(task)
     src_url = env("APE_PGSRC_URL").replace("postgres://", "postgresql://")
     start(local, task, config(log_dir, batch=100))
-    wait_mid_table(local, task, low=1000)
-    blocker = block_next_batch(src_url, local, task)
+    blocker = pause_target(local, task)
     try:
+        n, value, _ = progress(local, task)
+        assert 0 < n < ROWS and int(value) == n
         run_testbed("stop", "pgsrc", "immediate")
     finally:
         blocker.close()
     try:
-        n, value, _ = progress(local, task)
-        assert 0 < n < ROWS and int(value) == n
         time.sleep(2)
     finally:
         run_testbed("start", "pgsrc")
@@ -372,19 +399,19 @@ GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO ape_pg_lost;
     url = "postgres://ape_pg_lost:lost_pw_3317@127.0.0.1:%s/ape_src" % env("APE_PGSRC_PORT")
     fresh_target(local)
     log_dir = fresh_dir(task)
-    src_url = env("APE_PGSRC_URL").replace("postgres://", "postgresql://")
     start(local, task, config(log_dir, batch=100, url=url))
-    wait_mid_table(local, task, low=1000)
-    blocker = block_next_batch(src_url, local, task)
+    blocker = pause_target(local, task)
     try:
+        n, value, _ = progress(local, task)
+        assert 0 < n < ROWS and int(value) == n
         pg_exec(source, "ALTER ROLE ape_pg_lost NOLOGIN; "
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                         "WHERE usename = 'ape_pg_lost'")
     finally:
         blocker.close()
     try:
-        n, value, _ = progress(local, task)
-        assert 0 < n < ROWS and int(value) == n
+        # rows the source sent before it went are copied (the socket held
+        # them); the rest fails
         assert wait_state(local, task, 120) == "failed"
         error = last_error(local, task)
         assert error.startswith(f'lost the source while copying table "{SCHEMA}"."t": '
@@ -392,8 +419,9 @@ GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO ape_pg_lost;
         assert 'role "ape_pg_lost" is not permitted to log in' in error
         assert "lost_pw_3317" not in error
         # committed rows are exact: the prefix up to the position, once each
-        assert progress(local, task)[1] == value
-        assert_prefix(local, source, value)
+        n, value_now, _ = progress(local, task)
+        assert int(value) <= int(value_now) < ROWS and int(value_now) == n
+        assert_prefix(local, source, value_now)
     finally:
         pg_exec(source, "ALTER ROLE ape_pg_lost LOGIN")
     with local.cursor() as cur:
