@@ -768,6 +768,47 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	return true;
 }
 
+/* Does a name pattern part hold a wildcard? */
+static bool
+part_has_wildcard(const NamePart *part)
+{
+	return !part->literal && strpbrk(part->text, "*?") != NULL;
+}
+
+/*
+ * A table that do_tbs names without a wildcard must be there: ERROR
+ * otherwise (unless ignore_tbs or ignore_dbs leaves it out anyway).  res
+ * holds the listing query's rows (schema in column 1, table in column 2).
+ */
+static void
+check_named_tables(Source *s, PGresult *res, const NameFilter *filter)
+{
+	ListCell   *lc;
+
+	foreach(lc, filter->do_tbs)
+	{
+		NamePattern *p = lfirst(lc);
+		bool		found = false;
+
+		if (!p->has_tb || part_has_wildcard(&p->db) || part_has_wildcard(&p->tb) ||
+			!name_filter_wants_db(filter, p->db.text) ||
+			!name_filter_wants_table(filter, p->db.text, p->tb.text))
+			continue;
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			found = name_part_matches(&p->db, PQgetvalue(res, r, 1)) &&
+				name_part_matches(&p->tb, PQgetvalue(res, r, 2));
+		if (!found)
+		{
+			clear_result(s);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table \"%s\".\"%s\" named in do_tbs of section [filter] does not exist on PostgreSQL server \"%s\"",
+							p->db.text, p->tb.text, s->server),
+					 errhint("Only tables and partitioned tables are copied; a partition is copied through its partitioned table.")));
+		}
+	}
+}
+
 /*
  * The tables and partitioned tables of the user schemas that the filter
  * selects (partitions are copied through their root), with their columns,
@@ -805,6 +846,7 @@ pg_source_list_tables(Source *s, const NameFilter *filter)
 					"   AND n.nspname !~ '^pg_'",
 					0, NULL, PGRES_TUPLES_OK, "listing the tables");
 	nrows = PQntuples(res);
+	check_named_tables(s, res, filter);
 	for (int r = 0; r < nrows; r++)
 	{
 		Found	   *f;

@@ -459,3 +459,21 @@ def test_extension_type_needs_the_extension_on_the_target(pgsrc, local):
             assert [r[0] for r in cur.fetchall()] == ["integer", "citext", "citext[]"]
     finally:
         pg_exec(local, "DROP SCHEMA IF EXISTS it_pg_ext CASCADE; DROP EXTENSION IF EXISTS citext")
+
+
+def test_missing_table_named_in_do_tbs(types_source, local):
+    """A table do_tbs names without a wildcard must exist (a partition is
+    copied through its root, so it is not a table of its own here)."""
+    for name, tb in [("it_pg_missing", "no_such_table"), ("it_pg_partition", "parted_1")]:
+        state, error, _ = run_task(local, name, f"{SCHEMA}.unique_nn,{SCHEMA}.{tb}")
+        assert state == "failed"
+        assert error == (f'table "{SCHEMA}"."{tb}" named in do_tbs of section [filter] does not '
+                         f'exist on PostgreSQL server "127.0.0.1:55433"'), error
+        with local.cursor() as cur:
+            cur.execute("SELECT count(*) FROM ape_resume.progress(%s)", (name,))
+            assert cur.fetchone()[0] == 0
+    # ignored anyway: no error
+    pg_exec(local, f"DROP TABLE IF EXISTS {SCHEMA}.unique_nn")
+    state, error, _ = run_task(local, "it_pg_missing", f"{SCHEMA}.unique_nn,{SCHEMA}.no_such_table",
+                               extra="[filter]\nignore_tbs=" + f"{SCHEMA}.no_such_table")
+    assert state == "finished", error
