@@ -575,6 +575,37 @@ task_config_settings(const TaskConfig *c)
 	return l;
 }
 
+/*
+ * Mask the value of a password=... parameter in the query string of a URL
+ * (libpq reads one there).
+ */
+static char *
+mask_query_password(char *url)
+{
+	char	   *q = strchr(url, '?');
+	const char *p;
+	StringInfoData buf;
+
+	if (q == NULL)
+		return url;
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, url, q + 1 - url);
+	p = q + 1;
+	while (*p)
+	{
+		size_t		n = strcspn(p, "&");
+
+		if (n >= 9 && pg_strncasecmp(p, "password=", 9) == 0)
+			appendStringInfoString(&buf, "password=*****");
+		else
+			appendBinaryStringInfo(&buf, p, n);
+		p += n;
+		if (*p == '&')
+			appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
 char *
 url_mask_password(const char *url)
 {
@@ -586,7 +617,7 @@ url_mask_password(const char *url)
 	StringInfoData buf;
 
 	if (auth == NULL)
-		return pstrdup(url);
+		return mask_query_password(pstrdup(url));
 	auth += 3;
 	/* the userinfo ends at the last '@' before the query string */
 	end = strchr(auth, '?');
@@ -596,13 +627,13 @@ url_mask_password(const char *url)
 		if (*p == '@')
 			at = p;
 	if (at == NULL)
-		return pstrdup(url);
+		return mask_query_password(pstrdup(url));
 	colon = memchr(auth, ':', at - auth);
 	if (colon == NULL)
-		return pstrdup(url);
+		return mask_query_password(pstrdup(url));
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, url, colon + 1 - url);
 	appendStringInfoString(&buf, "*****");
 	appendStringInfoString(&buf, at);
-	return buf.data;
+	return mask_query_password(buf.data);
 }

@@ -277,6 +277,29 @@ def test_wrong_password(local, source):
         assert "wrong_pw_9431" not in str(e.value)
 
 
+def test_wrong_password_in_the_query_string(local, source):
+    """libpq URLs may carry the password as a parameter: masked too."""
+    url = "postgres://ape_src@127.0.0.1:%s/ape_src?connect_timeout=5&password=wrong_pw_7719" % \
+        env("APE_PGSRC_PORT")
+    log_dir = fresh_dir("it_pg_bad_pw_query")
+    start(local, "it_pg_bad_pw_query", config(log_dir, url=url, tables="t"))
+    assert wait_state(local, "it_pg_bad_pw_query", 60) == "failed"
+    with local.cursor() as cur:
+        cur.execute("SELECT source_url, last_error FROM ape_resume.tasks "
+                    "WHERE name = 'it_pg_bad_pw_query'")
+        source_url, error = cur.fetchone()
+        cur.execute("SELECT value FROM ape_resume.parse_config(%s) "
+                    "WHERE section = 'extractor' AND key = 'url'", (config(log_dir, url=url),))
+        shown = cur.fetchone()[0]
+    assert 'password authentication failed for user "ape_src"' in error
+    assert source_url == shown == ("postgres://ape_src@127.0.0.1:%s/ape_src?connect_timeout=5&password=*****"
+                                   % env("APE_PGSRC_PORT"))
+    with open(os.path.join(log_dir, "default.log")) as f:
+        default = f.read()
+    for text in (error, default):
+        assert "wrong_pw_7719" not in text
+
+
 def test_permission_denied_on_one_table(local, source):
     """A role without SELECT on table b: a is copied, b fails naming the
     table; after the GRANT a resume copies b and c, a stays as it was."""
