@@ -51,7 +51,10 @@
  * is {$or: [{_id: {$gt: v}}, {_id: {$type: [the later types]}}]}, because
  * $gt only matches v's own type bracket.  One cursor streams a whole
  * collection: a batch that starts where the previous one ended goes on
- * reading it, and only a resume elsewhere issues a new query.  A position
+ * reading it, and only a resume elsewhere issues a new query.  When the
+ * server ends a cursor, a query after the last document makes sure nothing
+ * follows (FerretDB ends a cursor killed during a getMore as if it were
+ * done); documents out of _id order are an ERROR.  A position
  * is written as 24 hex digits for an ObjectId and as ape-dts's tagged JSON
  * otherwise ({"String":"b"}, {"Int32":2}, {"Int64":2},
  * {"CanonicalExtJson":{...}}); both are read back.
