@@ -86,13 +86,16 @@ log_dir={log_dir}
         assert "mysql_secret_pw" not in f.read()
 
 
-def test_workers_have_a_readable_application_name(local, mysql_admin):
+def appname_source(mysql_admin, rows):
     with mysql_admin.cursor() as cur:
         cur.execute("DROP DATABASE IF EXISTS it_appname")
         cur.execute("CREATE DATABASE it_appname")
         cur.execute("USE it_appname")
         cur.execute("CREATE TABLE big (id int PRIMARY KEY, v varchar(20))")
-        cur.execute("INSERT INTO big SELECT seq, concat('v', seq) FROM seq_1_to_300000")
+        cur.execute(f"INSERT INTO big SELECT seq, concat('v', seq) FROM seq_1_to_{rows}")
+
+
+def appname_task(local, batch, interval=10):
     log_dir = os.path.join(env("APE_SHARED_DIR"), "it_appname")
     shutil.rmtree(log_dir, ignore_errors=True)
     os.makedirs(log_dir)
@@ -105,33 +108,72 @@ def test_workers_have_a_readable_application_name(local, mysql_admin):
 db_type=mysql
 url={env('APE_MYSQL_URL')}
 [sinker]
-batch_size=100
+batch_size={batch}
+[pipeline]
+checkpoint_interval_secs={interval}
 [filter]
 do_dbs=it_appname
 [runtime]
 log_dir={log_dir}
 """,))
-        seen = set()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            cur.execute("SELECT application_name FROM pg_stat_activity "
-                        "WHERE backend_type = 'ape_resume task'")
-            seen |= {r[0] for r in cur.fetchall()}
+
+
+def wait_appname(cur, want, deadline_s=60):
+    seen = set()
+    deadline = time.time() + deadline_s
+    while time.time() < deadline and want not in seen:
+        cur.execute("SELECT application_name FROM pg_stat_activity "
+                    "WHERE backend_type = 'ape_resume task'")
+        seen |= {r[0] for r in cur.fetchall()}
+        time.sleep(0.005)
+    assert want in seen, seen
+
+
+def test_workers_have_a_readable_application_name_and_live_progress(local, mysql_admin):
+    appname_source(mysql_admin, 300000)
+    appname_task(local, 100)
+    with local.cursor() as cur:
+        wait_appname(cur, "ape_resume it_appname it_appname.big")
+        live = None
+        deadline = time.time() + 60
+        while live is None and time.time() < deadline:
             cur.execute("SELECT percent, rows_per_sec, eta FROM ape_resume.progress('it_appname') "
                         "WHERE state = 'copying' AND rows_copied > 1000")
             live = cur.fetchone()
-            if "ape_resume it_appname it_appname.big" in seen and live:
-                break
-            time.sleep(0.01)
-        assert "ape_resume it_appname it_appname.big" in seen, seen
+            time.sleep(0.005)
+        assert live is not None
         percent, rate, eta = live
         assert 0 < percent < 100 and rate > 0 and eta is not None
-        # stop_task takes effect within a second or two
-        t0 = time.time()
-        cur.execute("SELECT ape_resume.stop_task('it_appname')")
-        assert wait_state(local, "it_appname", 10) == "stopped"
-        assert time.time() - t0 < 2.0
-        cur.execute("SELECT ape_resume.resume_task('it_appname')")
         assert wait_state(local, "it_appname", 120) == "finished"
         cur.execute("SELECT count(*), count(DISTINCT id) FROM it_appname.big")
         assert cur.fetchone() == (300000, 300000)
+
+
+def test_stop_ends_the_batch_in_flight(local, mysql_admin):
+    """With a batch bigger than the table and no time limit, only the stop
+    signal can end the batch early: the task stops mid-table, with what it
+    read committed, and resumes to an exact copy."""
+    appname_source(mysql_admin, 1000000)
+    appname_task(local, 100000000, interval=86400)
+    with local.cursor() as cur:
+        wait_appname(cur, "ape_resume it_appname it_appname.big")
+        # the batch is under way: COPY reports its progress
+        copying = 0
+        deadline = time.time() + 60
+        while copying < 1000 and time.time() < deadline:
+            cur.execute("SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy p "
+                        "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
+            copying = cur.fetchone()[0]
+        assert copying >= 1000
+        cur.execute("SELECT ape_resume.stop_task('it_appname')")
+        assert cur.fetchone()[0] is True
+        assert wait_state(local, "it_appname", 120) == "stopped"
+        cur.execute("SELECT rows_copied, value FROM ape_resume.progress('it_appname')")
+        n, value = cur.fetchone()
+        assert 0 < n < 1000000 and int(value) == n
+        cur.execute("SELECT count(*), max(id) FROM it_appname.big")
+        assert cur.fetchone() == (n, n)
+        cur.execute("SELECT ape_resume.resume_task('it_appname')")
+        assert wait_state(local, "it_appname", 120) == "finished"
+        cur.execute("SELECT count(*), count(DISTINCT id) FROM it_appname.big")
+        assert cur.fetchone() == (1000000, 1000000)
