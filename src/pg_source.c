@@ -23,8 +23,9 @@
  * target reads back to the same value: client_encoding UTF8, DateStyle ISO,
  * IntervalStyle postgres, extra_float_digits 3, TimeZone UTC, bytea_output
  * hex, lc_monetary C, and search_path pg_catalog (so that format_type
- * qualifies every type that is not built in); enable_sort is off, so that
- * ordered reads go through the key's index and never sort a table.
+ * qualifies every type that is not built in); enable_sort is off for the
+ * COPY queries, so that ordered reads go through the key's index and never
+ * sort a table.
  *
  * Type mapping (source type -> target type):
  *
@@ -93,6 +94,7 @@ struct Source
 	PGresult   *res;			/* a result being read, or NULL */
 	WaitEventSet *wes;			/* latch, postmaster death, socket readable */
 	List	   *tables;			/* PgTableInfo of the listed tables */
+	bool		sort_off;		/* enable_sort is off (set before the first COPY) */
 
 	/*
 	 * The current scan.  One COPY query serves several batches (up to
@@ -474,8 +476,7 @@ pg_source_connect(const TaskConfig *config)
 					" pg_catalog.set_config('standard_conforming_strings', 'on', false),"
 					" pg_catalog.set_config('statement_timeout', '0', false),"
 					" pg_catalog.set_config('lock_timeout', '0', false),"
-					" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
-					" pg_catalog.set_config('enable_sort', 'off', false)",
+					" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false)",
 					0, NULL, PGRES_TUPLES_OK, "setting up the session");
 	clear_result(s);
 	return s;
@@ -959,6 +960,18 @@ start_copy(Source *s, const char *after_value)
 	const SourceTable *t = s->scan_table;
 	StringInfoData sql;
 	PGresult   *res;
+
+	/*
+	 * Ordered reads go through the key's index, never a sort of the table.
+	 * Set only now: the catalog queries of list_tables need their sorts.
+	 */
+	if (!s->sort_off)
+	{
+		(void) run_query(s, "SELECT pg_catalog.set_config('enable_sort', 'off', false)",
+						 0, NULL, PGRES_TUPLES_OK, "setting up the session");
+		clear_result(s);
+		s->sort_off = true;
+	}
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
