@@ -36,7 +36,7 @@ def connect():
                                     user=env("PGUSER"), dbname=env("PGDATABASE"))
             conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute("SELECT 1")
+                cur.execute("CREATE EXTENSION IF NOT EXISTS ape_resume")
             return conn
         except psycopg2.OperationalError:
             if time.time() > deadline:
