@@ -357,34 +357,16 @@ first_mark(ResumeInputs *in, const char *schema, const char *tb)
 	return -1;
 }
 
+/* Note why a position was ignored, in the plan and in default.log. */
 static void
-add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *fmt,...)
-pg_attribute_printf(4, 5);
-
-static void
-add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *fmt,...)
+add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *msg)
 {
-	StringInfoData msg;
-
-	initStringInfo(&msg);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&msg, needed);
-	}
 	if (notes->len > 0)
 		appendStringInfoString(notes, "; ");
-	appendStringInfoString(notes, msg.data);
+	appendStringInfoString(notes, msg);
 	if (in->log)
 		task_log(in->config, "INFO", "resumer, schema: %s, tb: %s, %s",
-				 table->schema, table->tb, msg.data);
+				 table->schema, table->tb, msg);
 }
 
 /* The order column(s) of a file mark, for messages. */
@@ -448,9 +430,9 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 		if (oc == NULL || c->order_col == NULL || strcmp(c->order_col, oc) != 0)
 		{
 			add_note(in, table, &notes,
-					 "catalog position on column %s ignored: %s",
-					 c->order_col ? c->order_col : "(none)",
-					 oc ? psprintf("the order column is %s", oc) : "the table has no order column");
+					 psprintf("catalog position on column %s ignored: %s",
+							  c->order_col ? c->order_col : "(none)",
+							  oc ? psprintf("the order column is %s", oc) : "the table has no order column"));
 			continue;
 		}
 		d->action = RESUME_FROM_VALUE;
@@ -470,15 +452,16 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 			strcmp(m->order_cols[0], oc) != 0)
 		{
 			add_note(in, table, &notes,
-					 "position on %s at line %d of %s ignored: %s",
-					 mark_key_text(m), m->line_no, resume_origin_name(m->origin),
-					 oc ? psprintf("the order column is %s", oc) : "the table has no order column");
+					 psprintf("position on %s at line %d of %s ignored: %s",
+							  mark_key_text(m), m->line_no, resume_origin_name(m->origin),
+							  oc ? psprintf("the order column is %s", oc) : "the table has no order column"));
 			continue;
 		}
 		if (m->values[0] == NULL)
 		{
-			add_note(in, table, &notes, "position at line %d of %s ignored: its value is null",
-					 m->line_no, resume_origin_name(m->origin));
+			add_note(in, table, &notes,
+					 psprintf("position at line %d of %s ignored: its value is null",
+							  m->line_no, resume_origin_name(m->origin)));
 			continue;
 		}
 		d->action = RESUME_FROM_VALUE;

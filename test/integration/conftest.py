@@ -20,6 +20,24 @@ def env(name):
     return value
 
 
+def connect_local(wait_s=90):
+    """A new autocommit connection to the target, with the extension; waits
+    while the server restarts (after a crash test, say)."""
+    deadline = time.time() + wait_s
+    while True:
+        try:
+            conn = psycopg2.connect(host=env("PGHOST"), port=env("PGPORT"),
+                                    user=env("PGUSER"), dbname=env("PGDATABASE"))
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS ape_resume")
+            return conn
+        except psycopg2.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def local():
     """The target server, with the extension, autocommit."""

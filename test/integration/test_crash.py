@@ -13,10 +13,9 @@ import signal
 import subprocess
 import time
 
-import psycopg2
 import pytest
 
-from conftest import REPO, env, wait_state, drop_task_if_exists
+from conftest import REPO, connect_local, env, wait_state, drop_task_if_exists
 
 DB = "it_crash"
 SIZES = {"a": 500000, "b": 60000, "c": 30000}
@@ -26,22 +25,6 @@ TESTBED = os.environ.get("APE_TESTBED", "")
 def run_testbed(*args):
     subprocess.run(["bash", os.path.join(REPO, "test", "testbed.sh"), *args], check=True,
                    capture_output=True)
-
-
-def connect():
-    deadline = time.time() + 90
-    while True:
-        try:
-            conn = psycopg2.connect(host=env("PGHOST"), port=env("PGPORT"),
-                                    user=env("PGUSER"), dbname=env("PGDATABASE"))
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("CREATE EXTENSION IF NOT EXISTS ape_resume")
-            return conn
-        except psycopg2.OperationalError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +57,7 @@ def source():
 
 
 def fresh(name, batch=500):
-    conn = connect()
+    conn = connect_local()
     drop_task_if_exists(conn, name)
     with conn.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {DB} CASCADE")
@@ -182,7 +165,7 @@ def test_sigkill_ten_times(source):
             continue
         conn.close()
         time.sleep(0.05)
-        conn = connect()
+        conn = connect_local()
     assert kills == 10, f"only {kills} kills landed before the copy finished"
     assert wait_state(conn, "it_crash_kill", 180) == "finished"
     assert_exact(conn, "it_crash_kill", source, log_dir)
@@ -196,7 +179,7 @@ def test_immediate_shutdown_then_start(source):
     conn.close()
     run_testbed("stop", "local", "immediate")
     run_testbed("start", "local")
-    conn = connect()
+    conn = connect_local()
     assert wait_state(conn, "it_crash_immediate", 180) == "finished"
     assert_exact(conn, "it_crash_immediate", source, log_dir)
     with open(os.path.join(log_dir, "default.log")) as f:

@@ -8,10 +8,9 @@ import shutil
 import signal
 import time
 
-import psycopg2
 import pytest
 
-from conftest import env, wait_state, drop_task_if_exists
+from conftest import connect_local, env, wait_state, drop_task_if_exists
 
 DB = "it_once"
 ROWS = 60000
@@ -159,22 +158,6 @@ def test_stop_then_resume_task(local, source):
             in default)
 
 
-def reconnect():
-    deadline = time.time() + 60
-    while True:
-        try:
-            conn = psycopg2.connect(host=env("PGHOST"), port=env("PGPORT"),
-                                    user=env("PGUSER"), dbname=env("PGDATABASE"))
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1")
-            return conn
-        except psycopg2.OperationalError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def test_worker_killed_then_resume(local, source):
     """(b) the worker SIGKILLed mid-batch: the server restarts, and its
     launcher resumes the task from the catalog by itself."""
@@ -188,7 +171,7 @@ def test_worker_killed_then_resume(local, source):
     os.kill(pid, signal.SIGKILL)
     local.close()
     time.sleep(0.5)
-    conn = reconnect()
+    conn = connect_local()
     try:
         assert wait_state(conn, "it_once_b", 120) == "finished"
         assert_complete(conn, source)
