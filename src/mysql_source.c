@@ -128,6 +128,9 @@ struct Source
 	/* the current scan */
 	MYSQL_RES  *scan_res;
 	bool		scan_done;		/* scan_next returned false */
+	bool		scan_active;	/* between scan_begin and scan_end */
+	const SourceTable *scan_table;	/* the table of scan_res */
+	StringInfoData scan_key;	/* order column of the last row returned */
 	char	   *scan_schema;
 	char	   *scan_tb;
 	int			scan_ncols;
@@ -1137,6 +1140,23 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
  * column, after after_value, at most limit rows.  mysql_use_result streams:
  * rows are read from the socket as scan_next asks for them.
  */
+/*
+ * Free the scan's result.  Rows not read yet are read and dropped by
+ * mysql_free_result (a parked query that is not taken up again).
+ */
+static void
+free_scan(Source *s)
+{
+	if (s->scan_res == NULL)
+		return;
+	mysql_free_result(s->scan_res);
+	s->scan_res = NULL;
+	s->scan_table = NULL;
+	if (mysql_errno(s->conn) != 0)
+		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
+									   s->scan_schema, s->scan_tb));
+}
+
 static void
 mysql_source_scan_begin(Source *s, const SourceTable *t,
 						const char *after_value, int64 limit)
@@ -1145,11 +1165,30 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 	StringInfoData sql;
 	int			i;
 
-	if (s->scan_res)
+	if (s->scan_active)
 		elog(ERROR, "a MySQL scan is already in progress");
 	if (t->order_col < 0 && (after_value != NULL || limit != 0))
 		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
 			 t->schema, t->tb);
+
+	/*
+	 * One query streams a whole table: a batch that stopped at after_value
+	 * left it parked (see scan_end), and the next batch reads on, so the
+	 * source never waits for a new query between checkpoints.  A parked
+	 * query that does not continue here is finished off first.
+	 */
+	if (s->scan_res)
+	{
+		if (s->scan_table == t && t->order_col >= 0 && after_value != NULL &&
+			s->scan_key.data != NULL && strcmp(after_value, s->scan_key.data) == 0)
+		{
+			s->scan_active = true;
+			s->scan_limit = limit;
+			s->scan_rows = 0;
+			return;
+		}
+		free_scan(s);
+	}
 
 	old = MemoryContextSwitchTo(s->cxt);
 	if (s->scan_cols)
@@ -1237,8 +1276,6 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 		}
 		appendStringInfoString(&sql, " ORDER BY ");
 		append_ident(&sql, oc);
-		if (limit > 0)
-			appendStringInfo(&sql, " LIMIT " INT64_FORMAT, limit);
 	}
 
 	if (mysql_real_query(s->conn, sql.data, sql.len) != 0)
@@ -1252,6 +1289,15 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 		elog(ERROR, "MySQL returned %u columns for table \"%s\".\"%s\", expected %d",
 			 mysql_num_fields(s->scan_res), t->schema, t->tb, t->ncolumns);
 	pfree(sql.data);
+	s->scan_table = t;
+	s->scan_active = true;
+	if (s->scan_key.data == NULL)
+	{
+		old = MemoryContextSwitchTo(s->cxt);
+		initStringInfo(&s->scan_key);
+		MemoryContextSwitchTo(old);
+	}
+	resetStringInfo(&s->scan_key);
 }
 
 /* ERROR for a text value that is not valid UTF-8. */
@@ -1316,7 +1362,7 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 	int			i;
 
 	CHECK_FOR_INTERRUPTS();
-	if (s->scan_res == NULL)
+	if (!s->scan_active || s->scan_res == NULL)
 		elog(ERROR, "no MySQL scan in progress");
 	if (s->scan_done)
 		return false;
@@ -1400,6 +1446,12 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 	for (i = 0; i < s->scan_ncols; i++)
 		if (s->offsets[i] >= 0)
 			values[i] = s->buf.data + s->offsets[i];
+	if (s->scan_order_col >= 0)
+	{
+		resetStringInfo(&s->scan_key);
+		appendBinaryStringInfo(&s->scan_key, values[s->scan_order_col],
+							   lengths[s->scan_order_col]);
+	}
 	return true;
 }
 
@@ -1413,15 +1465,14 @@ mysql_source_scan_end(Source *s)
 {
 	bool		last_batch;
 
-	if (s->scan_res == NULL)
+	if (!s->scan_active)
 		return;
-	last_batch = s->scan_done &&
-		(s->scan_limit == 0 || s->scan_rows < s->scan_limit);
-	mysql_free_result(s->scan_res);
-	s->scan_res = NULL;
-	if (mysql_errno(s->conn) != 0)
-		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
-									   s->scan_schema, s->scan_tb));
+	s->scan_active = false;
+	last_batch = s->scan_done;
+	/* rows remain: the query is parked for the next batch */
+	if (!last_batch && s->scan_order_col >= 0)
+		return;
+	free_scan(s);
 	if (!last_batch)
 		return;
 	for (int i = 0; i < s->zd_ncols; i++)

@@ -6,10 +6,10 @@ password, and what was committed before the failure is exact: the rows are
 those of the source up to the table's catalog position, which is the
 largest key copied. A failed task resumes to an exact copy.
 
-The mid-copy failures are made deterministic with MariaDB's metadata
-locks: a session holding LOCK TABLES ... WRITE on the table makes the
-worker's next batch query wait, so the test knows how many batches were
-committed when it drops the table or kills the server.
+The mid-copy failures are made deterministic with a gate on the target: a
+trigger holds the worker's insert of one row until the test opens it, so
+the test knows that batches were committed and the source is still
+streaming when it drops a table or kills the server.
 """
 import os
 import signal
@@ -105,19 +105,47 @@ def closed_port():
     return port
 
 
-def wait_mdl_waiter(mysql, table, timeout=30):
-    """Wait until another session's query on `table` waits for a metadata lock."""
+def gate_target(local, db, tb, at_id):
+    """Create the target table db.tb with a trigger that holds the worker's
+    insert of row at_id until open_gate(): the rows before it are committed
+    batches, and the source keeps streaming meanwhile."""
+    with local.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{db}" CASCADE')
+        cur.execute(f'CREATE SCHEMA "{db}"')
+        cur.execute(f'CREATE TABLE "{db}"."{tb}" (id int PRIMARY KEY, v varchar(40))')
+        cur.execute(f'CREATE TABLE "{db}".gate (open boolean)')
+        cur.execute(f"""CREATE FUNCTION "{db}".hold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id = {int(at_id)} THEN
+    WHILE NOT EXISTS (SELECT 1 FROM "{db}".gate) LOOP PERFORM pg_sleep(0.02); END LOOP;
+  END IF;
+  RETURN NEW;
+END $$""")
+        cur.execute(f'CREATE TRIGGER hold BEFORE INSERT ON "{db}"."{tb}" '
+                    f'FOR EACH ROW EXECUTE FUNCTION "{db}".hold()')
+
+
+def wait_held(local, timeout=30):
+    """Wait until a worker sleeps in the gate's trigger."""
     deadline = time.time() + timeout
-    with mysql.cursor() as cur:
+    with local.cursor() as cur:
         while time.time() < deadline:
-            cur.execute("SELECT ID FROM information_schema.PROCESSLIST"
-                        " WHERE ID <> CONNECTION_ID() AND INFO LIKE %s"
-                        " AND STATE LIKE 'Waiting for table metadata lock%%'",
-                        (f"%{table}%",))
+            cur.execute("SELECT 1 FROM pg_stat_activity WHERE backend_type = 'ape_resume task'"
+                        " AND wait_event = 'PgSleep'")
             if cur.fetchone():
                 return
-            time.sleep(0.05)
-    raise AssertionError(f"no query waited for the lock on {table} within {timeout}s")
+            time.sleep(0.02)
+    raise AssertionError(f"no worker waited at the gate within {timeout}s")
+
+
+def open_gate(local, db):
+    with local.cursor() as cur:
+        cur.execute(f'INSERT INTO "{db}".gate VALUES (true)')
+
+
+def drop_gate(local, db, tb):
+    with local.cursor() as cur:
+        cur.execute(f'DROP TRIGGER hold ON "{db}"."{tb}"')
 
 
 def create_db(db, tables):
@@ -211,55 +239,55 @@ def test_wrong_password(local):
 
 
 def test_table_dropped_mid_copy(local):
+    """A source table dropped while the task runs: the table being read is
+    protected by its query (MySQL's metadata lock waits for it), so the drop
+    hits the table copied next, and the task fails naming it, with what was
+    committed exact; once the table is back, a resume completes the copy."""
     task, db = "it_fail_drop", "it_fail_drop"
     create_db(db, {"t_a": 25, "t_b": 100, "t_c": 5})
-    src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
-    with local.cursor() as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
-    locker = mysql_connect()
-    watcher = mysql_connect()
-    try:
-        with locker.cursor() as lk:
-            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
-            start(local, task, env("APE_MYSQL_URL"), db, batch_size=10)
-            # t_a is copied; the first batch of t_b waits for the lock
-            wait_mdl_waiter(watcher, "t_b")
-            # let exactly that batch through: our new lock request waits for
-            # it to end, and then holds the next batch back
-            lk.execute("UNLOCK TABLES")
-            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
-            wait_mdl_waiter(watcher, "t_b")
-            lk.execute(f"DROP TABLE {db}.t_b")
-            lk.execute("UNLOCK TABLES")
-        assert wait_state(local, task, 60) == "failed"
-    finally:
-        locker.close()
-        watcher.close()
+    src_a, src_b, src_c = source_rows(db, "t_a"), source_rows(db, "t_b"), source_rows(db, "t_c")
+    gate_target(local, db, "t_b", 11)
+    start(local, task, env("APE_MYSQL_URL"), db, batch_size=10)
+    # t_b, the largest, goes first: its first batch is committed, the worker
+    # waits at row 11 while t_c is dropped at the source
+    wait_held(local)
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TABLE {db}.t_c")
+    conn.close()
+    open_gate(local, db)
+    assert wait_state(local, task, 60) == "failed"
 
     state, error, _, _ = task_row(local, task)
-    assert '"it_fail_drop"."t_b"' in error and "doesn't exist" in error, error
+    assert '"it_fail_drop"."t_c"' in error and "doesn't exist" in error, error
     assert PASSWORD not in error
     p = progress(local, task)
-    assert p["t_b"][0] == "copying" and p["t_b"][2:] == ("10", 10), p["t_b"]
-    assert assert_committed_exact(local, task, db, "t_b", src_b) == 10
-    assert_other_tables(local, task, db, ["t_a", "t_c"])
+    assert p["t_b"] == ("finished", "id", "100", 100), p["t_b"]
+    assert target_rows(local, db, "t_b") == src_b
+    assert p["t_c"][0] == "copying" and p["t_c"][3] == 0, p["t_c"]
+    assert_other_tables(local, task, db, ["t_a"])
     with open(os.path.join(log_dir_of(task), "position.log")) as f:
         last_b = [l for l in f if '"tb":"t_b"' in l][-1]
-    assert '"order_col":"id","value":"10"}' in last_b, last_b
+    assert '"order_col":"id","value":"100"}' in last_b, last_b
 
     # the table comes back: the failed task resumes to an exact copy
     conn = mysql_connect()
     with conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {db}.t_b (id int NOT NULL PRIMARY KEY, v varchar(40))")
-        cur.executemany(f"INSERT INTO {db}.t_b VALUES (%s, %s)", src_b)
+        cur.execute(f"CREATE TABLE {db}.t_c (id int NOT NULL PRIMARY KEY, v varchar(40))")
+        cur.executemany(f"INSERT INTO {db}.t_c VALUES (%s, %s)", src_c)
     conn.close()
     with local.cursor() as cur:
         cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
     assert wait_state(local, task, 60) == "finished", task_row(local, task)
     assert target_rows(local, db, "t_b") == src_b
     assert target_rows(local, db, "t_a") == src_a
-    assert target_rows(local, db, "t_c") == source_rows(db, "t_c")
-    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+    assert target_rows(local, db, "t_c") == src_c
+    assert progress(local, task)["t_c"] == ("finished", "id", "5", 5)
+
+
+# t_b of the kill tests: more than the socket buffers hold, so that the
+# server is still sending it when it dies
+BIG_T_B = 300000
 
 
 def mariadb_pid():
@@ -273,31 +301,28 @@ def start_mariadb():
 
 
 def kill_mariadb_mid_table(local, task, db, batch_size=10):
-    """Start task on db (tables t_a, t_b) and SIGKILL MariaDB while the
-    worker waits for its second batch of t_b: exactly one batch (10 rows)
-    of t_b is committed. MariaDB stays down."""
-    locker = mysql_connect()
-    watcher = mysql_connect()
-    try:
-        with locker.cursor() as lk:
-            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
-            start(local, task, env("APE_MYSQL_URL"), db, batch_size=batch_size)
-            wait_mdl_waiter(watcher, "t_b")
-            lk.execute("UNLOCK TABLES")
-            lk.execute(f"LOCK TABLES {db}.t_b WRITE")
-            wait_mdl_waiter(watcher, "t_b")
-            pid = mariadb_pid()
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.time() + 30
-            while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
-                time.sleep(0.05)
-            assert not os.path.exists(f"/proc/{pid}")
-    finally:
-        for c in (locker, watcher):
-            try:
-                c.close()
-            except Exception:
-                pass
+    """Start task on db (tables t_a, t_b; t_b large enough that the source
+    is still sending it) and SIGKILL MariaDB while the worker is held at row
+    batch_size + 1 of t_b; then let it go on.  MariaDB stays down."""
+    gate_target(local, db, "t_b", batch_size + 1)
+    start(local, task, env("APE_MYSQL_URL"), db, batch_size=batch_size)
+    wait_held(local)
+    pid = mariadb_pid()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 30
+    while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}")
+    open_gate(local, db)
+
+
+def grow_t_b(db, rows):
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"USE {db}")
+        cur.execute(f"INSERT INTO {db}.t_b SELECT seq, concat('t_b-', seq) "
+                    f"FROM seq_101_to_{rows}")
+    conn.close()
 
 
 def retry_lines(task):
@@ -311,9 +336,8 @@ def test_server_killed_and_back_within_retries(local):
     with backoff: the task finishes, every row exactly once."""
     task, db = "it_fail_kill_back", "it_fail_kill_back"
     create_db(db, {"t_a": 12, "t_b": 100})
+    grow_t_b(db, BIG_T_B)
     src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
-    with local.cursor() as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
     log_start = os.path.getsize(server_log_path())
     try:
         kill_mariadb_mid_table(local, task, db)
@@ -329,7 +353,7 @@ def test_server_killed_and_back_within_retries(local):
     assert any('"it_fail_kill_back"."t_b"' in l for l in lines), lines
     assert target_rows(local, db, "t_a") == src_a
     assert target_rows(local, db, "t_b") == src_b
-    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+    assert progress(local, task)["t_b"] == ("finished", "id", str(BIG_T_B), BIG_T_B)
     log = read_from(server_log_path(), log_start)
     assert "terminated by signal" not in log and PASSWORD not in log
 
@@ -340,9 +364,8 @@ def test_server_killed_and_gone(local):
     back completes the copy exactly."""
     task, db = "it_fail_kill", "it_fail_kill"
     create_db(db, {"t_a": 12, "t_b": 100})
+    grow_t_b(db, BIG_T_B)
     src_a, src_b = source_rows(db, "t_a"), source_rows(db, "t_b")
-    with local.cursor() as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
     log_start = os.path.getsize(server_log_path())
     try:
         kill_mariadb_mid_table(local, task, db)
@@ -359,7 +382,10 @@ def test_server_killed_and_gone(local):
     assert 'while copying table "it_fail_kill"."t_b"' in error, error
     lines = retry_lines(task)
     assert lines and all('"it_fail_kill"."t_b"' in l for l in lines), lines
-    assert assert_committed_exact(local, task, db, "t_b", src_b) == 10
+    # what the worker had received when the server died was committed, in
+    # whole batches; nothing after it
+    committed = assert_committed_exact(local, task, db, "t_b", src_b)
+    assert 10 <= committed < BIG_T_B and committed % 10 == 0, committed
     assert_other_tables(local, task, db, ["t_a"])
     log = read_from(server_log_path(), log_start)
     assert "terminated by signal" not in log and PASSWORD not in log
@@ -370,7 +396,7 @@ def test_server_killed_and_gone(local):
     assert wait_state(local, task, 60) == "finished", task_row(local, task)
     assert target_rows(local, db, "t_a") == src_a
     assert target_rows(local, db, "t_b") == src_b
-    assert progress(local, task)["t_b"] == ("finished", "id", "100", 100)
+    assert progress(local, task)["t_b"] == ("finished", "id", str(BIG_T_B), BIG_T_B)
 
 
 BAD_VALUES = [
