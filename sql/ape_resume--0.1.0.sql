@@ -39,6 +39,7 @@ CREATE TABLE ape_resume.position (
     order_col       text,
     value           text,                   -- last committed order-column value
     replacing       boolean NOT NULL DEFAULT false, -- rows after value may be in the target
+    pending_keys    text,                   -- ALTER TABLE adding the keys when the table is complete
     worker_pid      integer,                -- the worker copying it now
     rows_copied     bigint NOT NULL DEFAULT 0,
     rows_estimated  bigint,

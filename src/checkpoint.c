@@ -122,6 +122,7 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 	exec_catalog("UPDATE ape_resume.position SET "
 				 "value = coalesce($4, value), rows_copied = rows_copied + $5, "
 				 "replacing = $7 AND NOT $6, "
+				 "pending_keys = CASE WHEN $6 THEN NULL ELSE pending_keys END, "
 				 "worker_pid = CASE WHEN $6 THEN NULL ELSE worker_pid END, "
 				 "state = CASE WHEN $6 THEN 'finished' ELSE 'copying' END, "
 				 "started_at = coalesce(started_at, pg_catalog.now()), "
@@ -207,6 +208,21 @@ checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
 }
 
 void
+checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char *ddl)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[4];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = CStringGetTextDatum(ddl);
+	exec_catalog("UPDATE ape_resume.position SET pending_keys = $4 "
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
+				 4, types, args, NULL, SPI_OK_UPDATE);
+}
+
+void
 checkpoint_release_tables(int64 task_id)
 {
 	Oid			types[1] = {INT8OID};
@@ -261,7 +277,8 @@ checkpoint_claim_table(int64 task_id, ClaimedTable *claimed)
 							  "updated_at = pg_catalog.clock_timestamp() "
 							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
 							  "AND p.tb = next.tb "
-							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing",
+							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing, "
+							  "p.pending_keys",
 							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.position");
 	found = SPI_processed > 0;
@@ -279,6 +296,8 @@ checkpoint_claim_table(int64 task_id, ClaimedTable *claimed)
 		v = SPI_getvalue(tup, desc, 5);
 		claimed->value = v ? MemoryContextStrdup(cxt, v) : NULL;
 		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		v = SPI_getvalue(tup, desc, 7);
+		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;
 	}
 	catalog_as_owner_end(&cu);
 	return found;

@@ -46,7 +46,12 @@ typedef struct ClaimedTable
 	char	   *dst_tb;
 	char	   *value;
 	bool		replacing;
+	char	   *pending_keys;	/* keys to add when the table is complete */
 } ClaimedTable;
+
+/* In the transaction that created the target: keys to add at its end. */
+extern void checkpoint_set_pending_keys(int64 task_id, const SourceTable *table,
+										const char *ddl);
 
 /* Take the next table no worker copies (largest first); false if none. */
 extern bool checkpoint_claim_table(int64 task_id, ClaimedTable *claimed);

@@ -112,13 +112,14 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 	table->order_col = order_col;
 }
 
-void
+char *
 sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb)
 {
 	Oid			nsp = get_namespace_oid(dst_schema, true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData sql;
+	StringInfoData keys;
 	ListCell   *lc;
 	int			i;
 
@@ -127,7 +128,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 		if (table->columns_from_target)
 		{
 			take_target_columns(unconstify(SourceTable *, table), relid, dst_schema, dst_tb);
-			return;
+			return NULL;
 		}
 		/* an existing table is used as it is: its columns matched by name */
 		for (i = 0; i < table->ncolumns; i++)
@@ -142,7 +143,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 								table->schema, table->tb),
 						 errhint("Add the column, or drop the target table to let ape_resume create it.")));
 		}
-		return;
+		return NULL;
 	}
 
 	if (!OidIsValid(nsp))
@@ -170,11 +171,18 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 						 quote_identifier(col->name), col->pg_type,
 						 col->not_null ? " NOT NULL" : "");
 	}
-	if (table->primary_key != NIL)
-		appendStringInfo(&sql, ", PRIMARY KEY (%s)", column_list(table->primary_key));
-	foreach(lc, table->unique_keys)
-		appendStringInfo(&sql, ", UNIQUE (%s)", column_list(lfirst(lc)));
 	appendStringInfoChar(&sql, ')');
+
+	/*
+	 * The keys are added when the table is complete: building an index from
+	 * sorted rows once costs less than maintaining it row by row.
+	 */
+	initStringInfo(&keys);
+	if (table->primary_key != NIL)
+		appendStringInfo(&keys, "ADD PRIMARY KEY (%s)", column_list(table->primary_key));
+	foreach(lc, table->unique_keys)
+		appendStringInfo(&keys, "%sADD UNIQUE (%s)", keys.len > 0 ? ", " : "",
+						 column_list(lfirst(lc)));
 	/* a type the target lacks (an extension's): say which table it is */
 	PG_TRY();
 	{
@@ -197,6 +205,9 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	}
 	PG_END_TRY();
 	CommandCounterIncrement();
+	if (keys.len == 0)
+		return NULL;
+	return psprintf("ALTER TABLE %s %s", qualified_name(dst_schema, dst_tb), keys.data);
 }
 
 bool
@@ -412,6 +423,32 @@ sink_copy_lines(const SourceTable *table, const char *dst_schema, const char *ds
 				SinkLineFeed feed, void *arg)
 {
 	return copy_into(table, dst_schema, dst_tb, NULL, feed, arg);
+}
+
+void
+sink_add_keys(const SourceTable *table, const char *ddl)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		run_ddl(ddl);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not add the keys of source table \"%s\".\"%s\" to its target: %s",
+						table->schema, table->tb, edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0));
+	}
+	PG_END_TRY();
+	CommandCounterIncrement();
 }
 
 /*

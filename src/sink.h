@@ -13,11 +13,16 @@
 
 /*
  * Make sure the target table exists: create its schema and the table with
- * the source's columns and keys when missing; check that an existing one
- * has every source column.  Runs in the caller's transaction.
+ * the source's columns when missing; check that an existing one has every
+ * source column.  Runs in the caller's transaction.  For a table it
+ * created, returns the ALTER TABLE that adds the source's keys (run it with
+ * sink_add_keys when the table is complete), else NULL.
  */
-extern void sink_prepare_table(const SourceTable *table, const char *dst_schema,
-							   const char *dst_tb);
+extern char *sink_prepare_table(const SourceTable *table, const char *dst_schema,
+								const char *dst_tb);
+
+/* Add the keys of a complete table (the DDL from sink_prepare_table). */
+extern void sink_add_keys(const SourceTable *table, const char *ddl);
 
 /* Does the target table hold any row? */
 extern bool sink_table_has_rows(const char *dst_schema, const char *dst_tb);

@@ -166,7 +166,7 @@ commit_xact(void)
 static bool
 copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
 		   const SourceTable *table, const char *dst_schema, const char *dst_tb,
-		   const char *after, bool replacing)
+		   const char *after, bool replacing, char **pending_keys)
 {
 	BatchFeed	feed;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -176,6 +176,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	char	   *value = after ? pstrdup(after) : NULL;
 	bool		finished = false;
 	uint64		replaced_total = 0;
+	char	   *created_keys;
 
 	memset(&feed, 0, sizeof(feed));
 	feed.ops = ops;
@@ -184,7 +185,13 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	initStringInfo(&feed.last_value);
 
 	begin_xact();
-	sink_prepare_table(table, dst_schema, dst_tb);
+	created_keys = sink_prepare_table(table, dst_schema, dst_tb);
+	if (created_keys != NULL)
+	{
+		/* remembered with the table, for whichever run completes it */
+		checkpoint_set_pending_keys(task->id, table, created_keys);
+		*pending_keys = created_keys;
+	}
 	if (after == NULL && sink_table_has_rows(dst_schema, dst_tb))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -258,6 +265,9 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 				? ops->position_value(source, table, feed.last_value.data, feed.last_value.len)
 				: pstrdup(feed.last_value.data);
 		}
+		/* the keys of a table we created, in the transaction of its end */
+		if (finished && *pending_keys != NULL)
+			sink_add_keys(table, *pending_keys);
 		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
 								   (int64) rows, finished, replacing);
 		commit_xact();
@@ -356,7 +366,7 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 			if (table)
 				done = copy_table(task, conn->config, conn->ops, conn->source, table,
 								  claimed->dst_schema, claimed->dst_tb, claimed->value,
-								  claimed->replacing);
+								  claimed->replacing, &claimed->pending_keys);
 		}
 		PG_CATCH();
 		{
