@@ -310,11 +310,11 @@ log_path(const TaskConfig *config, const char *file)
 }
 
 void
-checkpoint_log_position(const TaskConfig *config, const SourceTable *table, const char *value)
+checkpoint_format_position(StringInfo buf, const TaskConfig *config, const SourceTable *table,
+						   const char *value)
 {
 	PositionEntry entry;
 	PositionEntry none;
-	StringInfoData line;
 	TimestampTz now = GetCurrentTimestamp();
 	char	   *order_col = table->columns[table->order_col].name;
 	char	   *v = (char *) value;
@@ -330,12 +330,31 @@ checkpoint_log_position(const TaskConfig *config, const SourceTable *table, cons
 	memset(&none, 0, sizeof(none));
 	none.kind = POSITION_NONE;
 
-	initStringInfo(&line);
-	position_line_format(&line, now, "current_position", &entry);
-	appendStringInfoChar(&line, '\n');
-	position_line_format(&line, now, "checkpoint_position", &none);
-	position_file_append(log_path(config, "position.log"), line.data, false);
-	pfree(line.data);
+	if (buf->len > 0)
+		appendStringInfoChar(buf, '\n');
+	position_line_format(buf, now, "current_position", &entry);
+	appendStringInfoChar(buf, '\n');
+	position_line_format(buf, now, "checkpoint_position", &none);
+}
+
+void
+checkpoint_append_positions(const TaskConfig *config, StringInfo lines)
+{
+	if (lines->len == 0)
+		return;
+	position_file_append(log_path(config, "position.log"), lines->data, false);
+	resetStringInfo(lines);
+}
+
+void
+checkpoint_log_position(const TaskConfig *config, const SourceTable *table, const char *value)
+{
+	StringInfoData lines;
+
+	initStringInfo(&lines);
+	checkpoint_format_position(&lines, config, table, value);
+	checkpoint_append_positions(config, &lines);
+	pfree(lines.data);
 }
 
 void

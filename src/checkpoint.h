@@ -70,6 +70,14 @@ extern int	checkpoint_tables_left(int64 task_id);
 /* A table skipped as finished elsewhere: finished in the catalog too. */
 extern void checkpoint_mark_skipped(int64 task_id, const SourceTable *table);
 
+/*
+ * position.log lines of checkpoints, kept in lines until the commits they
+ * follow are durable, then appended in one write.
+ */
+extern void checkpoint_format_position(StringInfo lines, const TaskConfig *config,
+									   const SourceTable *table, const char *value);
+extern void checkpoint_append_positions(const TaskConfig *config, StringInfo lines);
+
 extern void checkpoint_log_position(const TaskConfig *config, const SourceTable *table,
 									const char *value);
 extern void checkpoint_log_finished(const TaskConfig *config, const SourceTable *table);

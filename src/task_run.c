@@ -16,9 +16,11 @@
 #include <sys/stat.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -158,6 +160,20 @@ commit_xact(void)
 }
 
 /*
+ * Batches commit asynchronously (synchronous_commit off: the catalog row and
+ * the rows are in the same WAL, so a crash keeps or loses them together); a
+ * position.log line is written only once its commit is durable, so the file
+ * is never ahead of the data, even after an OS crash.
+ */
+static void
+append_durable_positions(const TaskConfig *config, StringInfo pending, XLogRecPtr lsn)
+{
+	if (!XLogRecPtrIsInvalid(lsn))
+		XLogFlush(lsn);
+	checkpoint_append_positions(config, pending);
+}
+
+/*
  * Copy one table from after (NULL: from the start).  With replacing, rows
  * after "after" may already be in the target (the resume position came from
  * a log that lags): they are replaced until a batch finds new rows.
@@ -176,8 +192,11 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	char	   *value = after ? pstrdup(after) : NULL;
 	bool		finished = false;
 	uint64		replaced_total = 0;
+	StringInfoData pending;		/* position.log lines not yet durable */
+	XLogRecPtr	pending_lsn = InvalidXLogRecPtr;
 	char	   *created_keys;
 
+	initStringInfo(&pending);
 	memset(&feed, 0, sizeof(feed));
 	feed.ops = ops;
 	feed.source = source;
@@ -212,6 +231,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			commit_xact();
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextDelete(batch_cxt);
+			append_durable_positions(config, &pending, pending_lsn);
 			return false;
 		}
 		/* a signal that came before its stop request committed: go on */
@@ -274,9 +294,16 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		MemoryContextReset(batch_cxt);
 
 		if (table->order_col >= 0 && rows > 0)
-			checkpoint_log_position(config, table, value);
+		{
+			checkpoint_format_position(&pending, config, table, value);
+			pending_lsn = XactLastCommitEnd;
+			/* the WAL writer made it durable already: no wait */
+			if (GetFlushRecPtr(NULL) >= pending_lsn)
+				checkpoint_append_positions(config, &pending);
+		}
 		pgstat_report_activity(STATE_RUNNING, NULL);
 	}
+	append_durable_positions(config, &pending, XactLastCommitEnd);
 	checkpoint_log_finished(config, table);
 	task_log(config, "INFO", "finished table \"%s\".\"%s\"", table->schema, table->tb);
 	MemoryContextDelete(batch_cxt);
@@ -513,6 +540,7 @@ task_run(TaskRow *task, bool helper)
 	config = task_config_parse(task->config, task->name);
 	commit_xact();
 	ops = source_ops_for(config->db_type);
+	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
 
 	if (pg_mkdir_p(config->log_dir, S_IRWXU) != 0 && errno != EEXIST)
 		ereport(ERROR,
