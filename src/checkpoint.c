@@ -25,6 +25,43 @@
 #include "position.h"
 #include "privileges.h"
 
+/*
+ * The plans of the catalog statements of a worker, prepared once: they run
+ * at every checkpoint.  Keyed by the statement's text, a string constant.
+ */
+#define MAX_CATALOG_PLANS 32
+
+typedef struct CatalogPlanEntry
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} CatalogPlanEntry;
+
+static CatalogPlanEntry catalog_plans[MAX_CATALOG_PLANS];
+static int	ncatalog_plans = 0;
+
+static SPIPlanPtr
+catalog_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < ncatalog_plans; i++)
+		if (catalog_plans[i].sql == sql)
+			return catalog_plans[i].plan;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare an ape_resume catalog statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (ncatalog_plans < MAX_CATALOG_PLANS && SPI_keepplan(plan) == 0)
+	{
+		catalog_plans[ncatalog_plans].sql = sql;
+		catalog_plans[ncatalog_plans].plan = plan;
+		ncatalog_plans++;
+	}
+	return plan;
+}
+
 static void
 exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls,
 			 int expected)
@@ -33,7 +70,7 @@ exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nu
 	int			rc;
 
 	catalog_as_owner_begin(&cu);
-	rc = SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0);
+	rc = SPI_execute_plan(catalog_plan(sql, nargs, types), args, nulls, false, 0);
 	if (rc != expected)
 		elog(ERROR, "could not update the ape_resume catalog: %s", SPI_result_code_string(rc));
 	catalog_as_owner_end(&cu);
@@ -91,9 +128,9 @@ checkpoint_stop_requested(int64 task_id)
 
 	args[0] = Int64GetDatum(task_id);
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT stop_requested OR last_error IS NOT NULL "
-							  "FROM ape_resume.task WHERE id = $1",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(catalog_plan("SELECT stop_requested OR last_error IS NOT NULL "
+									  "FROM ape_resume.task WHERE id = $1", 1, types),
+						 args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.task");
 	if (SPI_processed > 0)
 		stop = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
