@@ -429,7 +429,6 @@ void
 task_log(const TaskConfig *config, const char *level, const char *fmt,...)
 {
 	StringInfoData msg;
-	StringInfoData line;
 	char	   *lower = asc_tolower(level, strlen(level));
 
 	initStringInfo(&msg);
@@ -448,11 +447,18 @@ task_log(const TaskConfig *config, const char *level, const char *fmt,...)
 	/* warnings and errors stand out in the server log too */
 	ereport(strcmp(lower, "warn") == 0 || strcmp(lower, "error") == 0 ? WARNING : LOG,
 			(errmsg_internal("ape_resume: %s", msg.data)));
-	if (log_level_rank(lower) > log_level_rank(config->log_level))
-		return;
+	task_file_log(config, level, msg.data);
+}
 
+void
+task_file_log(const TaskConfig *config, const char *level, const char *msg)
+{
+	StringInfoData line;
+
+	if (log_level_rank(asc_tolower(level, strlen(level))) > log_level_rank(config->log_level))
+		return;
 	initStringInfo(&line);
 	position_append_timestamp(&line, GetCurrentTimestamp());
-	appendStringInfo(&line, " - %s - [%d] - %s", level, MyProcPid, msg.data);
+	appendStringInfo(&line, " - %s - [%d] - %s", level, MyProcPid, msg);
 	position_file_append(log_path(config, "default.log"), line.data, false);
 }

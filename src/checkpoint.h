@@ -83,6 +83,10 @@ extern void checkpoint_log_position(const TaskConfig *config, const SourceTable 
 extern void checkpoint_log_finished(const TaskConfig *config, const SourceTable *table);
 
 /* default.log and the server log: "ts - LEVEL - [pid] - message" */
+/* A line of default.log that also goes to the server log (WARN, ERROR: as WARNINGs). */
 extern void task_log(const TaskConfig *config, const char *level, const char *fmt,...) pg_attribute_printf(3, 4);
+
+/* A line of default.log only: for what the caller reported to the server already. */
+extern void task_file_log(const TaskConfig *config, const char *level, const char *msg);
 
 #endif							/* APE_CHECKPOINT_H */

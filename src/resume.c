@@ -121,11 +121,12 @@ resume_origin_name(ResumeOrigin origin)
 	return NULL;
 }
 
+/* default.log only: the callers raised their WARNINGs themselves. */
 static void
 resume_log(ResumeInputs *in, const char *level, const char *msg)
 {
 	if (in->log)
-		task_log(in->config, level, "%s", msg);
+		task_file_log(in->config, level, msg);
 }
 
 static void
@@ -499,8 +500,7 @@ resume_report_unused(ResumeInputs *in)
 		msg = psprintf("resumer, table \"%s\".\"%s\" named at line %d of %s is not copied by this task: "
 					   "it does not exist at the source or is not selected by the filter",
 					   m->schema, m->tb, m->line_no, resume_origin_name(m->origin));
-		if (m->origin == ORIGIN_RESUME_CONFIG)
-			ereport(WARNING, (errmsg_internal("%s", msg)));
+		ereport(m->origin == ORIGIN_RESUME_CONFIG ? WARNING : LOG, (errmsg_internal("%s", msg)));
 		resume_log(in, m->origin == ORIGIN_RESUME_CONFIG ? "WARN" : "INFO", msg);
 	}
 }

@@ -198,7 +198,8 @@ log_failure(const TaskRow *task, const char *message)
 	{
 		TaskConfig *config = task_config_parse(task->config, task->name);
 
-		task_log(config, "ERROR", "task %s failed: %s", task->name, message);
+		/* the server log has it already (the caller's LOG line) */
+		task_file_log(config, "ERROR", psprintf("task %s failed: %s", task->name, message));
 	}
 	PG_CATCH();
 	{
