@@ -450,17 +450,6 @@ check_name(const char *name, size_t len, const char *what, const char *db)
 				 errdetail("Names must be non-empty UTF-8 text.")));
 }
 
-/* list_sort comparator: (schema, tb) by strcmp. */
-static int
-table_cmp(const ListCell *a, const ListCell *b)
-{
-	const SourceTable *ta = lfirst(a);
-	const SourceTable *tb = lfirst(b);
-	int			r = strcmp(ta->schema, tb->schema);
-
-	return r != 0 ? r : strcmp(ta->tb, tb->tb);
-}
-
 /* A collection as a table: (_id jsonb primary key, doc jsonb not null). */
 static SourceTable *
 collection_table(const char *db, const char *name)
@@ -593,7 +582,7 @@ mongo_source_list_tables(Source *s, const NameFilter *filter)
 
 	foreach(lc, dbs)
 		tables = list_concat(tables, list_collections(s, lfirst(lc), filter));
-	list_sort(tables, table_cmp);
+	list_sort(tables, source_table_cmp);
 	return tables;
 }
 

@@ -862,17 +862,6 @@ load_keys(Source *s, SourceTable *t)
 	}
 }
 
-/* list_sort comparator: (schema, tb) by strcmp. */
-static int
-table_cmp(const ListCell *a, const ListCell *b)
-{
-	const SourceTable *ta = lfirst(a);
-	const SourceTable *tb = lfirst(b);
-	int			r = strcmp(ta->schema, tb->schema);
-
-	return r != 0 ? r : strcmp(ta->tb, tb->tb);
-}
-
 /*
  * The base tables of the user databases that the filter selects, with
  * their columns, keys and order column, sorted by (schema, tb).
@@ -936,7 +925,7 @@ mysql_source_list_tables(Source *s, const NameFilter *filter)
 			tables = lappend(tables, t);
 		}
 	}
-	list_sort(tables, table_cmp);
+	list_sort(tables, source_table_cmp);
 	return tables;
 }
 
@@ -1334,9 +1323,9 @@ convert_datetime(Source *s, int col, StringInfo buf, const char *v, int len,
 					(errmsg("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
 							s->scan_schema, s->scan_tb, s->scan_colnames[col], shown),
 					 errdetail("PostgreSQL has no zero dates; a date whose month or day is 00 becomes -infinity. The count follows when the table is finished.")));
-			task_log(s->config, "WARN",
-					 "table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
-					 s->scan_schema, s->scan_tb, s->scan_colnames[col], shown);
+			task_file_log(s->config, "WARN",
+						  psprintf("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
+								   s->scan_schema, s->scan_tb, s->scan_colnames[col], shown));
 			pfree(shown);
 		}
 		return;
@@ -1485,10 +1474,10 @@ mysql_source_scan_end(Source *s)
 							   s->zero_dates[i],
 							   s->scan_schema, s->scan_tb, s->scan_colnames[i],
 							   s->zero_dates[i])));
-		task_log(s->config, "WARN",
-				 "table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date%s copied as -infinity",
-				 s->scan_schema, s->scan_tb, s->scan_colnames[i], s->zero_dates[i],
-				 s->zero_dates[i] == 1 ? "" : "s");
+		task_file_log(s->config, "WARN",
+					  psprintf("table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date%s copied as -infinity",
+							   s->scan_schema, s->scan_tb, s->scan_colnames[i], s->zero_dates[i],
+							   s->zero_dates[i] == 1 ? "" : "s"));
 		s->zero_dates[i] = 0;
 		s->zd_warned[i] = false;
 	}

@@ -482,17 +482,6 @@ pg_source_connect(const TaskConfig *config)
 	return s;
 }
 
-/* list_sort comparator: (schema, tb) by strcmp. */
-static int
-table_cmp(const ListCell *a, const ListCell *b)
-{
-	const SourceTable *ta = lfirst(a);
-	const SourceTable *tb = lfirst(b);
-	int			r = strcmp(ta->schema, tb->schema);
-
-	return r != 0 ? r : strcmp(ta->tb, tb->tb);
-}
-
 /*
  * Columns of a table, in attnum order, each with its target type.  Domains
  * are replaced by their base type and array elements looked into (the
@@ -878,7 +867,7 @@ pg_source_list_tables(Source *s, const NameFilter *filter)
 		if (load_table(s, f->table, f->oid, f->relkind))
 			tables = lappend(tables, f->table);
 	}
-	list_sort(tables, table_cmp);
+	list_sort(tables, source_table_cmp);
 	return tables;
 }
 

@@ -96,6 +96,9 @@ typedef struct SourceOps
 								   const char **order_value, int *order_len);
 } SourceOps;
 
+/* list_sort comparator of SourceTables: (schema, tb) by strcmp. */
+extern int	source_table_cmp(const ListCell *a, const ListCell *b);
+
 extern const SourceOps mysql_source_ops;
 extern const SourceOps pg_source_ops;
 extern const SourceOps mongo_source_ops;

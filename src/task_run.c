@@ -112,6 +112,16 @@ batch_feed_next(void *arg, char **values, int *lengths)
 	return true;
 }
 
+int
+source_table_cmp(const ListCell *a, const ListCell *b)
+{
+	const SourceTable *ta = lfirst(a);
+	const SourceTable *tb = lfirst(b);
+	int			r = strcmp(ta->schema, tb->schema);
+
+	return r != 0 ? r : strcmp(ta->tb, tb->tb);
+}
+
 const SourceOps *
 source_ops_for(SourceKind kind)
 {
