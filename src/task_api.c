@@ -100,7 +100,7 @@ stop_task(PG_FUNCTION_ARGS)
 	if (!state_is_active(task.state))
 		PG_RETURN_BOOL(false);
 	catalog_task_request_stop(task.id);
-	task_workers_signal_stop(&task);
+	task_workers_signal_stop_at_commit(&task);
 	PG_RETURN_BOOL(true);
 }
 

@@ -235,6 +235,11 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		uint64		rows;
 
 		old_cxt = MemoryContextSwitchTo(batch_cxt);
+		/*
+		 * stop_task signals after its request commits: a signal that comes
+		 * after this reset finds the request in the next check.
+		 */
+		ape_stop_signalled = false;
 		begin_xact();
 		if (checkpoint_stop_requested(task->id))
 		{
@@ -244,8 +249,6 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			append_durable_positions(config, &pending, pending_lsn);
 			return false;
 		}
-		/* a signal that came before its stop request committed: go on */
-		ape_stop_signalled = false;
 		feed.rows = 0;
 		feed.exhausted = false;
 		if (table->order_col >= 0)

@@ -158,18 +158,51 @@ task_workers_alive(const TaskRow *task)
 	return false;
 }
 
-void
-task_workers_signal_stop(const TaskRow *task)
+/*
+ * Pids to signal when the current transaction commits: a worker that gets
+ * SIGUSR2 checks the catalog for the stop request, so the signal must not
+ * arrive before the request is visible.
+ */
+static pid_t *stop_pids = NULL;
+static int	n_stop_pids = 0;
+static bool stop_callback_registered = false;
+
+static void
+stop_at_commit_callback(XactEvent event, void *arg)
 {
+	(void) arg;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		for (int i = 0; i < n_stop_pids; i++)
+			if (task_worker_alive(stop_pids[i]))
+				(void) kill(stop_pids[i], SIGUSR2);
+	}
+	else if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT &&
+			 event != XACT_EVENT_PARALLEL_COMMIT)
+		return;
+	if (stop_pids != NULL)
+		pfree(stop_pids);
+	stop_pids = NULL;
+	n_stop_pids = 0;
+}
+
+void
+task_workers_signal_stop_at_commit(const TaskRow *task)
+{
+	List	   *pids = catalog_worker_pids(task->id);
 	ListCell   *lc;
 
-	foreach(lc, catalog_worker_pids(task->id))
+	if (!stop_callback_registered)
 	{
-		int			pid = lfirst_int(lc);
-
-		if (task_worker_alive(pid))
-			(void) kill(pid, SIGUSR2);
+		RegisterXactCallback(stop_at_commit_callback, NULL);
+		stop_callback_registered = true;
 	}
+	if (stop_pids == NULL)
+		stop_pids = MemoryContextAlloc(TopMemoryContext, sizeof(pid_t) * list_length(pids));
+	else
+		stop_pids = repalloc(stop_pids, sizeof(pid_t) * (n_stop_pids + list_length(pids)));
+	foreach(lc, pids)
+		stop_pids[n_stop_pids++] = lfirst_int(lc);
 }
 
 int

@@ -39,7 +39,7 @@ extern bool task_worker_alive(int pid);
 extern bool task_workers_alive(const TaskRow *task);
 
 /* Ask the task's workers to end their current batch now (stop_task). */
-extern void task_workers_signal_stop(const TaskRow *task);
+extern void task_workers_signal_stop_at_commit(const TaskRow *task);
 
 /* Task workers running now, over all tasks and databases. */
 extern int	task_workers_running(void);

@@ -9,7 +9,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import env, wait_state, drop_task_if_exists
+from conftest import connect_local, env, wait_state, drop_task_if_exists
 
 DB = "it_priv"
 ROLE = "ape_it_limited"
@@ -153,7 +153,7 @@ def test_stop_ends_the_batch_in_flight(local, mysql_admin):
     """With a batch bigger than the table and no time limit, only the stop
     signal can end the batch early: the task stops mid-table, with what it
     read committed, and resumes to an exact copy."""
-    appname_source(mysql_admin, 1000000)
+    appname_source(mysql_admin, 2000000)
     appname_task(local, 100000000, interval=86400)
     with local.cursor() as cur:
         wait_appname(cur, "ape_resume it_appname it_appname.big")
@@ -165,15 +165,28 @@ def test_stop_ends_the_batch_in_flight(local, mysql_admin):
                         "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
             copying = cur.fetchone()[0]
         assert copying >= 1000
-        cur.execute("SELECT ape_resume.stop_task('it_appname')")
-        assert cur.fetchone()[0] is True
+        # the stop request commits a moment after stop_task returns: the
+        # worker must not act on it before it is visible, nor lose it
+        stopper = connect_local()
+        try:
+            stopper.autocommit = False
+            with stopper.cursor() as scur:
+                scur.execute("SELECT ape_resume.stop_task('it_appname')")
+                assert scur.fetchone()[0] is True
+                time.sleep(0.2)
+                cur.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy p "
+                            "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
+                assert cur.fetchone()[0] > copying, "the batch ended before the stop request committed"
+            stopper.commit()
+        finally:
+            stopper.close()
         assert wait_state(local, "it_appname", 120) == "stopped"
         cur.execute("SELECT rows_copied, value FROM ape_resume.progress('it_appname')")
         n, value = cur.fetchone()
-        assert 0 < n < 1000000 and int(value) == n
+        assert 0 < n < 2000000 and int(value) == n
         cur.execute("SELECT count(*), max(id) FROM it_appname.big")
         assert cur.fetchone() == (n, n)
         cur.execute("SELECT ape_resume.resume_task('it_appname')")
         assert wait_state(local, "it_appname", 120) == "finished"
         cur.execute("SELECT count(*), count(DISTINCT id) FROM it_appname.big")
-        assert cur.fetchone() == (1000000, 1000000)
+        assert cur.fetchone() == (2000000, 2000000)
