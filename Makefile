@@ -22,6 +22,7 @@ OBJS = \
 	src/task_run.o \
 	src/resume.o \
 	src/sink.o \
+	src/copy_binary.o \
 	src/checkpoint.o \
 	src/mysql_source.o \
 	src/pg_source.o \

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ape_resume.h"
+#include "copy_binary.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -53,6 +54,15 @@ _PG_init(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ape_resume.binary_copy",
+							 "Ingest rows through COPY's binary format when every column's type allows it.",
+							 "Off: always through COPY's text format (slower; the same values).",
+							 &ape_resume_binary_copy,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ape_resume");
 

@@ -6,8 +6,9 @@
  *	  logical-replication table sync does (tablesync.c).
  *
  * Rows arrive as text in PostgreSQL's input format (see source.h) and are
- * framed here as COPY text lines, one row at a time, so a table of any
- * size is ingested in the memory of one row.
+ * framed here, one row at a time, as COPY's binary format when every
+ * column's type has a fast encoder (copy_binary.c), else as COPY text
+ * lines, so a table of any size is ingested in the memory of one row.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +30,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "copy_binary.h"
 #include "sink.h"
 
 /* First key of the advisory lock taken while a target schema is created. */
@@ -234,12 +236,18 @@ typedef struct CopyFeedState
 	SinkRowFeed feed;
 	SinkLineFeed line_feed;		/* instead of feed: rows as COPY text */
 	void	   *arg;
+	CopyBinaryEncoder *binary;	/* NULL: COPY text */
+	CopyFromState cstate;		/* once BeginCopyFrom has returned */
+	uint64		binary_rows;	/* rows framed in binary */
+	uint64		binary_bytes;	/* their bytes */
+	int			recent_biggest; /* the largest row of the last call framing rows */
 	int			ncolumns;
 	char	  **values;
 	int		   *lengths;
-	StringInfoData buf;			/* COPY text not yet handed over */
+	StringInfoData buf;			/* COPY data not yet handed over */
 	int			pos;
 	bool		done;
+	bool		in_callback;	/* an error now comes from the feed or encoder */
 } CopyFeedState;
 
 static CopyFeedState *copy_feed = NULL;
@@ -295,7 +303,9 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 {
 	CopyFeedState *st = copy_feed;
 	int			avail;
+	int			biggest = 0;	/* the largest row framed in this call */
 
+	st->in_callback = true;
 	/* keep the buffer small: drop what was handed over */
 	if (st->pos > 0 && st->buf.len - st->pos < maxread)
 	{
@@ -324,7 +334,19 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 		if (!st->feed(st->arg, st->values, st->lengths))
 		{
 			st->done = true;
+			if (st->binary)
+				copy_binary_trailer(&st->buf);
 			break;
+		}
+		if (st->binary)
+		{
+			int			before = st->buf.len;
+
+			copy_binary_append_row(st->binary, &st->buf, st->values, st->lengths);
+			st->binary_rows++;
+			st->binary_bytes += st->buf.len - before;
+			biggest = Max(biggest, st->buf.len - before);
+			continue;
 		}
 		for (i = 0; i < st->ncolumns; i++)
 		{
@@ -340,6 +362,20 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 	avail = Min(st->buf.len - st->pos, maxread);
 	memcpy(outbuf, st->buf.data + st->pos, avail);
 	st->pos += avail;
+
+	/*
+	 * COPY flushes its buffered rows at 1000 rows or 64 kB of input, counting
+	 * a row's input by line_buf, which its binary format leaves empty: rows
+	 * of 16 MB would be buffered by the thousand.  Tell it the size of the
+	 * rows being parsed (about: the buffer runs ahead by at most a read).
+	 */
+	if (biggest > 0)
+		st->recent_biggest = biggest;
+	if (st->binary && st->cstate != NULL && st->binary_rows > 0)
+		st->cstate->line_buf.len = (int) Min(Max(st->binary_bytes / st->binary_rows,
+												 (uint64) st->recent_biggest),
+											 (uint64) INT_MAX);
+	st->in_callback = false;
 	return avail;
 }
 
@@ -355,6 +391,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *attnames = NIL;
 	CopyFeedState st;
+	List	   *options;
 	uint64		rows;
 	AclResult	aclresult;
 	int			i;
@@ -381,6 +418,22 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	st.values = palloc0(sizeof(char *) * table->ncolumns);
 	st.lengths = palloc0(sizeof(int) * table->ncolumns);
 	initStringInfo(&st.buf);
+	if (feed != NULL)
+		st.binary = copy_binary_prepare(rel, attnames);
+	elog(DEBUG1, "batch of source table \"%s\".\"%s\" goes into %s through COPY's %s format",
+		 table->schema, table->tb, qualified_name(dst_schema, dst_tb),
+		 st.binary ? "binary" : "text");
+	if (st.binary)
+	{
+		/* BeginCopyFrom reads the header at once */
+		copy_binary_header(&st.buf);
+		options = list_make1(makeDefElem("format", (Node *) makeString("binary"), -1));
+	}
+	else
+	{
+		/* sources hand over UTF-8; COPY converts to the database encoding */
+		options = list_make1(makeDefElem("encoding", (Node *) makeString("UTF8"), -1));
+	}
 
 	pstate = make_parsestate(NULL);
 	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
@@ -388,18 +441,24 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	cstate = NULL;
 	PG_TRY();
 	{
-		/* sources hand over UTF-8; COPY converts to the database encoding */
 		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_read_cb, attnames,
-							   list_make1(makeDefElem("encoding",
-													  (Node *) makeString("UTF8"), -1)));
+							   options);
+		st.cstate = cstate;
 		rows = CopyFrom(cstate);
 		EndCopyFrom(cstate);
 	}
 	PG_CATCH();
 	{
 		copy_feed = NULL;
-		/* a value its column's input function rejected */
-		if (cstate != NULL && cstate->cur_attname != NULL)
+		/* a value its column's input (or receive) function rejected */
+		if (st.in_callback)
+		{
+			int			col = st.binary ? copy_binary_failed_column(st.binary) : -1;
+
+			if (col >= 0)
+				rethrow_naming_column(table, table->columns[col].name, cxt);
+		}
+		else if (cstate != NULL && cstate->cur_attname != NULL)
 			rethrow_naming_column(table, cstate->cur_attname, cxt);
 		PG_RE_THROW();
 	}

@@ -114,3 +114,53 @@ def drop_task_if_exists(local, task):
                         raise
                     cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
                     time.sleep(0.5)
+
+
+class server_setting:
+    """with server_setting("ape_resume.binary_copy", "off"): ... sets a
+    server parameter with ALTER SYSTEM for the workers started inside the
+    block (they inherit it from the postmaster once it has reloaded), and
+    resets it afterwards."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def _apply(self, sql, args, want):
+        conn = connect_local()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                cur.execute("SELECT pg_reload_conf()")
+        finally:
+            conn.close()
+        deadline = time.time() + 30
+        while True:  # a new backend is forked by a postmaster that has reloaded
+            conn = connect_local()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT current_setting(%s)", (self.name,))
+                    if cur.fetchone()[0] == want:
+                        return
+            finally:
+                conn.close()
+            assert time.time() < deadline, f"{self.name} did not become {want}"
+            time.sleep(0.05)
+
+    def __enter__(self):
+        conn = connect_local()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_setting(%s)", (self.name,))
+                self.before = cur.fetchone()[0]
+        finally:
+            conn.close()
+        from psycopg2 import sql
+        self._apply(sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(*self.name.split("."))),
+                    (self.value,), self.value)
+        return self
+
+    def __exit__(self, *exc):
+        from psycopg2 import sql
+        self._apply(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(*self.name.split("."))),
+                    None, self.before)
+        return False

@@ -23,7 +23,7 @@ from decimal import Decimal
 import pymysql
 import pytest
 
-from conftest import env, wait_state, drop_task_if_exists
+from conftest import env, server_setting, wait_state, drop_task_if_exists
 
 DB = "it_types_db"
 TASK = "it_types_copy"
@@ -538,9 +538,16 @@ def assert_same_rows(tb, cols, src, dst):
     assert not bad, "\n".join(bad)
 
 
-@pytest.fixture(scope="module")
-def copied():
-    """Create the source, copy it with batch_size=2; yields (local log text)."""
+@pytest.fixture(scope="module", params=["binary", "text"])
+def copied(request):
+    """Create the source, copy it with batch_size=2, ingesting through COPY's
+    binary format (the default) or, with ape_resume.binary_copy off, its text
+    format; yields (local, task row, server log text, log_dir)."""
+    with server_setting("ape_resume.binary_copy", "on" if request.param == "binary" else "off"):
+        yield from copy_all_types()
+
+
+def copy_all_types():
     import psycopg2
     create_source()
     log_dir = os.path.join(env("APE_SHARED_DIR"), TASK)
