@@ -199,3 +199,57 @@ def test_bad_value_names_table_and_column(local, case, setting):
     with local.cursor() as cur:
         cur.execute(f"SELECT id FROM {schema}.bad ORDER BY id")
         assert [r[0] for r in cur.fetchall()] == [1, 2]
+
+
+def test_wide_rows_are_not_buffered_by_the_thousand(local):
+    """PostgreSQL 15's binary COPY buffers up to 1000 rows before inserting
+    them when it is not told their size: 100 rows of 4 MB would take 400 MB
+    of the worker's memory.  The worker tells it, so they are inserted a few
+    at a time and its private memory stays far below that."""
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB}")
+        cur.execute(f"CREATE DATABASE {DB}")
+        cur.execute(f"CREATE TABLE {DB}.wide (id int PRIMARY KEY, body longtext)")
+        cur.execute(f"USE {DB}")  # seq_1_to_100 is a table of the current database
+        cur.execute(f"INSERT INTO {DB}.wide SELECT seq, repeat(md5(seq), 131072)"
+                    f" FROM seq_1_to_100")
+    conn.close()
+    schema = "it_binary_on"
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    task = "it_binary_wide"
+    log_dir = os.path.join(env("APE_SHARED_DIR"), task)
+    shutil.rmtree(log_dir, ignore_errors=True)
+    drop_task_if_exists(local, task)
+    peak_kb = 0
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, f"""
+[extractor]
+db_type=mysql
+url={env('APE_MYSQL_URL')}
+[filter]
+do_dbs={DB}
+[router]
+db_map={DB}:{schema}
+[runtime]
+log_dir={log_dir}
+"""))
+        state = "pending"
+        while state in ("pending", "running"):
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'ape_resume task'")
+            for (pid,) in cur.fetchall():
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("RssAnon:"):
+                                peak_kb = max(peak_kb, int(line.split()[1]))
+                except OSError:
+                    pass
+            cur.execute("SELECT state FROM ape_resume.tasks WHERE name = %s", (task,))
+            state = cur.fetchone()[0]
+        assert state == "finished"
+        cur.execute(f"SELECT count(*), sum(length(body)), count(DISTINCT md5(body))"
+                    f" FROM {schema}.wide")
+        assert cur.fetchone() == (100, 100 * 4 << 20, 100)
+    assert 0 < peak_kb < 150 << 10, f"worker RssAnon peaked at {peak_kb >> 10} MB"
