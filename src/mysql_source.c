@@ -77,6 +77,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "checkpoint.h"
@@ -1413,8 +1414,9 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 			case CK_BINARY:
 				s->offsets[i] = buf->len;
 				appendStringInfoString(buf, "\\x");
-				for (int b = 0; b < len; b++)
-					appendStringInfo(buf, "%02x", (unsigned char) v[b]);
+				enlargeStringInfo(buf, 2 * len);
+				buf->len += hex_encode(v, len, buf->data + buf->len);
+				buf->data[buf->len] = '\0';
 				break;
 			case CK_DATE:
 			case CK_DATETIME:
