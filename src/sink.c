@@ -280,22 +280,53 @@ append_copy_value(StringInfo buf, const char *v, int len)
 }
 
 /*
- * Re-throw the current error (a value that the input function of its
- * column rejected) with the source table and column in its message: the
- * message is what a failed task shows, and COPY names them only in the
- * error's context.
+ * Re-throw the current error, a value that the input function of its
+ * column rejected (a data exception), with the source table and column in
+ * its message: the message is what a failed task shows, and COPY names them
+ * only in the error's context.  Other errors (a cancel, out of memory) are
+ * re-thrown as they are.  in_callback: the value was rejected while the
+ * data-source callback framed it, ahead of the row COPY is reading, so
+ * COPY's context (line and column) would point elsewhere: it is dropped.
  */
 static void
-rethrow_naming_column(const SourceTable *table, const char *attname, MemoryContext cxt)
+rethrow_naming_column(const SourceTable *table, const char *attname, bool in_callback,
+					  MemoryContext cxt)
 {
 	ErrorData  *edata;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
 	FlushErrorState();
-	edata->message = psprintf("table \"%s\".\"%s\" column \"%s\": %s",
-							  table->schema, table->tb, attname, edata->message);
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_DATA_EXCEPTION)
+	{
+		edata->message = psprintf("table \"%s\".\"%s\" column \"%s\": %s",
+								  table->schema, table->tb, attname, edata->message);
+		if (in_callback)
+			edata->context = NULL;
+	}
 	ReThrowError(edata);
+}
+
+/*
+ * COPY flushes its buffered rows at 1000 rows or 64 kB of input, counting a
+ * row's input by line_buf, which PostgreSQL 15 leaves unused (data NULL) in
+ * binary format: rows of 16 MB would be buffered by the thousand.  Tell it
+ * the size of the rows being parsed: the larger of the average and of the
+ * largest row recently framed (the buffer runs ahead of COPY by a read).
+ */
+static void
+tell_row_size(CopyFeedState *st)
+{
+	StringInfo	line_buf;
+
+	if (st->binary == NULL || st->cstate == NULL || st->binary_rows == 0)
+		return;
+	line_buf = &st->cstate->line_buf;
+	if (line_buf->data != NULL)
+		return;					/* in use: not the PostgreSQL 15 we know */
+	line_buf->len = (int) Min(Max(st->binary_bytes / st->binary_rows,
+								  (uint64) st->recent_biggest),
+							  (uint64) INT_MAX);
 }
 
 static int
@@ -363,18 +394,9 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 	memcpy(outbuf, st->buf.data + st->pos, avail);
 	st->pos += avail;
 
-	/*
-	 * COPY flushes its buffered rows at 1000 rows or 64 kB of input, counting
-	 * a row's input by line_buf, which its binary format leaves empty: rows
-	 * of 16 MB would be buffered by the thousand.  Tell it the size of the
-	 * rows being parsed (about: the buffer runs ahead by at most a read).
-	 */
 	if (biggest > 0)
 		st->recent_biggest = biggest;
-	if (st->binary && st->cstate != NULL && st->binary_rows > 0)
-		st->cstate->line_buf.len = (int) Min(Max(st->binary_bytes / st->binary_rows,
-												 (uint64) st->recent_biggest),
-											 (uint64) INT_MAX);
+	tell_row_size(st);
 	st->in_callback = false;
 	return avail;
 }
@@ -390,7 +412,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	CopyFromState volatile cstate;
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *attnames = NIL;
-	CopyFeedState st;
+	CopyFeedState *st;
 	List	   *options;
 	uint64		rows;
 	AclResult	aclresult;
@@ -410,23 +432,24 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	for (i = 0; i < table->ncolumns; i++)
 		attnames = lappend(attnames, makeString(table->columns[i].name));
 
-	memset(&st, 0, sizeof(st));
-	st.feed = feed;
-	st.line_feed = line_feed;
-	st.arg = arg;
-	st.ncolumns = table->ncolumns;
-	st.values = palloc0(sizeof(char *) * table->ncolumns);
-	st.lengths = palloc0(sizeof(int) * table->ncolumns);
-	initStringInfo(&st.buf);
+	/* allocated, not local: read in PG_CATCH after changes in PG_TRY */
+	st = palloc0(sizeof(CopyFeedState));
+	st->feed = feed;
+	st->line_feed = line_feed;
+	st->arg = arg;
+	st->ncolumns = table->ncolumns;
+	st->values = palloc0(sizeof(char *) * table->ncolumns);
+	st->lengths = palloc0(sizeof(int) * table->ncolumns);
+	initStringInfo(&st->buf);
 	if (feed != NULL)
-		st.binary = copy_binary_prepare(rel, attnames);
+		st->binary = copy_binary_prepare(rel, attnames);
 	elog(DEBUG1, "batch of source table \"%s\".\"%s\" goes into %s through COPY's %s format",
 		 table->schema, table->tb, qualified_name(dst_schema, dst_tb),
-		 st.binary ? "binary" : "text");
-	if (st.binary)
+		 st->binary ? "binary" : "text");
+	if (st->binary)
 	{
 		/* BeginCopyFrom reads the header at once */
-		copy_binary_header(&st.buf);
+		copy_binary_header(&st->buf);
 		options = list_make1(makeDefElem("format", (Node *) makeString("binary"), -1));
 	}
 	else
@@ -437,13 +460,14 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 
 	pstate = make_parsestate(NULL);
 	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
-	copy_feed = &st;
+	copy_feed = st;
 	cstate = NULL;
 	PG_TRY();
 	{
 		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_read_cb, attnames,
 							   options);
-		st.cstate = cstate;
+		st->cstate = cstate;
+		tell_row_size(st);
 		rows = CopyFrom(cstate);
 		EndCopyFrom(cstate);
 	}
@@ -451,22 +475,23 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	{
 		copy_feed = NULL;
 		/* a value its column's input (or receive) function rejected */
-		if (st.in_callback)
+		if (st->in_callback)
 		{
-			int			col = st.binary ? copy_binary_failed_column(st.binary) : -1;
+			int			col = st->binary ? copy_binary_failed_column(st->binary) : -1;
 
 			if (col >= 0)
-				rethrow_naming_column(table, table->columns[col].name, cxt);
+				rethrow_naming_column(table, table->columns[col].name, true, cxt);
 		}
 		else if (cstate != NULL && cstate->cur_attname != NULL)
-			rethrow_naming_column(table, cstate->cur_attname, cxt);
+			rethrow_naming_column(table, cstate->cur_attname, false, cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	copy_feed = NULL;
 	free_parsestate(pstate);
 	table_close(rel, NoLock);
-	pfree(st.buf.data);
+	pfree(st->buf.data);
+	pfree(st);
 	return rows;
 }
 
