@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 
+import psycopg2
 import pytest
 
 from conftest import REPO, connect_local, env, wait_state, drop_task_if_exists
@@ -65,6 +66,13 @@ def fresh(name, batch=500):
         cur.execute(f"CREATE TABLE {DB}.a (id int, v varchar(40), n bigint)")
         cur.execute(f"CREATE TABLE {DB}.b (k varchar(20), x int)")
         cur.execute(f"CREATE TABLE {DB}.c (id bigint, t text)")
+        # every batch 2 ms slower: the copy lasts some seconds however fast
+        # the machine is, so that each crash lands mid-copy
+        cur.execute(f"CREATE FUNCTION {DB}.slow() RETURNS trigger LANGUAGE plpgsql"
+                    f" AS $$BEGIN PERFORM pg_sleep(0.002); RETURN NULL; END$$")
+        for tb in ("a", "b", "c"):
+            cur.execute(f"CREATE TRIGGER slow AFTER INSERT ON {DB}.{tb}"
+                        f" FOR EACH STATEMENT EXECUTE FUNCTION {DB}.slow()")
     log_dir = os.path.join(env("APE_SHARED_DIR"), name)
     shutil.rmtree(log_dir, ignore_errors=True)
     os.makedirs(log_dir)
@@ -145,6 +153,23 @@ def worker_pids(conn, name):
         return [r[0] for r in cur.fetchall()]
 
 
+def wait_connection_cut(conn, timeout=30):
+    """A SIGKILLed worker makes the postmaster restart the server, cutting
+    every connection: wait for that before connecting again, or the new
+    connection may be made before the restart and be cut by it."""
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            time.sleep(0.01)
+        raise AssertionError("the server did not restart after a worker was killed")
+    except psycopg2.Error:
+        pass
+    finally:
+        conn.close()
+
+
 def test_sigkill_ten_times(source):
     """A worker SIGKILLed at 10 random moments; the launcher resumes each time."""
     rng = random.Random(20261125)
@@ -163,8 +188,7 @@ def test_sigkill_ten_times(source):
             kills += 1
         except ProcessLookupError:
             continue
-        conn.close()
-        time.sleep(0.05)
+        wait_connection_cut(conn)
         conn = connect_local()
     assert kills == 10, f"only {kills} kills landed before the copy finished"
     assert wait_state(conn, "it_crash_kill", 180) == "finished"

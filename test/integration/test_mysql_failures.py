@@ -112,7 +112,7 @@ def gate_target(local, db, tb, at_id):
     with local.cursor() as cur:
         cur.execute(f'DROP SCHEMA IF EXISTS "{db}" CASCADE')
         cur.execute(f'CREATE SCHEMA "{db}"')
-        cur.execute(f'CREATE TABLE "{db}"."{tb}" (id int PRIMARY KEY, v varchar(40))')
+        cur.execute(f'CREATE TABLE "{db}"."{tb}" (id int PRIMARY KEY, v text)')
         cur.execute(f'CREATE TABLE "{db}".gate (open boolean)')
         cur.execute(f"""CREATE FUNCTION "{db}".hold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -285,8 +285,9 @@ def test_table_dropped_mid_copy(local):
     assert progress(local, task)["t_c"] == ("finished", "id", "5", 5)
 
 
-# t_b of the kill tests: more than the socket buffers hold, so that the
-# server is still sending it when it dies
+# t_b of the kill tests: more than the socket buffers hold (about 65 MB,
+# where Linux allows 6 MB by default), so that the server is still sending
+# it when it dies
 BIG_T_B = 300000
 
 
@@ -320,7 +321,8 @@ def grow_t_b(db, rows):
     conn = mysql_connect()
     with conn.cursor() as cur:
         cur.execute(f"USE {db}")
-        cur.execute(f"INSERT INTO {db}.t_b SELECT seq, concat('t_b-', seq) "
+        cur.execute(f"ALTER TABLE {db}.t_b MODIFY v varchar(300)")
+        cur.execute(f"INSERT INTO {db}.t_b SELECT seq, concat('t_b-', seq, '-', repeat('x', 200)) "
                     f"FROM seq_101_to_{rows}")
     conn.close()
 

@@ -53,11 +53,18 @@ def target_rows(local, table):
 
 
 def fresh_target(local):
+    """Target tables without keys; every batch into t takes 10 ms more (a
+    statement trigger), so that a test can catch the copy mid-table however
+    fast the machine is (60,000 rows in batches of 200: 3 s at least)."""
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {DB} CASCADE")
         cur.execute(f"CREATE SCHEMA {DB}")
         cur.execute(f"CREATE TABLE {DB}.t (id int, v varchar(40), n int)")
         cur.execute(f"CREATE TABLE {DB}.s (k varchar(20), x int)")
+        cur.execute(f"CREATE FUNCTION {DB}.slow() RETURNS trigger LANGUAGE plpgsql"
+                    f" AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$")
+        cur.execute(f"CREATE TRIGGER slow AFTER INSERT ON {DB}.t"
+                    f" FOR EACH STATEMENT EXECUTE FUNCTION {DB}.slow()")
 
 
 def fresh_dir(name):

@@ -95,6 +95,21 @@ def appname_source(mysql_admin, rows):
         cur.execute(f"INSERT INTO big SELECT seq, concat('v', seq) FROM seq_1_to_{rows}")
 
 
+def appname_target(local, trigger_body, row_level=False):
+    """The target table made in advance, with a trigger that slows the copy
+    down (so that a test can watch it mid-table however fast the machine
+    is) and may hold it at a gate (opened by a row in it_appname.gate)."""
+    with local.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS it_appname CASCADE; CREATE SCHEMA it_appname")
+        cur.execute("CREATE TABLE it_appname.big (id int, v varchar(20))")
+        cur.execute("CREATE TABLE it_appname.gate (open boolean)")
+        cur.execute("CREATE FUNCTION it_appname.slow() RETURNS trigger LANGUAGE plpgsql"
+                    f" AS $$BEGIN {trigger_body} END$$")
+        level = "BEFORE INSERT ON it_appname.big FOR EACH ROW" if row_level \
+            else "AFTER INSERT ON it_appname.big FOR EACH STATEMENT"
+        cur.execute(f"CREATE TRIGGER slow {level} EXECUTE FUNCTION it_appname.slow()")
+
+
 def appname_task(local, batch, interval=10):
     log_dir = os.path.join(env("APE_SHARED_DIR"), "it_appname")
     shutil.rmtree(log_dir, ignore_errors=True)
@@ -102,7 +117,6 @@ def appname_task(local, batch, interval=10):
     os.chmod(log_dir, 0o777)
     drop_task_if_exists(local, "it_appname")
     with local.cursor() as cur:
-        cur.execute("DROP SCHEMA IF EXISTS it_appname CASCADE")
         cur.execute("SELECT ape_resume.start_task('it_appname', %s)", (f"""
 [extractor]
 db_type=mysql
@@ -131,6 +145,8 @@ def wait_appname(cur, want, deadline_s=60):
 
 def test_workers_have_a_readable_application_name_and_live_progress(local, mysql_admin):
     appname_source(mysql_admin, 300000)
+    # 3,000 batches of 100 rows, each 1 ms slower: 3 s at least
+    appname_target(local, "PERFORM pg_sleep(0.001); RETURN NULL;")
     appname_task(local, 100)
     with local.cursor() as cur:
         wait_appname(cur, "ape_resume it_appname it_appname.big")
@@ -149,44 +165,60 @@ def test_workers_have_a_readable_application_name_and_live_progress(local, mysql
         assert cur.fetchone() == (300000, 300000)
 
 
+def copy_in_progress(cur):
+    cur.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy p "
+                "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
+    return cur.fetchone()[0]
+
+
 def test_stop_ends_the_batch_in_flight(local, mysql_admin):
     """With a batch bigger than the table and no time limit, only the stop
     signal can end the batch early: the task stops mid-table, with what it
-    read committed, and resumes to an exact copy."""
-    appname_source(mysql_admin, 2000000)
+    read committed, and resumes to an exact copy.  The stop request commits
+    a while after stop_task returns: the worker must neither act on it
+    before it is visible (and then lose it) nor miss it.  A gate on the
+    target holds the worker at row 1000; it is opened while the stop_task
+    transaction is still open; the rest of the table is slowed down (1 ms
+    every 20 rows: 5 s at least), so the copy cannot end by itself first."""
+    rows = 100000
+    appname_source(mysql_admin, rows)
+    appname_target(local, """
+        IF NEW.id = 1000 THEN
+            WHILE NOT EXISTS (SELECT 1 FROM it_appname.gate) LOOP
+                PERFORM pg_sleep(0.01);
+            END LOOP;
+        END IF;
+        IF NEW.id % 20 = 0 THEN PERFORM pg_sleep(0.001); END IF;
+        RETURN NEW;""", row_level=True)
     appname_task(local, 100000000, interval=86400)
     with local.cursor() as cur:
-        wait_appname(cur, "ape_resume it_appname it_appname.big")
-        # the batch is under way: COPY reports its progress
-        copying = 0
         deadline = time.time() + 60
-        while copying < 1000 and time.time() < deadline:
-            cur.execute("SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy p "
-                        "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
-            copying = cur.fetchone()[0]
-        assert copying >= 1000
-        # the stop request commits a moment after stop_task returns: the
-        # worker must not act on it before it is visible, nor lose it
+        while copy_in_progress(cur) != 999:  # single-row inserts: progress a row
+            assert time.time() < deadline, "the worker did not reach the gate"
+            time.sleep(0.01)
         stopper = connect_local()
         try:
             stopper.autocommit = False
             with stopper.cursor() as scur:
                 scur.execute("SELECT ape_resume.stop_task('it_appname')")
                 assert scur.fetchone()[0] is True
-                time.sleep(0.2)
-                cur.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy p "
-                            "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'ape_resume task'")
-                assert cur.fetchone()[0] > copying, "the batch ended before the stop request committed"
+                cur.execute("INSERT INTO it_appname.gate VALUES (true)")
+                time.sleep(0.3)
+                # the batch went on past the gate: the stop is not seen yet
+                assert copy_in_progress(cur) > 1000, "the batch ended before the stop committed"
+                cur.execute("SELECT state FROM ape_resume.tasks WHERE name = 'it_appname'")
+                assert cur.fetchone()[0] == "running"
             stopper.commit()
         finally:
             stopper.close()
         assert wait_state(local, "it_appname", 120) == "stopped"
         cur.execute("SELECT rows_copied, value FROM ape_resume.progress('it_appname')")
         n, value = cur.fetchone()
-        assert 0 < n < 2000000 and int(value) == n
+        assert 1000 < n < rows and int(value) == n
         cur.execute("SELECT count(*), max(id) FROM it_appname.big")
         assert cur.fetchone() == (n, n)
+        cur.execute("DROP TRIGGER slow ON it_appname.big")
         cur.execute("SELECT ape_resume.resume_task('it_appname')")
         assert wait_state(local, "it_appname", 120) == "finished"
-        cur.execute("SELECT count(*), count(DISTINCT id) FROM it_appname.big")
-        assert cur.fetchone() == (2000000, 2000000)
+        cur.execute("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM it_appname.big")
+        assert cur.fetchone() == (rows, rows, 1, rows)
