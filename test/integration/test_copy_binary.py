@@ -57,7 +57,8 @@ def make_source(tables):
     conn.close()
 
 
-def run_task(local, task, schema, batch_size=2, want="finished"):
+def start_copy(local, task, schema, batch_size):
+    """Start task copying database DB into schema."""
     log_dir = os.path.join(env("APE_SHARED_DIR"), task)
     shutil.rmtree(log_dir, ignore_errors=True)
     drop_task_if_exists(local, task)
@@ -75,6 +76,10 @@ db_map={DB}:{schema}
 [runtime]
 log_dir={log_dir}
 """))
+
+
+def run_task(local, task, schema, batch_size=2, want="finished"):
+    start_copy(local, task, schema, batch_size)
     state = wait_state(local, task, 120)
     with local.cursor() as cur:
         cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
@@ -219,22 +224,9 @@ def test_wide_rows_are_not_buffered_by_the_thousand(local):
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     task = "it_binary_wide"
-    log_dir = os.path.join(env("APE_SHARED_DIR"), task)
-    shutil.rmtree(log_dir, ignore_errors=True)
-    drop_task_if_exists(local, task)
+    start_copy(local, task, schema, batch_size=10000)
     peak_kb = 0
     with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, f"""
-[extractor]
-db_type=mysql
-url={env('APE_MYSQL_URL')}
-[filter]
-do_dbs={DB}
-[router]
-db_map={DB}:{schema}
-[runtime]
-log_dir={log_dir}
-"""))
         state = "pending"
         while state in ("pending", "running"):
             cur.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'ape_resume task'")
