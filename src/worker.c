@@ -159,50 +159,51 @@ task_workers_alive(const TaskRow *task)
 }
 
 /*
- * Pids to signal when the current transaction commits: a worker that gets
- * SIGUSR2 checks the catalog for the stop request, so the signal must not
- * arrive before the request is visible.
+ * Pids to signal when the current transaction commits (a List in
+ * TopMemoryContext): a worker that gets SIGUSR2 checks the catalog for the
+ * stop request, so the signal must not arrive before the request is visible.
  */
-static pid_t *stop_pids = NULL;
-static int	n_stop_pids = 0;
+static List *stop_pids = NIL;
 static bool stop_callback_registered = false;
 
 static void
 stop_at_commit_callback(XactEvent event, void *arg)
 {
+	ListCell   *lc;
+
 	(void) arg;
-	if (event == XACT_EVENT_COMMIT)
+	switch (event)
 	{
-		for (int i = 0; i < n_stop_pids; i++)
-			if (task_worker_alive(stop_pids[i]))
-				(void) kill(stop_pids[i], SIGUSR2);
+		case XACT_EVENT_COMMIT:
+			foreach(lc, stop_pids)
+				if (task_worker_alive(lfirst_int(lc)))
+					(void) kill(lfirst_int(lc), SIGUSR2);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			break;
+		default:
+			return;
 	}
-	else if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT &&
-			 event != XACT_EVENT_PARALLEL_COMMIT)
-		return;
-	if (stop_pids != NULL)
-		pfree(stop_pids);
-	stop_pids = NULL;
-	n_stop_pids = 0;
+	list_free(stop_pids);
+	stop_pids = NIL;
 }
 
 void
 task_workers_signal_stop_at_commit(const TaskRow *task)
 {
 	List	   *pids = catalog_worker_pids(task->id);
-	ListCell   *lc;
+	MemoryContext old;
 
 	if (!stop_callback_registered)
 	{
 		RegisterXactCallback(stop_at_commit_callback, NULL);
 		stop_callback_registered = true;
 	}
-	if (stop_pids == NULL)
-		stop_pids = MemoryContextAlloc(TopMemoryContext, sizeof(pid_t) * list_length(pids));
-	else
-		stop_pids = repalloc(stop_pids, sizeof(pid_t) * (n_stop_pids + list_length(pids)));
-	foreach(lc, pids)
-		stop_pids[n_stop_pids++] = lfirst_int(lc);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	stop_pids = list_concat(stop_pids, pids);
+	MemoryContextSwitchTo(old);
 }
 
 int
