@@ -1143,15 +1143,8 @@ append_base64(StringInfo buf, const uint8_t *data, uint32_t len)
 static void
 append_hex(StringInfo buf, const uint8_t *data, uint32_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint32_t	i;
-
-	enlargeStringInfo(buf, (int) len * 2 + 1);
-	for (i = 0; i < len; i++)
-	{
-		buf->data[buf->len++] = hex[data[i] >> 4];
-		buf->data[buf->len++] = hex[data[i] & 15];
-	}
+	enlargeStringInfo(buf, (int) len * 2);
+	buf->len += hex_encode((const char *) data, len, buf->data + buf->len);
 	buf->data[buf->len] = '\0';
 }
 
