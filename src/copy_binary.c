@@ -252,6 +252,13 @@ copy_binary_failed_column(const CopyBinaryEncoder *enc)
 	return enc->current;
 }
 
+/* An ASCII digit, whatever the locale. */
+static inline bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* n ASCII digits at v, or -1 when one is not a digit. */
 static inline int
 digits(const char *v, int n)
@@ -260,11 +267,9 @@ digits(const char *v, int n)
 
 	for (int i = 0; i < n; i++)
 	{
-		unsigned	d = (unsigned char) v[i] - '0';
-
-		if (d > 9)
+		if (!is_digit(v[i]))
 			return -1;
-		r = r * 10 + (int) d;
+		r = r * 10 + (v[i] - '0');
 	}
 	return r;
 }
@@ -286,11 +291,9 @@ parse_int64(const char *v, int len, int64 *out)
 		return false;
 	for (; i < len; i++)
 	{
-		unsigned	d = (unsigned char) v[i] - '0';
-
-		if (d > 9)
+		if (!is_digit(v[i]))
 			return false;
-		acc = acc * 10 + d;
+		acc = acc * 10 + (v[i] - '0');
 	}
 	if (neg)
 	{
@@ -328,14 +331,14 @@ put_numeric(StringInfo buf, const char *v, int len)
 		i = 1;
 	}
 	ip = i;
-	while (i < len && (unsigned) ((unsigned char) v[i] - '0') <= 9)
+	while (i < len && is_digit(v[i]))
 		i++;
 	nint = i - ip;
 	fp = i;
 	if (i < len && v[i] == '.')
 	{
 		fp = ++i;
-		while (i < len && (unsigned) ((unsigned char) v[i] - '0') <= 9)
+		while (i < len && is_digit(v[i]))
 			i++;
 		nfrac = i - fp;
 	}
@@ -466,7 +469,7 @@ parse_time(const char *v, int len, int nh, bool day_time, const char *suffix,
 	{
 		int			nf = 0;
 
-		for (i++; i < len && (unsigned) ((unsigned char) v[i] - '0') <= 9; i++)
+		for (i++; i < len && is_digit(v[i]); i++)
 		{
 			if (++nf > 6)
 				return false;	/* rounding: left to the input function */
