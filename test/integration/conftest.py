@@ -1,6 +1,7 @@
 """Fixtures of the integration tests: connections to the four servers of
 the test bed (see test/testbed.sh), configured from its env.sh."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -92,6 +93,35 @@ def run_mongo_file(path):
     out = subprocess.run([env("APE_PYTHON"), os.path.join(REPO, "test", "lib", "mongo_load.py"),
                           env("APE_MONGO_URL"), path], check=True, capture_output=True, text=True)
     return [l for l in out.stdout.splitlines() if l.startswith("SKIPPED-TYPE")]
+
+
+def fresh_dir(name):
+    """An empty log dir under the shared folder, writable by the workers."""
+    d = os.path.join(env("APE_SHARED_DIR"), name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    os.chmod(d, 0o777)
+    return d
+
+
+def start(local, task, cfg):
+    """Start a task with config text cfg, replacing an earlier one of that name."""
+    drop_task_if_exists(local, task)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+
+
+def wait_mid_table(rows_copied, total, task, low=2000):
+    """Wait until rows_copied() (rows of the table the task committed) is at
+    least low, the table not yet finished; returns it."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        n = rows_copied()
+        if n >= low:
+            assert n < total, "the table finished before it could be interrupted"
+            return n
+        time.sleep(0.01)
+    raise AssertionError(f"task {task} copied nothing in 60 s")
 
 
 def wait_state(local, task, timeout=60):

@@ -17,7 +17,7 @@ from bson.binary import UuidRepresentation
 from bson.codec_options import CodecOptions
 from bson.json_util import CANONICAL_JSON_OPTIONS, JSONOptions
 
-from conftest import env, wait_state, drop_task_if_exists
+from conftest import env, fresh_dir, start, wait_state, drop_task_if_exists
 
 UTC = datetime.timezone.utc
 # names of this run's databases, schemas, tasks and log dirs: another
@@ -56,14 +56,6 @@ def cleanup():
             shutil.rmtree(os.path.join(env("APE_SHARED_DIR"), d), ignore_errors=True)
 
 
-def fresh_dir(name):
-    d = os.path.join(env("APE_SHARED_DIR"), name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    os.chmod(d, 0o777)
-    return d
-
-
 def config(log_dir, do_tbs, url=None, batch=2, extract_batch=None, resumer=""):
     return f"""
 [extractor]
@@ -79,12 +71,6 @@ log_dir={log_dir}
 [resumer]
 {resumer}
 """
-
-
-def start(local, task, cfg):
-    drop_task_if_exists(local, task)
-    with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
 
 
 def task_row(local, task):

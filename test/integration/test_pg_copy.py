@@ -5,12 +5,11 @@ partitions, quoted names, and the target's column types.
 Rows are compared as their canonical text (ROW(...)::text) in sessions of
 both clusters with the same settings, ordered by key."""
 import os
-import shutil
 
 import psycopg2
 import pytest
 
-from conftest import env, wait_state, drop_task_if_exists
+from conftest import env, fresh_dir, wait_state, drop_task_if_exists
 
 SCHEMA = "it_pg_types"
 
@@ -156,14 +155,6 @@ def source_columns(pgsrc, schema, tb):
                     "WHERE attrelid = format('%%I.%%I', %s::text, %s::text)::regclass "
                     "AND attnum > 0 AND NOT attisdropped AND attgenerated = ''", (schema, tb))
         return cur.fetchone()[0]
-
-
-def fresh_dir(name):
-    d = os.path.join(env("APE_SHARED_DIR"), name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    os.chmod(d, 0o777)
-    return d
 
 
 def run_task(local, task, do_tbs, batch=2, extra="", url=None, timeout=120):

@@ -11,8 +11,9 @@ import time
 import psycopg2
 import pytest
 
-from conftest import REPO, env, wait_state, drop_task_if_exists
-from test_pg_copy import fresh_dir, pg_exec
+import conftest
+from conftest import REPO, env, fresh_dir, start, wait_state, drop_task_if_exists
+from test_pg_copy import pg_exec
 
 SCHEMA = "it_pg_once"
 ROWS = 60000
@@ -86,12 +87,6 @@ log_dir={log_dir}
 """
 
 
-def start(local, task, cfg):
-    drop_task_if_exists(local, task)
-    with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
-
-
 def progress(local, task, tb="t"):
     with local.cursor() as cur:
         cur.execute("SELECT rows_copied, value, state FROM ape_resume.progress(%s) WHERE tb = %s",
@@ -107,14 +102,7 @@ def last_error(local, task):
 
 
 def wait_mid_table(local, task, low=2000):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        n, _, _ = progress(local, task)
-        if n >= low:
-            assert n < ROWS, "the table finished before it could be interrupted"
-            return n
-        time.sleep(0.01)
-    raise AssertionError(f"task {task} copied nothing in 60 s")
+    return conftest.wait_mid_table(lambda: progress(local, task)[0], ROWS, task, low)
 
 
 def assert_prefix(local, pgsrc, value):

@@ -4,13 +4,14 @@ The target tables are created beforehand WITHOUT keys, so a row copied twice
 shows as a duplicate instead of failing on a unique index.
 """
 import os
-import shutil
 import signal
 import time
 
 import pytest
 
-from conftest import connect_local, env, wait_state, drop_task_if_exists
+import conftest
+
+from conftest import connect_local, env, fresh_dir, start, wait_state, drop_task_if_exists
 
 DB = "it_once"
 ROWS = 60000
@@ -67,14 +68,6 @@ def fresh_target(local):
                     f" FOR EACH STATEMENT EXECUTE FUNCTION {DB}.slow()")
 
 
-def fresh_dir(name):
-    d = os.path.join(env("APE_SHARED_DIR"), name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    os.chmod(d, 0o777)
-    return d
-
-
 def config(log_dir, resumer="", batch=200, tables="t,s"):
     do_tbs = ",".join(f"{DB}.{t}" for t in tables.split(","))
     return f"""
@@ -101,14 +94,7 @@ def rows_copied(local, task, tb="t"):
 
 
 def wait_mid_table(local, task, low=2000):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        n, _ = rows_copied(local, task)
-        if n >= low:
-            assert n < ROWS, "the table finished before it could be interrupted"
-            return n
-        time.sleep(0.01)
-    raise AssertionError(f"task {task} copied nothing in 60 s")
+    return conftest.wait_mid_table(lambda: rows_copied(local, task)[0], ROWS, task, low)
 
 
 def assert_prefix(local, mysql_admin, value):
@@ -124,12 +110,6 @@ def assert_complete(local, mysql_admin):
         want = source_rows(mysql_admin, tb)
         assert len(got) == len(want), (tb, len(got), len(want))
         assert got == want, tb
-
-
-def start(local, task, cfg):
-    drop_task_if_exists(local, task)
-    with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
 
 
 def stop_mid_table(local, task):
