@@ -434,6 +434,16 @@ append_literal(Source *s, StringInfo sql, const char *str, size_t len)
 	pfree(esc);
 }
 
+/* " WHERE <schema_col> = '<schema>' AND TABLE_NAME = '<tb>'", escaped. */
+static void
+append_where_table(Source *s, StringInfo sql, const char *schema_col, const SourceTable *t)
+{
+	appendStringInfo(sql, " WHERE %s = ", schema_col);
+	append_literal(s, sql, t->schema, strlen(t->schema));
+	appendStringInfoString(sql, " AND TABLE_NAME = ");
+	append_literal(s, sql, t->tb, strlen(t->tb));
+}
+
 /* Append a name quoted with backticks, backticks in it doubled. */
 static void
 append_ident(StringInfo sql, const char *name)
@@ -655,11 +665,8 @@ load_columns(Source *s, SourceTable *t)
 	{
 		appendStringInfoString(&sql,
 							   "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE"
-							   " FROM information_schema.CHECK_CONSTRAINTS"
-							   " WHERE CONSTRAINT_SCHEMA = ");
-		append_literal(s, &sql, t->schema, strlen(t->schema));
-		appendStringInfoString(&sql, " AND TABLE_NAME = ");
-		append_literal(s, &sql, t->tb, strlen(t->tb));
+							   " FROM information_schema.CHECK_CONSTRAINTS");
+		append_where_table(s, &sql, "CONSTRAINT_SCHEMA", t);
 		meta_query(s, sql.data);
 		while ((row = meta_next(s)) != NULL)
 		{
@@ -676,11 +683,8 @@ load_columns(Source *s, SourceTable *t)
 						   " COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION,"
 						   " NUMERIC_SCALE, DATETIME_PRECISION,"
 						   " CHARACTER_MAXIMUM_LENGTH"
-						   " FROM information_schema.COLUMNS"
-						   " WHERE TABLE_SCHEMA = ");
-	append_literal(s, &sql, t->schema, strlen(t->schema));
-	appendStringInfoString(&sql, " AND TABLE_NAME = ");
-	append_literal(s, &sql, t->tb, strlen(t->tb));
+						   " FROM information_schema.COLUMNS");
+	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY ORDINAL_POSITION");
 	res = meta_query(s, sql.data);
 	t->columns = palloc0(sizeof(SourceColumn) * Max(mysql_num_rows(res), 1));
@@ -747,11 +751,8 @@ load_keys(Source *s, SourceTable *t)
 	appendStringInfoString(&sql,
 						   "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE,"
 						   " SEQ_IN_INDEX, COLUMN_NAME"
-						   " FROM information_schema.STATISTICS"
-						   " WHERE TABLE_SCHEMA = ");
-	append_literal(s, &sql, t->schema, strlen(t->schema));
-	appendStringInfoString(&sql, " AND TABLE_NAME = ");
-	append_literal(s, &sql, t->tb, strlen(t->tb));
+						   " FROM information_schema.STATISTICS");
+	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
 	meta_query(s, sql.data);
 
