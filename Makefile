@@ -5,7 +5,7 @@
 
 EXTENSION = ape_resume
 MODULE_big = ape_resume
-DATA = sql/ape_resume--0.1.0.sql
+DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \
@@ -28,7 +28,8 @@ OBJS = \
 	src/pg_source.o \
 	src/mongo_source.o
 
-REGRESS = setup config resume_files privileges
+# peer_files: ape-dts's own resume files, added by test/run_tests.sh when present
+REGRESS = setup config resume_files privileges $(EXTRA_REGRESS)
 REGRESS_OPTS = --load-extension=ape_resume
 
 PG_CONFIG ?= pg_config

@@ -15,17 +15,6 @@ BEGIN
     PERFORM lo_unlink(lo);
 END $$;
 
--- ape-dts peer cases (copied under the test dir by the test runner)
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mysql_resume_test/resume.config');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mysql_resume_test/resume_logs/position.log');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mysql_resume_test/resume_logs/finished.log');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/pg_resume_test/resume.config');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/pg_resume_test/resume_logs/position.log');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/pg_resume_test/resume_logs/finished.log');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mongo_resume_log_test/resume.config');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mongo_resume_log_test/resume_logs/position.log');
-SELECT * FROM ape_resume.load_resume_config('peer-cases/mongo_resume_log_test/resume_logs/finished.log');
-
 -- the forms of a line: with and without timestamp and tag, None, composite
 -- order_key, CRLF ending, blank lines (skipped, numbering kept)
 SELECT pg_temp.put_file('forms.log', convert_to(

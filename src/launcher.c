@@ -172,6 +172,7 @@ ape_launcher_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(ape_resume_database, NULL, 0);
+	ape_worker_pin_session();
 	pgstat_report_appname(APE_LAUNCHER_TYPE);
 
 	pass_cxt = AllocSetContextCreate(TopMemoryContext, "ape_resume launcher pass",

@@ -10,6 +10,13 @@
  * source password); the API functions reach them by switching to that
  * owner for their own statements, as PostgreSQL does for RI checks.
  *
+ * Every statement ape_resume runs through SPI, as the owner or as the
+ * caller, is parsed under a pinned search_path (pg_catalog, pg_temp) in a
+ * GUC nest level of its own, as extension scripts are (extension.c): no
+ * operator, function or type is resolved through a path the caller
+ * controls, and the caller's setting is restored afterwards (on an ERROR,
+ * by the transaction's abort).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -25,6 +32,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "privileges.h"
@@ -87,6 +95,27 @@ extension_owner(void)
 	return owner;
 }
 
+int
+pinned_spi_connect(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", APE_PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return nestlevel;
+}
+
+void
+pinned_spi_finish(int nestlevel)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	AtEOXact_GUC(true, nestlevel);
+}
+
 void
 catalog_as_owner_begin(CatalogUser *save)
 {
@@ -96,13 +125,12 @@ catalog_as_owner_begin(CatalogUser *save)
 	SetUserIdAndSecContext(owner, save->save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	save->nestlevel = pinned_spi_connect();
 }
 
 void
 catalog_as_owner_end(CatalogUser *save)
 {
-	SPI_finish();
+	pinned_spi_finish(save->nestlevel);
 	SetUserIdAndSecContext(save->save_userid, save->save_sec_context);
 }

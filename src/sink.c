@@ -14,8 +14,10 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_operator.h"
 #include "commands/copy.h"
 #include "commands/copyfrom_internal.h"
 #include "executor/spi.h"
@@ -29,8 +31,11 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "copy_binary.h"
+#include "privileges.h"
 #include "sink.h"
 
 /* First key of the advisory lock taken while a target schema is created. */
@@ -62,13 +67,12 @@ static void
 run_ddl(const char *sql)
 {
 	int			rc;
+	int			nestlevel = pinned_spi_connect();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute(sql, false, 0);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
-	SPI_finish();
+	pinned_spi_finish(nestlevel);
 }
 
 /*
@@ -217,16 +221,15 @@ sink_table_has_rows(const char *dst_schema, const char *dst_tb)
 {
 	bool		has_rows;
 	int			rc;
+	int			nestlevel = pinned_spi_connect();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualified_name(dst_schema, dst_tb)),
 					 true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s: %s", qualified_name(dst_schema, dst_tb),
 			 SPI_result_code_string(rc));
 	has_rows = SPI_processed > 0;
-	SPI_finish();
+	pinned_spi_finish(nestlevel);
 	return has_rows;
 }
 
@@ -536,6 +539,41 @@ sink_add_keys(const SourceTable *table, const char *ddl)
 }
 
 /*
+ * The equality operator of the default btree operator class of a target
+ * column's type, schema-qualified (OPERATOR(schema.=)), as ri_triggers.c
+ * writes its operators: the statement resolves nothing through a path.
+ */
+static char *
+equality_operator(const char *dst_schema, const char *dst_tb, const char *column)
+{
+	Oid			relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
+	AttrNumber	att = get_attnum(relid, column);
+	Oid			typid = OidIsValid(relid) && att != InvalidAttrNumber
+		? get_atttype(relid, att) : InvalidOid;
+	TypeCacheEntry *tc;
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *result;
+
+	if (!OidIsValid(typid))
+		elog(ERROR, "column \"%s\" of %s not found", column, qualified_name(dst_schema, dst_tb));
+	tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an equality operator for type %s of column \"%s\" of %s",
+						format_type_be(typid), column, qualified_name(dst_schema, dst_tb))));
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	result = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
  * Like sink_copy_rows, for rows that may already be in the target: a resume
  * from a log file whose position lags what an earlier run committed.  The
  * rows go through a temporary table; target rows with the same order-column
@@ -551,13 +589,16 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	List	   *names = NIL;
 	char	   *cols;
 	char	   *target = qualified_name(dst_schema, dst_tb);
+	const char *oc_name;
 	const char *oc;
 	uint64		rows;
 	int			rc;
+	int			nestlevel;
 	int			i;
 
 	Assert(table->order_col >= 0);
-	oc = quote_identifier(table->columns[table->order_col].name);
+	oc_name = table->columns[table->order_col].name;
+	oc = quote_identifier(oc_name);
 	for (i = 0; i < table->ncolumns; i++)
 		names = lappend(names, table->columns[i].name);
 	cols = column_list(names);
@@ -568,10 +609,10 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	rows = sink_copy_rows(table, "pg_temp", stage, feed, arg);
 	CommandCounterIncrement();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE t.%s = s.%s",
-							  target, stage, oc, oc), false, 0);
+	nestlevel = pinned_spi_connect();
+	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE t.%s %s s.%s",
+							  target, stage, oc, equality_operator(dst_schema, dst_tb, oc_name),
+							  oc), false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not delete replaced rows of %s: %s", target,
 			 SPI_result_code_string(rc));
@@ -583,6 +624,6 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	rc = SPI_execute(psprintf("DROP TABLE pg_temp.%s", stage), false, 0);
 	if (rc < 0)
 		elog(ERROR, "could not drop %s: %s", stage, SPI_result_code_string(rc));
-	SPI_finish();
+	pinned_spi_finish(nestlevel);
 	return rows;
 }

@@ -45,14 +45,16 @@ state_is_active(const char *state)
 }
 
 /*
- * Launch the coordinator of a task recorded in this transaction; where the
+ * Launch the coordinator of a task recorded in this transaction, as the
+ * task's owner whoever calls (a superuser resuming another role's task does
+ * not lend it superuser rights); where the
  * launcher serves this database, a task with no free worker slot waits in
  * the queue instead.
  */
 static void
-launch_or_queue(int64 id, const char *name)
+launch_or_queue(int64 id, const char *name, Oid owner)
 {
-	if (task_worker_launch(id, name, GetUserId(), false,
+	if (task_worker_launch(id, name, owner, false,
 						   ape_launcher_serves_this_database()) != 0)
 		return;
 	if (task_workers_running() == 0)
@@ -84,7 +86,7 @@ start_task_impl(PG_FUNCTION_ARGS)
 	config = task_config_parse(config_text, name);
 	resume_check_files(config);
 	id = catalog_task_insert(name, config_text, config);
-	launch_or_queue(id, name);
+	launch_or_queue(id, name, GetUserId());
 	PG_RETURN_INT64(id);
 }
 
@@ -129,7 +131,7 @@ resume_task(PG_FUNCTION_ARGS)
 	/* the config must still be valid (paths resolve against today's work_dir) */
 	(void) task_config_parse(task.config, name);
 	catalog_task_set_state(task.id, "pending", NULL);
-	launch_or_queue(task.id, name);
+	launch_or_queue(task.id, name, task.owner);
 	PG_RETURN_INT64(task.id);
 }
 

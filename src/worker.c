@@ -32,6 +32,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -211,15 +212,59 @@ task_workers_running(void)
 {
 	int			n;
 	bool		isnull;
+	int			nestlevel = pinned_spi_connect();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT count(*) FROM pg_catalog.pg_stat_activity "
 					"WHERE backend_type = '" APE_TASK_WORKER_TYPE "'", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_stat_activity");
 	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	pinned_spi_finish(nestlevel);
 	return n;
+}
+
+/*
+ * The settings a worker's session depends on, forced over what ALTER ROLE
+ * ... SET and ALTER DATABASE ... SET put there (at PGC_S_OVERRIDE, so that
+ * no later SET, by a trigger on a target table say, changes them), as the
+ * logical replication apply worker does for its own session:
+ *
+ *	search_path						pinned: no name resolves through a path
+ *									another role controls
+ *	default_transaction_isolation	read committed: claims use FOR UPDATE
+ *									SKIP LOCKED and every batch must see
+ *									what other workers committed
+ *	default_transaction_read_only	off
+ *	statement_timeout, lock_timeout,
+ *	idle_in_transaction_session_timeout	0: a batch or an index build is
+ *									not cut at an arbitrary moment
+ *	DateStyle, IntervalStyle, TimeZone, extra_float_digits
+ *									ISO / postgres / UTC / 1: values pass
+ *									through text
+ *	session_replication_role		origin: the target's triggers and
+ *									foreign keys fire as for any writer
+ *	transform_null_equals			off
+ */
+void
+ape_worker_pin_session(void)
+{
+	static const char *const settings[][2] = {
+		{"search_path", APE_PINNED_SEARCH_PATH},
+		{"default_transaction_isolation", "read committed"},
+		{"default_transaction_read_only", "off"},
+		{"statement_timeout", "0"},
+		{"lock_timeout", "0"},
+		{"idle_in_transaction_session_timeout", "0"},
+		{"DateStyle", "ISO, MDY"},
+		{"IntervalStyle", "postgres"},
+		{"TimeZone", "UTC"},
+		{"extra_float_digits", "1"},
+		{"session_replication_role", "origin"},
+		{"transform_null_equals", "off"},
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(settings); i++)
+		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /* Write the error that ended this worker to the task's default.log too. */
@@ -258,6 +303,7 @@ ape_task_worker_main(Datum main_arg)
 	pqsignal(SIGUSR2, stop_signal_handler);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.database, args.owner, 0);
+	ape_worker_pin_session();
 
 	/* the catalog rows are visible once the transaction that launched us commits */
 	if (TransactionIdIsValid(args.start_xid))

@@ -44,6 +44,9 @@ extern void task_workers_signal_stop_at_commit(const TaskRow *task);
 /* Task workers running now, over all tasks and databases. */
 extern int	task_workers_running(void);
 
+/* Force the session settings every ape_resume background worker relies on. */
+extern void ape_worker_pin_session(void);
+
 /* The launcher (src/launcher.c): registered when preloaded. */
 extern void ape_launcher_register(void);
 extern bool ape_launcher_serves_this_database(void);

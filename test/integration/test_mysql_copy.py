@@ -4,6 +4,8 @@ import os
 import re
 import shutil
 
+import pytest
+
 from conftest import (PEER_CASES, env, run_mysql_file, wait_state,
                       drop_task_if_exists)
 
@@ -24,6 +26,7 @@ TABLES = {
 LINE_TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
 
 
+@pytest.mark.peer_cases
 def test_mysql_full_copy(local):
     case = os.path.join(PEER_CASES, "mysql_resume_test")
     run_mysql_file(os.path.join(case, "src_prepare.sql"))

@@ -2,10 +2,13 @@
 with the row counts of ../shared/peer-cases/ape-dts/EXPECTED.md."""
 import os
 
+import pytest
+
 from conftest import env, run_mongo_file, run_mysql_file, run_pgsrc_file
 from peer_harness import run_case
 
 
+@pytest.mark.peer_cases
 def test_mysql_resume_peer_case(local):
     expected, actual, log_dir = run_case(
         local, "mysql_resume_test", "peer_mysql_resume", env("APE_MYSQL_URL"),
@@ -49,6 +52,7 @@ def test_mysql_resume_peer_case(local):
 PG_PEER_PUBLIC_TABLES = ["resume_table_1", "resume_table_2", "resume_table_3", "resume_table_*$4"]
 
 
+@pytest.mark.peer_cases
 def test_pg_resume_peer_case(local):
     with local.cursor() as cur:
         for tb in PG_PEER_PUBLIC_TABLES:
@@ -106,6 +110,7 @@ MONGO_UNSTORABLE = {("test_db_1", "resume_decimal_tb_1"),        # Decimal128
                     ("test_db_1", "resume_minmax_in_log_tb_1")}  # MinKey, MaxKey
 
 
+@pytest.mark.peer_cases
 def test_mongo_resume_peer_case(local, mongo):
     skipped = []
     expected, actual, log_dir = run_case(

@@ -9,6 +9,7 @@ import pytest
 from conftest import PEER_CASES, run_mysql_file, run_pgsrc_file, run_mongo_file
 
 
+@pytest.mark.peer_cases
 def test_mysql_peer_case_loads(mysql_admin):
     case = os.path.join(PEER_CASES, "mysql_resume_test")
     run_mysql_file(os.path.join(case, "src_prepare.sql"))
@@ -30,6 +31,7 @@ def test_mysql_peer_case_loads(mysql_admin):
         assert binary[:1] == b"3" and len(binary) == 255 and binary[1:] == b"\0" * 254
 
 
+@pytest.mark.peer_cases
 def test_pg_peer_case_loads(pgsrc):
     case = os.path.join(PEER_CASES, "pg_resume_test")
     run_pgsrc_file(os.path.join(case, "src_prepare.sql"))
@@ -41,6 +43,7 @@ def test_pg_peer_case_loads(pgsrc):
         assert cur.fetchone()[0] == 2
 
 
+@pytest.mark.peer_cases
 def test_mongo_peer_case_loads(mongo):
     case = os.path.join(PEER_CASES, "mongo_resume_log_test")
     skipped = run_mongo_file(os.path.join(case, "src_prepare.sql"))
