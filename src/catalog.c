@@ -24,6 +24,44 @@ copy_value(MemoryContext cxt, HeapTuple tuple, TupleDesc desc, int col)
 	return v ? MemoryContextStrdup(cxt, v) : NULL;
 }
 
+/* In the owner context: see catalog_check_log_dir_free. */
+static void
+log_dir_check_free(const char *log_dir, int64 except_id)
+{
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2];
+	int			rc;
+
+	args[0] = CStringGetTextDatum(log_dir);
+	args[1] = Int64GetDatum(except_id);
+	rc = SPI_execute_with_args("SELECT name FROM ape_resume.task "
+							   "WHERE log_dir = $1 AND id <> $2 AND state IN ('pending', 'running')",
+							   2, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.task: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("log directory \"%s\" is in use by running task \"%s\"",
+						log_dir,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Give each task its own log_dir in section [runtime].")));
+}
+
+void
+catalog_check_log_dir_free(const char *log_dir, int64 except_id)
+{
+	CatalogUser cu;
+
+	catalog_as_owner_begin(&cu);
+	/* serialized with starts, as catalog_task_insert is */
+	if (SPI_execute("LOCK TABLE ape_resume.task IN SHARE ROW EXCLUSIVE MODE",
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock ape_resume.task");
+	log_dir_check_free(log_dir, except_id);
+	catalog_as_owner_end(&cu);
+}
+
 int64
 catalog_task_insert(const char *name, const char *config_text,
 					const TaskConfig *config)
@@ -53,19 +91,7 @@ catalog_task_insert(const char *name, const char *config_text,
 				 errmsg("task \"%s\" already exists", name),
 				 errhint("Use ape_resume.resume_task() to continue it, or ape_resume.drop_task() to forget it.")));
 
-	args[0] = CStringGetTextDatum(config->log_dir);
-	rc = SPI_execute_with_args("SELECT name FROM ape_resume.task "
-							   "WHERE log_dir = $1 AND state IN ('pending', 'running')",
-							   1, argtypes, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.task: %s", SPI_result_code_string(rc));
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("log directory \"%s\" is in use by running task \"%s\"",
-						config->log_dir,
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-				 errhint("Give each task its own log_dir in section [runtime].")));
+	log_dir_check_free(config->log_dir, 0);
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(config_text);
@@ -101,7 +127,7 @@ task_fetch(const char *where, Oid argtype, Datum arg, TaskRow *row)
 
 	catalog_as_owner_begin(&cu);
 	rc = SPI_execute_with_args(psprintf("SELECT id, name, config, state, log_dir, owner, database, "
-										"stop_requested, last_error, worker_pid "
+										"stop_requested, last_error, worker_pid, xmin "
 										"FROM ape_resume.task WHERE %s", where),
 							   1, &argtype, &arg, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
@@ -125,6 +151,7 @@ task_fetch(const char *where, Oid argtype, Datum arg, TaskRow *row)
 
 			row->worker_pid = isnull ? 0 : DatumGetInt32(d);
 		}
+		row->xmin = DatumGetTransactionId(SPI_getbinval(tuple, desc, 11, &isnull));
 	}
 	catalog_as_owner_end(&cu);
 	return found;

@@ -22,6 +22,7 @@ typedef struct TaskRow
 	bool		stop_requested;
 	int			worker_pid;		/* 0 when none recorded */
 	char	   *last_error;
+	TransactionId xmin;			/* the transaction that last wrote the row */
 } TaskRow;
 
 /*
@@ -30,6 +31,12 @@ typedef struct TaskRow
  */
 extern int64 catalog_task_insert(const char *name, const char *config_text,
 								 const TaskConfig *config);
+
+/*
+ * ERROR unless no other pending or running task than except_id (0: none)
+ * writes to log_dir.
+ */
+extern void catalog_check_log_dir_free(const char *log_dir, int64 except_id);
 
 /* Fetch a task by name; false when there is none. */
 extern bool catalog_task_get(const char *name, TaskRow *row);

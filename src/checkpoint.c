@@ -425,6 +425,39 @@ log_level_rank(const char *level)
 	return 4;
 }
 
+/*
+ * msg with every control character written as a C escape (\n, \t, \x1b),
+ * so that a source's table or column name cannot forge a line of
+ * default.log or of the server log.
+ */
+static char *
+escape_controls(const char *msg)
+{
+	StringInfoData out;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			break;
+	if (*p == '\0')
+		return (char *) msg;
+	initStringInfo(&out);
+	for (p = (const unsigned char *) msg; *p; p++)
+	{
+		if (*p == '\n')
+			appendStringInfoString(&out, "\\n");
+		else if (*p == '\r')
+			appendStringInfoString(&out, "\\r");
+		else if (*p == '\t')
+			appendStringInfoString(&out, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(&out, "\\x%02x", *p);
+		else
+			appendStringInfoChar(&out, (char) *p);
+	}
+	return out.data;
+}
+
 void
 task_log(const TaskConfig *config, const char *level, const char *fmt,...)
 {
@@ -446,7 +479,7 @@ task_log(const TaskConfig *config, const char *level, const char *fmt,...)
 	}
 	/* warnings and errors stand out in the server log too */
 	ereport(strcmp(lower, "warn") == 0 || strcmp(lower, "error") == 0 ? WARNING : LOG,
-			(errmsg_internal("ape_resume: %s", msg.data)));
+			(errmsg_internal("ape_resume: %s", escape_controls(msg.data))));
 	task_file_log(config, level, msg.data);
 }
 
@@ -459,6 +492,6 @@ task_file_log(const TaskConfig *config, const char *level, const char *msg)
 		return;
 	initStringInfo(&line);
 	position_append_timestamp(&line, GetCurrentTimestamp());
-	appendStringInfo(&line, " - %s - [%d] - %s", level, MyProcPid, msg);
+	appendStringInfo(&line, " - %s - [%d] - %s", level, MyProcPid, escape_controls(msg));
 	position_file_append(log_path(config, "default.log"), line.data, false);
 }

@@ -207,101 +207,131 @@ position_line_format(StringInfo buf, TimestampTz logged_at, const char *tag,
 	position_json_append(buf, entry);
 }
 
+/* Call callback for one line of buf (without its newline); see below. */
+static void
+position_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no,
+				   PositionLineCallback callback, void *arg)
+{
+	PositionLine line;
+
+	memset(&line, 0, sizeof(line));
+	if (too_long)
+		line.error = psprintf("line is longer than %d bytes", POSITION_MAX_LINE);
+	else
+		position_line_parse(buf->data, buf->len, &line);
+	line.line_no = line_no;
+	line.torn = (!has_newline && line.error != NULL);
+	if (line.torn)
+		line.error = psprintf("last line is incomplete (no newline at end of file): %s",
+							  line.error);
+	if (!line.blank)
+		callback(&line, arg);
+}
+
 /*
  * Read a file line by line, calling callback for each line that is not
  * blank.  Each call runs in a memory context that is reset afterwards.
- * A missing or unreadable file, or a directory, raises an ERROR.
+ * A missing or unreadable file, or anything but a regular file (a
+ * directory, a FIFO, a device such as /dev/zero), raises an ERROR; the file
+ * is opened without blocking so that a FIFO cannot hang the backend.
  */
 void
 position_file_read(const char *path, PositionLineCallback callback, void *arg)
 {
 	struct stat st;
-	FILE	   *fp;
+	int			fd;
+	char	   *chunk;
 	StringInfoData buf;
 	MemoryContext line_cxt;
 	MemoryContext old_cxt;
 	int			line_no = 0;
-	bool		eof = false;
+	bool		too_long = false;
 
-	if (stat(path, &st) != 0)
+	fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", path)));
-	if (S_ISDIR(st.st_mode))
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		CloseTransientFile(fd);
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("could not read file \"%s\": it is a directory", path)));
-	fp = AllocateFile(path, PG_BINARY_R);
-	if (fp == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
+				 errmsg("could not read file \"%s\": it is %s", path,
+						S_ISDIR(st.st_mode) ? "a directory" : "not a regular file")));
+	}
 
 	line_cxt = AllocSetContextCreate(CurrentMemoryContext, "position file line",
 									 ALLOCSET_DEFAULT_SIZES);
+	chunk = palloc(BLCKSZ);
 	initStringInfo(&buf);
-	while (!eof)
+	for (;;)
 	{
-		bool		too_long = false;
-		bool		has_newline = false;
-		int			c;
+		ssize_t		n;
+		ssize_t		i;
 
-		resetStringInfo(&buf);
-		while ((c = getc(fp)) != EOF)
+		CHECK_FOR_INTERRUPTS();
+		n = read(fd, chunk, BLCKSZ);
+		if (n < 0)
 		{
-			if (c == '\n')
-			{
-				has_newline = true;
-				break;
-			}
-			if (buf.len >= POSITION_MAX_LINE)
-				too_long = true;
-			else
-				appendStringInfoChar(&buf, (char) c);
-		}
-		if (ferror(fp))
+			int			save_errno = errno;
+
+			if (save_errno == EINTR)
+				continue;
+			CloseTransientFile(fd);
+			errno = save_errno;
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", path)));
-		if (c == EOF)
-		{
-			eof = true;
-			if (buf.len == 0 && !too_long)
-				break;
 		}
-		line_no++;
-
-		old_cxt = MemoryContextSwitchTo(line_cxt);
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++)
 		{
-			PositionLine line;
-
-			memset(&line, 0, sizeof(line));
-			if (too_long)
+			if (chunk[i] != '\n')
 			{
-				line.error = psprintf("line is longer than %d bytes", POSITION_MAX_LINE);
+				if (buf.len >= POSITION_MAX_LINE)
+					too_long = true;
+				else
+					appendStringInfoChar(&buf, chunk[i]);
+				continue;
 			}
-			else
-				position_line_parse(buf.data, buf.len, &line);
-			line.line_no = line_no;
-			line.torn = (!has_newline && line.error != NULL);
-			if (line.torn)
-				line.error = psprintf("last line is incomplete (no newline at end of file): %s",
-									  line.error);
-			if (!line.blank)
-				callback(&line, arg);
+			old_cxt = MemoryContextSwitchTo(line_cxt);
+			position_file_line(&buf, too_long, true, ++line_no, callback, arg);
+			MemoryContextSwitchTo(old_cxt);
+			MemoryContextReset(line_cxt);
+			resetStringInfo(&buf);
+			too_long = false;
+			CHECK_FOR_INTERRUPTS();
 		}
-		MemoryContextSwitchTo(old_cxt);
-		MemoryContextReset(line_cxt);
-		CHECK_FOR_INTERRUPTS();
 	}
-	FreeFile(fp);
+	if (buf.len > 0 || too_long)
+	{
+		old_cxt = MemoryContextSwitchTo(line_cxt);
+		position_file_line(&buf, too_long, false, ++line_no, callback, arg);
+		MemoryContextSwitchTo(old_cxt);
+	}
+	CloseTransientFile(fd);
+	pfree(chunk);
 	pfree(buf.data);
 	MemoryContextDelete(line_cxt);
 }
 
 /*
  * Append one line (and a newline) in a single write; with sync, fsync the
- * file.  Creates the file when missing.
+ * file.  Creates the file when missing; refuses a symbolic link or anything
+ * but a regular file.  A file whose last line is torn (no newline) gets one
+ * first, so that the torn line stays the only bad one.
  */
 void
 position_file_append(const char *path, const char *line, bool sync)
@@ -311,13 +341,43 @@ position_file_append(const char *path, const char *line, bool sync)
 	char	   *p;
 	int			left;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s\n", line);
-	fd = OpenTransientFile(path, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY);
+	struct stat st;
+	char		last;
+
+	/* O_NOFOLLOW: a symlink planted in a shared log dir redirects nothing */
+	fd = OpenTransientFile(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | PG_BINARY);
 	if (fd < 0)
+	{
+		int			save_errno = errno;
+
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\" for appending: %m", path)));
+				 errmsg("could not open file \"%s\" for appending: %m", path),
+				 save_errno == ELOOP ? errdetail("The file is a symbolic link.") : 0));
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("could not append to file \"%s\": it is not a regular file", path)));
+	}
+	initStringInfo(&buf);
+	/* a line torn by a crash mid-write must not swallow this one */
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+		appendStringInfoChar(&buf, '\n');
+	appendStringInfo(&buf, "%s\n", line);
 	p = buf.data;
 	left = buf.len;
 	while (left > 0)

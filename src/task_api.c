@@ -112,6 +112,7 @@ resume_task(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TaskRow		task;
+	TaskConfig *config;
 
 	check_file_privileges("resume tasks", true);
 	catalog_task_get_or_error(name, &task);
@@ -129,7 +130,8 @@ resume_task(PG_FUNCTION_ARGS)
 				 errmsg("task \"%s\" has already finished", name),
 				 errhint("Drop it with ape_resume.drop_task() and start it again for a new copy.")));
 	/* the config must still be valid (paths resolve against today's work_dir) */
-	(void) task_config_parse(task.config, name);
+	config = task_config_parse(task.config, name);
+	catalog_check_log_dir_free(config->log_dir, task.id);
 	catalog_task_set_state(task.id, "pending", NULL);
 	launch_or_queue(task.id, name, task.owner);
 	PG_RETURN_INT64(task.id);
@@ -164,6 +166,12 @@ wait_task(PG_FUNCTION_ARGS)
 		check_task_owner(name, task.owner);
 		if (!state_is_active(task.state))
 			PG_RETURN_TEXT_P(cstring_to_text(task.state));
+		/* its workers wait for this transaction: it would wait for ever */
+		if (TransactionIdIsCurrentTransactionId(task.xmin))
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("cannot wait for task \"%s\" in the transaction that started, resumed or stopped it", name),
+					 errhint("Commit first, then call ape_resume.wait_task().")));
 		/*
 		 * Workers that died (crash, SIGKILL) recorded no outcome.  Where the
 		 * launcher serves this database it resumes or marks such tasks.

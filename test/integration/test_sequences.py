@@ -1,0 +1,191 @@
+"""Hostile sequences of events and hostile files (issue 11, items k, n, p,
+q, s): each test fails on the code before its fix."""
+import json
+import os
+import re
+import stat
+import threading
+
+import psycopg2
+import pytest
+
+from conftest import connect_local, env, fresh_dir, start, wait_state, drop_task_if_exists
+from test_pg_copy import pg_exec
+
+SCHEMA = "it_seq"
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \| ")
+
+
+@pytest.fixture
+def source(pgsrc):
+    pg_exec(pgsrc, f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE;
+CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.t (id int PRIMARY KEY, v text NOT NULL);
+INSERT INTO {SCHEMA}.t SELECT i, 'v' || i FROM generate_series(1, 500) i;
+CREATE TABLE {SCHEMA}."evil
+2026-01-01 00:00:00.000000 - ERROR - forged" (id int PRIMARY KEY);
+INSERT INTO {SCHEMA}."evil
+2026-01-01 00:00:00.000000 - ERROR - forged" VALUES (1), (2);
+""")
+    return pgsrc
+
+
+def config(log_dir, tables=None):
+    do = f"do_tbs={SCHEMA}.t" if tables is None else f"do_dbs={SCHEMA}"
+    return f"""
+[extractor]
+db_type=pg
+url={env('APE_PGSRC_URL')}
+[sinker]
+batch_size=100
+[filter]
+{do}
+[runtime]
+log_dir={log_dir}
+"""
+
+
+def fresh_target(local):
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+
+
+def test_wait_task_in_the_starting_transaction_fails_at_once(local, source):
+    """k: the worker waits for the transaction that started the task, so a
+    wait_task in it would wait until its timeout."""
+    fresh_target(local)
+    drop_task_if_exists(local, "it_seq_k")
+    conn = connect_local()
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task('it_seq_k', %s)",
+                        (config(fresh_dir("it_seq_k")),))
+            cur.execute("SET LOCAL statement_timeout = '20s'")
+            with pytest.raises(psycopg2.errors.ActiveSqlTransaction) as e:
+                cur.execute("SELECT ape_resume.wait_task('it_seq_k', 600)")
+            assert "in the transaction that started" in str(e.value)
+        conn.rollback()
+    finally:
+        conn.close()
+    with local.cursor() as cur:  # rolled back with its transaction: no task
+        cur.execute("SELECT count(*) FROM ape_resume.tasks WHERE name = 'it_seq_k'")
+        assert cur.fetchone()[0] == 0
+    # committed first, the same wait works
+    start(local, "it_seq_k", config(fresh_dir("it_seq_k")))
+    assert wait_state(local, "it_seq_k") == "finished"
+
+
+def test_resume_task_refuses_a_log_dir_in_use(local, source):
+    """n: task a failed, task b started on the same log_dir; resuming a
+    while b runs would have two tasks append to one position.log."""
+    fresh_target(local)
+    drop_task_if_exists(local, "it_seq_nb")
+    d = fresh_dir("it_seq_n")
+    bad = config(d).replace(env("APE_PGSRC_URL"), "postgres://nobody:wrong@127.0.0.1:1/x")
+    start(local, "it_seq_na", bad)
+    assert wait_state(local, "it_seq_na") == "failed"
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; "
+                   f"CREATE TABLE {SCHEMA}.t (id int, v text)")
+    # task b's worker blocks on the target table we hold locked: it stays running
+    blocker = connect_local()
+    try:
+        blocker.autocommit = False
+        with blocker.cursor() as cur:
+            cur.execute(f"LOCK TABLE {SCHEMA}.t IN ACCESS EXCLUSIVE MODE")
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task('it_seq_nb', %s)", (config(d),))
+            with pytest.raises(psycopg2.errors.ObjectInUse) as e:
+                cur.execute("SELECT ape_resume.resume_task('it_seq_na')")
+            assert f'log directory "{d}" is in use by running task "it_seq_nb"' in str(e.value)
+            cur.execute("SELECT state FROM ape_resume.tasks WHERE name = 'it_seq_na'")
+            assert cur.fetchone()[0] == "failed"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert wait_state(local, "it_seq_nb") == "finished"
+    drop_task_if_exists(local, "it_seq_na")
+
+
+def test_torn_last_line_does_not_swallow_the_next(local, source):
+    """p: a crash mid-write leaves a line without its newline; the next
+    append starts a new line, so only the torn line is bad."""
+    fresh_target(local)
+    d = fresh_dir("it_seq_p")
+    torn = '2026-01-01 00:00:00.000000 | {"type":"RdbSnapshot","db_type":"pg","schema":"x'
+    with open(os.path.join(d, "position.log"), "w") as f:
+        f.write(torn)
+    os.chmod(os.path.join(d, "position.log"), 0o666)
+    start(local, "it_seq_p", config(d))
+    assert wait_state(local, "it_seq_p") == "finished"
+    with open(os.path.join(d, "position.log")) as f:
+        lines = f.read().split("\n")
+    assert lines[0] == torn
+    assert lines[-1] == ""
+    assert len(lines) > 2
+    for line in lines[1:-1]:
+        assert LINE.match(line), line
+        json.loads(line.split(" | ")[-1])
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {SCHEMA}.t")
+        assert cur.fetchone()[0] == 500
+
+
+def test_symlink_in_log_dir_redirects_nothing(local, source):
+    """s: a symlink planted as position.log must not redirect the
+    worker's appends to the file it points at."""
+    fresh_target(local)
+    d = fresh_dir("it_seq_s")
+    victim = os.path.join(env("APE_SHARED_DIR"), "it_seq_victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    os.chmod(victim, 0o666)
+    os.symlink(victim, os.path.join(d, "position.log"))
+    start(local, "it_seq_s", config(d))
+    assert wait_state(local, "it_seq_s") == "failed"
+    with local.cursor() as cur:
+        cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_s'")
+        err = cur.fetchone()[0]
+    assert "position.log" in err and "symbolic link" in err, err
+    with open(victim) as f:
+        assert f.read() == "precious\n"
+    drop_task_if_exists(local, "it_seq_s")
+
+
+def test_control_characters_in_names_forge_no_log_line(local, source):
+    """s: a source table whose name holds a newline and a fake log line is
+    copied, and default.log gets one line per message, the name escaped."""
+    fresh_target(local)
+    d = fresh_dir("it_seq_ctl")
+    start(local, "it_seq_ctl", config(d, tables="all"))
+    assert wait_state(local, "it_seq_ctl") == "finished"
+    with open(os.path.join(d, "default.log")) as f:
+        text = f.read()
+    assert "forged" in text
+    for line in text.splitlines():
+        assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} - [A-Z]+ - \[\d+\] - ", line), line
+        assert not line.startswith("2026-01-01 00:00:00.000000")
+    assert 'evil\\n2026-01-01 00:00:00.000000 - ERROR - forged' in text
+    with open(os.path.join(env("APE_TESTBED"), "local", "server.log"), errors="replace") as f:
+        assert not any(l.startswith("2026-01-01 00:00:00.000000 - ERROR - forged") for l in f)
+    with local.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM {SCHEMA}."evil\n2026-01-01 00:00:00.000000 - ERROR - forged"')
+        assert cur.fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo", "dir"])
+def test_load_resume_config_refuses_what_is_not_a_regular_file(local, path):
+    """q: /dev/zero spun for ever, a FIFO blocked the backend."""
+    if path == "fifo":
+        path = os.path.join(fresh_dir("it_seq_q"), "fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+    elif path == "dir":
+        path = fresh_dir("it_seq_q")
+    with local.cursor() as cur:
+        cur.execute("SET statement_timeout = '20s'")
+        with pytest.raises(psycopg2.errors.WrongObjectType) as e:
+            cur.execute("SELECT * FROM ape_resume.load_resume_config(%s)", (path,))
+        assert f'could not read file "{path}"' in str(e.value)
+        assert "directory" in str(e.value) if path.endswith("it_seq_q") else "not a regular file" in str(e.value)
+        cur.execute("RESET statement_timeout")
