@@ -15,6 +15,7 @@ OBJS = \
 	src/position_json.o \
 	src/position_file.o \
 	src/catalog.o \
+	src/task_state.o \
 	src/task_api.o \
 	src/privileges.o \
 	src/worker.o \

@@ -62,18 +62,21 @@ catalog_plan(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
-static void
+static uint64
 exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls,
 			 int expected)
 {
 	CatalogUser cu;
 	int			rc;
+	uint64		processed;
 
 	catalog_as_owner_begin(&cu);
 	rc = SPI_execute_plan(catalog_plan(sql, nargs, types), args, nulls, false, 0);
 	if (rc != expected)
 		elog(ERROR, "could not update the ape_resume catalog: %s", SPI_result_code_string(rc));
+	processed = SPI_processed;
 	catalog_as_owner_end(&cu);
+	return processed;
 }
 
 void
@@ -142,9 +145,9 @@ void
 checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *value,
 						   int64 rows_added, bool finished, bool replacing)
 {
-	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID, BOOLOID};
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID, BOOLOID, INT4OID};
+	Datum		args[8];
+	char		nulls[9] = "        ";
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
@@ -156,7 +159,9 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 	args[4] = Int64GetDatum(rows_added);
 	args[5] = BoolGetDatum(finished);
 	args[6] = BoolGetDatum(replacing);
-	exec_catalog("UPDATE ape_resume.position SET "
+	args[7] = Int32GetDatum(MyProcPid);
+	/* fenced by the claim: see task_state.c */
+	if (exec_catalog("UPDATE ape_resume.position SET "
 				 "value = coalesce($4, value), rows_copied = rows_copied + $5, "
 				 "replacing = $7 AND NOT $6, "
 				 "pending_keys = CASE WHEN $6 THEN NULL ELSE pending_keys END, "
@@ -164,8 +169,13 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 				 "state = CASE WHEN $6 THEN 'finished' ELSE 'copying' END, "
 				 "started_at = coalesce(started_at, pg_catalog.now()), "
 				 "updated_at = pg_catalog.clock_timestamp() "
-				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
-				 7, types, args, nulls, SPI_OK_UPDATE);
+				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND worker_pid = $8",
+					 8, types, args, nulls, SPI_OK_UPDATE) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("worker %d no longer holds table \"%s\".\"%s\" of its task",
+						MyProcPid, table->schema, table->tb),
+				 errdetail("Another run of the task took the table over; this batch is rolled back.")));
 	if (finished)
 		exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
 					 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
@@ -259,18 +269,6 @@ checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char 
 				 4, types, args, NULL, SPI_OK_UPDATE);
 }
 
-void
-checkpoint_release_tables(int64 task_id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		args[1];
-
-	args[0] = Int64GetDatum(task_id);
-	exec_catalog("UPDATE ape_resume.position SET worker_pid = NULL "
-				 "WHERE task_id = $1 AND worker_pid IS NOT NULL",
-				 1, types, args, NULL, SPI_OK_UPDATE);
-}
-
 int
 checkpoint_tables_left(int64 task_id)
 {
@@ -289,55 +287,6 @@ checkpoint_tables_left(int64 task_id)
 	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	catalog_as_owner_end(&cu);
 	return n;
-}
-
-bool
-checkpoint_claim_table(int64 task_id, ClaimedTable *claimed)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	CatalogUser cu;
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		args[2];
-	bool		found;
-
-	args[0] = Int64GetDatum(task_id);
-	args[1] = Int32GetDatum(MyProcPid);
-	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("WITH next AS ("
-							  "  SELECT schema, tb FROM ape_resume.position "
-							  "  WHERE task_id = $1 AND state IN ('pending', 'copying') "
-							  "  AND worker_pid IS NULL "
-							  "  ORDER BY rows_estimated DESC NULLS LAST, schema, tb "
-							  "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
-							  "UPDATE ape_resume.position p SET worker_pid = $2, state = 'copying', "
-							  "started_at = coalesce(p.started_at, pg_catalog.clock_timestamp()), "
-							  "updated_at = pg_catalog.clock_timestamp() "
-							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
-							  "AND p.tb = next.tb "
-							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing, "
-							  "p.pending_keys",
-							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update ape_resume.position");
-	found = SPI_processed > 0;
-	if (found)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *v;
-		bool		isnull;
-
-		claimed->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
-		claimed->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
-		claimed->dst_schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
-		claimed->dst_tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 4));
-		v = SPI_getvalue(tup, desc, 5);
-		claimed->value = v ? MemoryContextStrdup(cxt, v) : NULL;
-		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-		v = SPI_getvalue(tup, desc, 7);
-		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;
-	}
-	catalog_as_owner_end(&cu);
-	return found;
 }
 
 static char *

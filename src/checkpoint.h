@@ -53,15 +53,9 @@ typedef struct ClaimedTable
 extern void checkpoint_set_pending_keys(int64 task_id, const SourceTable *table,
 										const char *ddl);
 
-/* Take the next table no worker copies (largest first); false if none. */
-extern bool checkpoint_claim_table(int64 task_id, ClaimedTable *claimed);
-
 /* The table's committed position; false if it is not in the catalog. */
 extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,
 									  char **value, bool *replacing);
-
-/* Forget which workers copied which table (a new run starts). */
-extern void checkpoint_release_tables(int64 task_id);
 
 /* Tables not finished or skipped yet. */
 extern int	checkpoint_tables_left(int64 task_id);

@@ -35,6 +35,7 @@
 #include "ape_resume.h"
 #include "catalog.h"
 #include "privileges.h"
+#include "task_state.h"
 #include "worker.h"
 
 #define LAUNCHER_NAP_MS 1000
@@ -129,12 +130,12 @@ handle_orphans(bool resume)
 			continue;
 		if (resume)
 		{
-			if (catalog_task_requeue(t->id))
+			if (task_state_requeue(t->id))
 				ereport(LOG,
 						(errmsg("ape_resume launcher: resuming task \"%s\", interrupted by a server restart",
 								t->name)));
 		}
-		else if (catalog_task_mark_interrupted(t->id))
+		else if (task_state_mark_interrupted(t->id) != NULL)
 			ereport(LOG,
 					(errmsg("ape_resume launcher: task \"%s\" lost its workers; it is interrupted",
 							t->name)));

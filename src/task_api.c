@@ -22,6 +22,7 @@
 #include "privileges.h"
 #include "resume.h"
 #include "task_run.h"
+#include "task_state.h"
 #include "worker.h"
 
 #define WAIT_POLL_MS 200
@@ -42,6 +43,21 @@ static bool
 state_is_active(const char *state)
 {
 	return strcmp(state, "pending") == 0 || strcmp(state, "running") == 0;
+}
+
+/*
+ * The checks of start_task and resume_task (a free log_dir, a task not yet
+ * resumed) read what other sessions committed: not in a transaction whose
+ * snapshot is older than their statements.  See task_state.c.
+ */
+static void
+check_read_committed(const char *function)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run in a REPEATABLE READ or SERIALIZABLE transaction", function),
+				 errhint("Call it in a READ COMMITTED transaction.")));
 }
 
 /*
@@ -83,6 +99,7 @@ start_task_impl(PG_FUNCTION_ARGS)
 	int64		id;
 
 	check_file_privileges("start tasks", true);
+	check_read_committed("start_task");
 	config = task_config_parse(config_text, name);
 	resume_check_files(config);
 	id = catalog_task_insert(name, config_text, config);
@@ -101,7 +118,7 @@ stop_task(PG_FUNCTION_ARGS)
 	check_task_owner(name, task.owner);
 	if (!state_is_active(task.state))
 		PG_RETURN_BOOL(false);
-	catalog_task_request_stop(task.id);
+	task_state_request_stop(task.id);
 	task_workers_signal_stop_at_commit(&task);
 	PG_RETURN_BOOL(true);
 }
@@ -115,11 +132,16 @@ resume_task(PG_FUNCTION_ARGS)
 	TaskConfig *config;
 
 	check_file_privileges("resume tasks", true);
+	check_read_committed("resume_task");
 	catalog_task_get_or_error(name, &task);
 	check_task_owner(name, task.owner);
-	if (state_is_active(task.state) && !task_workers_alive(&task) &&
-		catalog_task_mark_interrupted(task.id))
-		task.state = "interrupted";
+	if (state_is_active(task.state) && !task_workers_alive(&task))
+	{
+		const char *state = task_state_mark_interrupted(task.id);
+
+		if (state)
+			task.state = pstrdup(state);
+	}
 	if (state_is_active(task.state))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -132,7 +154,12 @@ resume_task(PG_FUNCTION_ARGS)
 	/* the config must still be valid (paths resolve against today's work_dir) */
 	config = task_config_parse(task.config, name);
 	catalog_check_log_dir_free(config->log_dir, task.id);
-	catalog_task_set_state(task.id, "pending", NULL);
+	/* conditional: of two concurrent resumes, the second finds it pending */
+	if (!task_state_resume(task.id))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task \"%s\" is already pending or running", name),
+				 errdetail("Another session resumed it meanwhile.")));
 	launch_or_queue(task.id, name, task.owner);
 	PG_RETURN_INT64(task.id);
 }
@@ -148,6 +175,7 @@ wait_task(PG_FUNCTION_ARGS)
 	int			timeout_s = PG_GETARG_INT32(1);
 	TimestampTz deadline;
 	TaskRow		task;
+	const char *final;
 
 	if (timeout_s < 0)
 		ereport(ERROR,
@@ -177,8 +205,8 @@ wait_task(PG_FUNCTION_ARGS)
 		 * launcher serves this database it resumes or marks such tasks.
 		 */
 		if (!ape_launcher_serves_this_database() && !task_workers_alive(&task) &&
-			catalog_task_mark_interrupted(task.id))
-			PG_RETURN_TEXT_P(cstring_to_text("interrupted"));
+			(final = task_state_mark_interrupted(task.id)) != NULL)
+			PG_RETURN_TEXT_P(cstring_to_text(final));
 		if (GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
@@ -205,7 +233,7 @@ drop_task(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("task \"%s\" is %s", name, task.state),
 				 errhint("Stop it with ape_resume.stop_task() and wait for it first.")));
-	catalog_task_delete(task.id);
+	task_state_drop(task.id);
 	PG_RETURN_VOID();
 }
 

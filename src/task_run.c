@@ -31,6 +31,7 @@
 #include "sink.h"
 #include "source.h"
 #include "task_run.h"
+#include "task_state.h"
 #include "worker.h"
 
 /* A batch being fed from the source into COPY. */
@@ -473,7 +474,7 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 		checkpoint_table_register(task->id, table, dst_schema, dst_tb);
 	}
 	checkpoint_set_tables_total(task->id, list_length(tables));
-	checkpoint_release_tables(task->id);
+	task_state_release_claims(task->id);
 	commit_xact();
 
 	foreach(lc, tables)
@@ -596,7 +597,7 @@ task_run(TaskRow *task, bool helper)
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
-		got = checkpoint_claim_table(task->id, &claimed);
+		got = task_state_claim_table(task->id, &claimed);
 		commit_xact();
 		if (!got)
 			break;

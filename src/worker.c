@@ -41,6 +41,7 @@
 #include "config.h"
 #include "privileges.h"
 #include "task_run.h"
+#include "task_state.h"
 #include "worker.h"
 
 /* What a worker is told at launch, through bgw_extra. */
@@ -129,9 +130,9 @@ task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 				 errmsg("could not start a worker for task \"%s\"", task_name),
 				 errhint("See the server log.")));
 	if (helper)
-		catalog_worker_add(task_id, (int) pid);
+		task_state_worker_add(task_id, (int) pid);
 	else
-		catalog_task_set_worker(task_id, (int) pid);
+		task_state_set_launched(task_id, (int) pid);
 	return (int) pid;
 }
 
@@ -153,7 +154,7 @@ task_workers_alive(const TaskRow *task)
 
 	if (task_worker_alive(task->worker_pid))
 		return true;
-	foreach(lc, catalog_worker_pids(task->id))
+	foreach(lc, task_state_worker_pids(task->id))
 		if (task_worker_alive(lfirst_int(lc)))
 			return true;
 	return false;
@@ -194,7 +195,7 @@ stop_at_commit_callback(XactEvent event, void *arg)
 void
 task_workers_signal_stop_at_commit(const TaskRow *task)
 {
-	List	   *pids = catalog_worker_pids(task->id);
+	List	   *pids = task_state_worker_pids(task->id);
 	MemoryContext old;
 
 	if (!stop_callback_registered)
@@ -317,19 +318,14 @@ ape_task_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	found = catalog_task_get_by_id(args.task_id, &task);
-	if (found && !args.helper && strcmp(task.state, "pending") == 0)
-	{
-		/* a new run: forget the workers of an earlier one, all dead */
-		catalog_worker_clear(task.id);
-		catalog_task_set_running(task.id, MyProcPid);
-		catalog_worker_add(task.id, MyProcPid);
-	}
+	if (found && !args.helper && task_state_begin_run(task.id))
+		task.state = "running";
 	else if (found && args.helper && strcmp(task.state, "running") == 0)
 		 /* registered by the coordinator */ ;
 	else
 	{
 		if (found && args.helper)
-			(void) catalog_worker_leave(task.id, MyProcPid, NULL);
+			(void) task_state_worker_leave(task.id, MyProcPid, NULL);
 		found = false;
 	}
 	PopActiveSnapshot();
@@ -362,7 +358,7 @@ ape_task_worker_main(Datum main_arg)
 	StartTransactionCommand();
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
-	final = catalog_worker_leave(task.id, MyProcPid, error);
+	final = task_state_worker_leave(task.id, MyProcPid, error);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	if (final)

@@ -6,6 +6,7 @@ The target tables of the resume tests are created beforehand WITHOUT keys,
 so a row copied twice shows as a duplicate instead of failing on an index."""
 import os
 import subprocess
+import threading
 import time
 
 import psycopg2
@@ -154,6 +155,46 @@ def test_stop_then_resume_task(local, source):
     assert f'"schema":"{SCHEMA}","tb":"s","order_col":"k","value":"k\'000200"' in positions
 
 
+def test_ten_concurrent_resumes_make_one_run(local, source):
+    """Issue 11 c: ten sessions resume one stopped task at the same moment.
+    One resume wins; the others fail, launch nothing, and the copy holds
+    every row once (the target has no key, so a duplicate would show)."""
+    fresh_target(local)
+    start(local, "it_pg_once_ten", config(fresh_dir("it_pg_once_ten")) + "[parallelizer]\nparallel_size=2\n")
+    stop_mid_table(local, "it_pg_once_ten")
+    barrier = threading.Barrier(10)
+    results = []
+
+    def resume():
+        conn = conftest.connect_local()
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                barrier.wait()
+                try:
+                    cur.execute("SELECT ape_resume.resume_task('it_pg_once_ten')")
+                    results.append("ok")
+                except psycopg2.Error as e:
+                    results.append(e.pgcode + " " + e.pgerror.splitlines()[0])
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=resume) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1, results
+    for r in results:
+        assert r == "ok" or (r.startswith("55000 ") and "already" in r), r
+    assert wait_state(local, "it_pg_once_ten", 120) == "finished"
+    assert_complete(local, source)
+    with local.cursor() as cur:
+        cur.execute("SELECT rows_copied FROM ape_resume.progress('it_pg_once_ten') ORDER BY tb")
+        assert [r[0] for r in cur.fetchall()] == [3000, ROWS]
+    drop_task_if_exists(local, "it_pg_once_ten")
+
+
 def cut_position_log(log_dir, keep_fraction=0.5):
     path = os.path.join(log_dir, "position.log")
     with open(path) as f:
@@ -173,7 +214,7 @@ def test_new_task_resumes_from_lagging_log_files_alone(local, source):
     gone: the rows past the logged position are replaced, not duplicated."""
     drop_task_if_exists(local, "it_pg_once_c2")
     fresh_target(local)
-    log_dir = fresh_dir("it_pg_once_c")
+    log_dir = fresh_dir("it_pg_once_ten")
     start(local, "it_pg_once_c1", config(log_dir))
     value = stop_mid_table(local, "it_pg_once_c1")
     logged = cut_position_log(log_dir)

@@ -5,6 +5,7 @@ import os
 import re
 import stat
 import threading
+import time
 
 import psycopg2
 import pytest
@@ -189,3 +190,116 @@ def test_load_resume_config_refuses_what_is_not_a_regular_file(local, path):
         assert f'could not read file "{path}"' in str(e.value)
         assert "directory" in str(e.value) if path.endswith("it_seq_q") else "not a regular file" in str(e.value)
         cur.execute("RESET statement_timeout")
+
+
+JROLE = "ape_seq_role"
+
+
+@pytest.fixture
+def role(local, source):
+    """A role with the file roles and a target schema of its own."""
+    for t in ("it_seq_j", "it_seq_e"):
+        drop_task_if_exists(local, t)
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        cur.execute(f"DROP ROLE IF EXISTS {JROLE}")
+        cur.execute(f"CREATE ROLE {JROLE} LOGIN IN ROLE pg_read_server_files, pg_write_server_files")
+        cur.execute(f"GRANT USAGE ON SCHEMA ape_resume TO {JROLE}")
+        cur.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ape_resume TO {JROLE}")
+        cur.execute(f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {JROLE}")
+    with source.cursor() as cur:
+        for i in range(4):
+            cur.execute(f"CREATE TABLE {SCHEMA}.m{i} (id int PRIMARY KEY, v text)")
+            cur.execute(f"INSERT INTO {SCHEMA}.m{i} SELECT g, 'm{i}-' || g FROM generate_series(1, 3000) g")
+    yield JROLE
+    for t in ("it_seq_j", "it_seq_e"):
+        drop_task_if_exists(local, t)
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        cur.execute(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ape_resume FROM {JROLE}")
+        cur.execute(f"REVOKE ALL ON SCHEMA ape_resume FROM {JROLE}")
+        cur.execute(f"DROP ROLE IF EXISTS {JROLE}")
+
+
+def start_as(local, role, task, cfg):
+    with local.cursor() as cur:
+        cur.execute(f"SET ROLE {role}")
+        try:
+            cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+        finally:
+            cur.execute("RESET ROLE")
+
+
+def assert_tables_copied(local, source):
+    names = ["t"] + [f"m{i}" for i in range(4)]
+    for name in names:
+        with source.cursor() as cur:
+            cur.execute(f"SELECT id, v FROM {SCHEMA}.{name} ORDER BY id")
+            want = cur.fetchall()
+        with local.cursor() as cur:
+            cur.execute(f"SELECT id, v FROM {SCHEMA}.{name} ORDER BY id")
+            assert cur.fetchall() == want, name
+
+
+def test_helpers_dying_at_start_up_leave_the_task_finished(local, role, source):
+    """j: the role is made NOLOGIN in the transaction that starts the
+    task: the coordinator, connected already, waits for it to commit, and
+    every helper it launches then dies at start-up (FATAL).  The
+    coordinator copies every table alone, and the task ends finished, not
+    running or interrupted."""
+    conn = connect_local()
+    poll = connect_local()
+    poll.autocommit = True
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute(f"SET ROLE {role}")
+            cur.execute("SELECT ape_resume.start_task('it_seq_j', %s)",
+                        (config(fresh_dir("it_seq_j"), tables="all")
+                         + "[parallelizer]\nparallel_size=3\n",))
+            cur.execute("RESET ROLE")
+            cur.execute(f"ALTER ROLE {role} NOLOGIN")
+            # the coordinator is connected once it waits for this transaction
+            with poll.cursor() as pcur:
+                for _ in range(600):
+                    pcur.execute("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE backend_type = 'ape_resume task' AND wait_event_type = 'Lock' "
+                                 "AND usename = %s", (role,))
+                    if pcur.fetchone()[0] == 1:
+                        break
+                    time.sleep(0.05)
+                else:
+                    raise AssertionError("the coordinator did not connect")
+        conn.commit()
+    finally:
+        conn.close()
+        poll.close()
+    assert wait_state(local, "it_seq_j", 120) == "finished"
+    with local.cursor() as cur:
+        cur.execute("SELECT state, last_error FROM ape_resume.tasks WHERE name = 'it_seq_j'")
+        assert cur.fetchone() == ("finished", None)
+        cur.execute("SELECT count(*) FROM ape_resume.worker w JOIN ape_resume.task t "
+                    "ON t.id = w.task_id WHERE t.name = 'it_seq_j'")
+        assert cur.fetchone()[0] == 0
+    assert_tables_copied(local, source)
+    with open(os.path.join(env("APE_TESTBED"), "local", "server.log"), errors="replace") as f:
+        assert f'role "{role}" is not permitted to log in' in f.read()
+
+
+def test_role_defaults_do_not_reach_the_workers(local, role, source):
+    """e: ALTER ROLE ... SET puts REPEATABLE READ, a statement timeout and
+    a search_path in the workers' sessions; four workers copy exactly."""
+    with local.cursor() as cur:
+        cur.execute(f"ALTER ROLE {role} SET default_transaction_isolation = 'repeatable read'")
+        cur.execute(f"ALTER ROLE {role} SET statement_timeout = '1ms'")
+        cur.execute(f"ALTER ROLE {role} SET lock_timeout = '1ms'")
+        cur.execute(f"ALTER ROLE {role} SET search_path = nowhere")
+        cur.execute(f"ALTER ROLE {role} SET DateStyle = 'SQL, DMY'")
+    start_as(local, role, "it_seq_e",
+             config(fresh_dir("it_seq_e"), tables="all") + "[parallelizer]\nparallel_size=4\n")
+    assert wait_state(local, "it_seq_e", 120) == "finished"
+    assert_tables_copied(local, source)
+    with local.cursor() as cur:
+        cur.execute("SELECT pg_catalog.count(*), pg_catalog.sum(rows_copied) "
+                    "FROM ape_resume.progress('it_seq_e')")
+        assert cur.fetchone() == (6, 500 + 2 + 4 * 3000)

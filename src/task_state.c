@@ -1,0 +1,384 @@
+/*-------------------------------------------------------------------------
+ *
+ * task_state.c
+ *	  The state machine of tasks, their workers and their tables: every
+ *	  change of ape_resume.task.state, of ape_resume.worker and of a table's
+ *	  claim (ape_resume.position.worker_pid) is made here.
+ *
+ * Task states (ape_resume.task.state)
+ *
+ *	  pending ---------> running ---------> finished | failed | stopped
+ *	     ^   coordinator          last live                 |
+ *	     |   (begin_run)          worker leaves             |
+ *	     +------------------------------------------------- +
+ *	     |   resume_task (from stopped, failed, interrupted)
+ *	     |
+ *	  running, or pending with a launched worker, whose workers are all
+ *	  dead (crash, SIGKILL, FATAL at start-up): interrupted (or finished,
+ *	  when every table was committed finished and no worker failed), or
+ *	  pending again when the launcher restarts it after a server restart.
+ *
+ * Who moves each, and how
+ *
+ *	  - start_task inserts the row as pending (catalog_task_insert).
+ *	  - resume_task: one UPDATE ... WHERE state IN ('stopped', 'failed',
+ *		'interrupted').  Two concurrent calls: the second waits for the
+ *		first's row lock, re-checks the WHERE against the committed row
+ *		(READ COMMITTED) and finds it pending: it fails, launching nothing.
+ *	  - whoever launches a coordinator records its pid in worker_pid in the
+ *		launching transaction; the coordinator waits for that transaction
+ *		and then moves pending -> running only WHERE state = 'pending' AND
+ *		worker_pid = its own pid.  So there is one coordinator per run: a
+ *		second worker launched for the task finds the row taken and exits.
+ *	  - stop_task only sets stop_requested; workers see it between batches.
+ *	  - a worker leaving takes the task row's lock first (the UPDATE of
+ *		last_error), then deletes its ape_resume.worker row and the rows of
+ *		workers that are dead (a helper that died at start-up), then records
+ *		the outcome if no worker is left.  The task row lock orders the
+ *		leaves: exactly one worker sees none left.
+ *	  - interrupted / requeue: only by a caller that found every worker of
+ *		the task dead, and only WHERE the state is still an orphan state.
+ *
+ * Table states (ape_resume.position.state)
+ *
+ *	  pending -> copying (claimed: worker_pid = the claimant) -> finished
+ *	  pending | copying -> skipped (the resume rules found it finished)
+ *
+ *	  - A claim is taken with FOR UPDATE SKIP LOCKED, only while the task is
+ *		running.
+ *	  - Claims are released only at the start of a run, and only those not
+ *		held by a worker of this run.
+ *	  - Every checkpoint (a batch of rows and the table's position, in one
+ *		transaction) updates the position row WHERE worker_pid = the
+ *		committing worker (checkpoint_commit_position), and fails when no
+ *		row matches: a worker that lost its claim rolls its batch back
+ *		instead of writing it.
+ *
+ * Isolation: every statement here assumes READ COMMITTED (a conditional
+ * UPDATE re-checks the committed row; SKIP LOCKED needs it): workers force
+ * it in their session (ape_worker_pin_session), and start_task and
+ * resume_task refuse to run in a REPEATABLE READ or SERIALIZABLE
+ * transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "privileges.h"
+#include "task_state.h"
+#include "worker.h"
+
+/* Run one statement on a task row, with the task id as $1; rows it hit. */
+static uint64
+task_update(const char *sql, int64 id, int nextra, Oid *extra_types,
+			Datum *extra_args, const char *extra_nulls)
+{
+	CatalogUser cu;
+	Oid			argtypes[4] = {INT8OID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			i;
+	int			rc;
+	uint64		processed;
+
+	Assert(nextra <= 3);
+	args[0] = Int64GetDatum(id);
+	for (i = 0; i < nextra; i++)
+	{
+		argtypes[i + 1] = extra_types[i];
+		args[i + 1] = extra_args[i];
+		nulls[i + 1] = extra_nulls[i];
+	}
+	catalog_as_owner_begin(&cu);
+	rc = SPI_execute_with_args(sql, nextra + 1, argtypes, args, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not update the ape_resume catalog: %s", SPI_result_code_string(rc));
+	processed = SPI_processed;
+	catalog_as_owner_end(&cu);
+	return processed;
+}
+
+bool
+task_state_resume(int64 id)
+{
+	return task_update("UPDATE ape_resume.task SET state = 'pending', last_error = NULL, "
+					   "finished_at = NULL, stop_requested = false, worker_pid = NULL "
+					   "WHERE id = $1 AND state IN ('stopped', 'failed', 'interrupted')",
+					   id, 0, NULL, NULL, NULL) > 0;
+}
+
+void
+task_state_request_stop(int64 id)
+{
+	(void) task_update("UPDATE ape_resume.task SET stop_requested = true WHERE id = $1",
+					   id, 0, NULL, NULL, NULL);
+}
+
+void
+task_state_drop(int64 id)
+{
+	(void) task_update("DELETE FROM ape_resume.task WHERE id = $1", id, 0, NULL, NULL, NULL);
+}
+
+void
+task_state_set_launched(int64 id, int pid)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1];
+
+	args[0] = Int32GetDatum(pid);
+	(void) task_update("UPDATE ape_resume.task SET worker_pid = $2 WHERE id = $1",
+					   id, 1, types, args, " ");
+}
+
+bool
+task_state_begin_run(int64 id)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1];
+
+	args[0] = Int32GetDatum(MyProcPid);
+	if (task_update("UPDATE ape_resume.task SET state = 'running', "
+					"started_at = pg_catalog.now(), finished_at = NULL, last_error = NULL "
+					"WHERE id = $1 AND state = 'pending' AND worker_pid = $2",
+					id, 1, types, args, " ") == 0)
+		return false;
+	/* a new run: forget the workers of an earlier one, all dead */
+	(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1", id, 0, NULL, NULL, NULL);
+	task_state_worker_add(id, MyProcPid);
+	return true;
+}
+
+/*
+ * Every table of the run committed finished or skipped, and no worker
+ * failed: the outcome is known even though no worker recorded it.
+ */
+#define TASK_STATE_ALL_FINISHED \
+	"(t.last_error IS NULL " \
+	" AND EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = t.id) " \
+	" AND NOT EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = t.id " \
+	"                 AND p.state NOT IN ('finished', 'skipped')) " \
+	" AND t.tables_total = (SELECT pg_catalog.count(*) FROM ape_resume.position p " \
+	"                       WHERE p.task_id = t.id))"
+
+/* The states of a task whose workers may have died without a word. */
+#define ORPHAN_STATES "(state = 'running' OR (state = 'pending' AND worker_pid IS NOT NULL))"
+
+const char *
+task_state_mark_interrupted(int64 id)
+{
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	const char *state = NULL;
+
+	args[0] = Int64GetDatum(id);
+	catalog_as_owner_begin(&cu);
+	/* finished: the run committed every table finished, then lost a helper */
+	if (SPI_execute_with_args("UPDATE ape_resume.task t SET "
+							  "state = CASE WHEN " TASK_STATE_ALL_FINISHED " "
+							  "  THEN 'finished' ELSE 'interrupted' END, "
+							  "last_error = CASE WHEN " TASK_STATE_ALL_FINISHED " THEN NULL "
+							  "  ELSE 'the workers ended without recording an outcome "
+							  "(server crash, immediate shutdown or a killed worker)' END, "
+							  "finished_at = CASE WHEN " TASK_STATE_ALL_FINISHED " "
+							  "  THEN pg_catalog.now() END, "
+							  "worker_pid = NULL "
+							  "WHERE id = $1 AND " ORPHAN_STATES " RETURNING state",
+							  1, types, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update ape_resume.task");
+	if (SPI_processed > 0)
+	{
+		state = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+					   "finished") == 0 ? "finished" : "interrupted";
+		if (SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1",
+								  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not update ape_resume.worker");
+	}
+	catalog_as_owner_end(&cu);
+	return state;
+}
+
+bool
+task_state_requeue(int64 id)
+{
+	bool		done;
+
+	done = task_update("UPDATE ape_resume.task SET state = 'pending', worker_pid = NULL, "
+					   "last_error = NULL, stop_requested = false "
+					   "WHERE id = $1 AND " ORPHAN_STATES, id, 0, NULL, NULL, NULL) > 0;
+	if (done)
+		(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1",
+						   id, 0, NULL, NULL, NULL);
+	return done;
+}
+
+void
+task_state_worker_add(int64 task_id, int pid)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1];
+
+	args[0] = Int32GetDatum(pid);
+	(void) task_update("INSERT INTO ape_resume.worker (task_id, pid) VALUES ($1, $2) "
+					   "ON CONFLICT DO NOTHING",
+					   task_id, 1, types, args, " ");
+}
+
+List *
+task_state_worker_pids(int64 task_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	List	   *pids = NIL;
+	uint64		i;
+
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT pid FROM ape_resume.worker WHERE task_id = $1",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.worker");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		pids = lappend_int(pids, pid);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_as_owner_end(&cu);
+	return pids;
+}
+
+const char *
+task_state_worker_leave(int64 task_id, int pid, const char *error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', error ? ' ' : 'n'};
+	const char *state = NULL;
+	bool		isnull;
+	int			rc;
+	List	   *others;
+	ListCell   *lc;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(pid);
+	args[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	catalog_as_owner_begin(&cu);
+	/* first the task row's lock: it orders the leaves of all workers */
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET last_error = coalesce(last_error, $3) "
+							   "WHERE id = $1",
+							   3, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1 AND pid = $2",
+							   2, types, args, nulls, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not update ape_resume.worker: %s", SPI_result_code_string(rc));
+	catalog_as_owner_end(&cu);
+
+	/* a helper that died at start-up (a connection limit) left its row */
+	others = task_state_worker_pids(task_id);
+	catalog_as_owner_begin(&cu);
+	foreach(lc, others)
+	{
+		if (task_worker_alive(lfirst_int(lc)))
+			continue;
+		args[1] = Int32GetDatum(lfirst_int(lc));
+		if (SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1 AND pid = $2",
+								  2, types, args, nulls, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not update ape_resume.worker");
+	}
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET "
+							   "state = CASE WHEN last_error IS NOT NULL THEN 'failed' "
+							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
+							   "               AND p.state NOT IN ('finished', 'skipped')) "
+							   "  THEN 'stopped' ELSE 'finished' END, "
+							   "finished_at = pg_catalog.now(), worker_pid = NULL, stop_requested = false "
+							   "WHERE id = $1 AND state = 'running' "
+							   "AND NOT EXISTS (SELECT 1 FROM ape_resume.worker w WHERE w.task_id = $1) "
+							   "RETURNING state",
+							   1, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update ape_resume.task: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		state = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																		   SPI_tuptable->tupdesc, 1,
+																		   &isnull)));
+	catalog_as_owner_end(&cu);
+	return state;
+}
+
+bool
+task_state_claim_table(int64 task_id, ClaimedTable *claimed)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	bool		found;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(MyProcPid);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("WITH next AS ("
+							  "  SELECT schema, tb FROM ape_resume.position "
+							  "  WHERE task_id = $1 AND state IN ('pending', 'copying') "
+							  "  AND worker_pid IS NULL "
+							  "  AND EXISTS (SELECT 1 FROM ape_resume.task t "
+							  "              WHERE t.id = $1 AND t.state = 'running') "
+							  "  ORDER BY rows_estimated DESC NULLS LAST, schema, tb "
+							  "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
+							  "UPDATE ape_resume.position p SET worker_pid = $2, state = 'copying', "
+							  "started_at = coalesce(p.started_at, pg_catalog.clock_timestamp()), "
+							  "updated_at = pg_catalog.clock_timestamp() "
+							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
+							  "AND p.tb = next.tb AND p.worker_pid IS NULL "
+							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing, "
+							  "p.pending_keys",
+							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update ape_resume.position");
+	found = SPI_processed > 0;
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *v;
+		bool		isnull;
+
+		claimed->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
+		claimed->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
+		claimed->dst_schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
+		claimed->dst_tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 4));
+		v = SPI_getvalue(tup, desc, 5);
+		claimed->value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		v = SPI_getvalue(tup, desc, 7);
+		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;
+	}
+	catalog_as_owner_end(&cu);
+	return found;
+}
+
+void
+task_state_release_claims(int64 task_id)
+{
+	/* fenced: a worker that lost its claim cannot commit (see the top) */
+	(void) task_update("UPDATE ape_resume.position SET worker_pid = NULL "
+					   "WHERE task_id = $1 AND worker_pid IS NOT NULL "
+					   "AND worker_pid NOT IN (SELECT w.pid FROM ape_resume.worker w "
+					   "                       WHERE w.task_id = $1)",
+					   task_id, 0, NULL, NULL, NULL);
+}
