@@ -26,14 +26,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	DefineCustomStringVariable("ape_resume.database",
-							   "Database in which the launcher finds the ape_resume catalog.",
-							   NULL,
-							   &ape_resume_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("ape_resume.work_dir",
 							   "Base directory for relative paths in task configs and SQL calls.",
@@ -64,10 +56,25 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("ape_resume");
-
+	/*
+	 * The launcher and its server-start setting exist only when the library
+	 * is preloaded: a PGC_POSTMASTER variable cannot be defined later (a
+	 * backend loading the library on demand would die of it).
+	 */
 	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("ape_resume.database",
+								   "Database in which the launcher finds the ape_resume catalog.",
+								   NULL,
+								   &ape_resume_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
 		ape_launcher_register();
+	}
+
+	MarkGUCPrefixReserved("ape_resume");
 }
 
 const char *

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# testbed.sh: run the test bed's four servers (as root; see install_deps.sh).
+# testbed.sh: run the test bed's five servers (as root; see install_deps.sh).
 #
 #   bash test/testbed.sh start|stop|restart|status [SERVER] [MODE]
 #   bash test/testbed.sh env          # prints export lines, also in $TESTBED/env.sh
@@ -17,6 +17,8 @@
 #   mariadb  127.0.0.1:53306  source MariaDB, ape/mysql_secret_pw (all
 #            privileges), ape_ro/mysql_ro_pw (SELECT only)
 #   mongo    127.0.0.1:57017  source FerretDB, no auth
+#   nopreload 127.0.0.1:55434 target PostgreSQL 15 like local, but never
+#            preloads ape_resume: the extension loaded on demand
 #
 # Data, logs and pid files are in $TESTBED/<server>/, unix sockets in
 # $TESTBED/run, files the local server must read or write in $TESTBED/shared.
@@ -33,7 +35,7 @@ FERRETDB=$TESTBED/bin/ferretdb-testbed
 TIMEOUT=60
 if [ -x "$TESTBED/venv/bin/python" ]; then PYTHON=$TESTBED/venv/bin/python; else PYTHON=/usr/bin/python3; fi
 
-declare -A PORT=([local]=55432 [pgsrc]=55433 [mariadb]=53306 [mongo]=57017)
+declare -A PORT=([local]=55432 [pgsrc]=55433 [mariadb]=53306 [mongo]=57017 [nopreload]=55434)
 MONGO_URL=mongodb://127.0.0.1:${PORT[mongo]}
 
 usage() {
@@ -106,6 +108,7 @@ pg_settings() {
     echo "listen_addresses = '127.0.0.1'"
     echo "unix_socket_directories = '$RUN'"
     echo "logging_collector = off"
+    [ "$1" = nopreload ] && echo "max_worker_processes = 16"
     [ "$1" = local ] || return 0
     echo "max_worker_processes = 16"
     if [ -f "$($PGBIN/pg_config --pkglibdir)/ape_resume.so" ]; then
@@ -124,7 +127,7 @@ start_pg() {
     local name=$1 dir=$TESTBED/$1 auth
     if pg_running "$name"; then echo "$name: already running"; return 0; fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
-        if [ "$name" = local ]; then auth=(--auth=trust); else auth=(--auth-local=trust --auth-host=scram-sha-256); fi
+        if [ "$name" != pgsrc ]; then auth=(--auth=trust); else auth=(--auth-local=trust --auth-host=scram-sha-256); fi
         install -d -o postgres -g postgres -m 0755 "$dir"
         as_pg "$PGBIN/initdb" -D "$dir/data" --encoding=UTF8 --locale=C.UTF-8 -U postgres "${auth[@]}" \
             >"$dir/initdb.log" 2>&1 || fail "$name" "$dir/initdb.log" "initdb failed"
@@ -194,7 +197,7 @@ start_mongo() {
 status_of() {
     local pid=""
     case $1 in
-        local | pgsrc) pg_running "$1" && pid=$(head -n 1 "$TESTBED/$1/data/postmaster.pid") ;;
+        local | pgsrc | nopreload) pg_running "$1" && pid=$(head -n 1 "$TESTBED/$1/data/postmaster.pid") ;;
         *) pid=$(running_pid "$TESTBED/$1/pid" "$TESTBED/$1/data") || true ;;
     esac
     if [ -n "$pid" ]; then echo "$1: up (pid $pid, port ${PORT[$1]})"; else echo "$1: down"; return 1; fi
@@ -219,6 +222,7 @@ APE_MONGO_PORT ${PORT[mongo]}
 APE_MONGO_URL $MONGO_URL
 APE_PYTHON $PYTHON
 APE_SHARED_DIR $SHARED
+APE_NOPRELOAD_PORT ${PORT[nopreload]}
 EOF
 }
 
@@ -231,23 +235,23 @@ start() {
     install -d -o postgres -g postgres -m 0777 "$SHARED"
     write_env
     case $1 in
-        local | pgsrc) start_pg "$1" ;;
+        local | pgsrc | nopreload) start_pg "$1" ;;
         *) "start_$1" ;;
     esac
 }
 
 stop() {
     case $1 in
-        local | pgsrc) stop_pg "$1" "$MODE" ;;
+        local | pgsrc | nopreload) stop_pg "$1" "$MODE" ;;
         *) stop_pid "$1" "$TESTBED/$1/pid" "$TESTBED/$1/data" ;;
     esac
 }
 
 CMD=${1:-}
-SERVERS=(local pgsrc mariadb mongo)
+SERVERS=(local pgsrc mariadb mongo nopreload)
 case ${2:-all} in
     all) ;;
-    local | pgsrc | mariadb | mongo) SERVERS=("$2") ;;
+    local | pgsrc | mariadb | mongo | nopreload) SERVERS=("$2") ;;
     *) usage ;;
 esac
 MODE=${3:-fast}
