@@ -73,6 +73,22 @@ url=mysql://user:p@ss:w/rd@db.example:3306?x=@y
 do_dbs=*
 $$) WHERE key = 'url';
 
+-- every secret of the query string is masked, its key percent-encoded or not
+SELECT value FROM ape_resume.parse_config($$
+[extractor]
+db_type=pg
+url=postgres://u@h/db?sslmode=require&sslpassword=keypw&%70assword=pw2&PassWord=pw3&passwordx=shown
+[filter]
+do_dbs=*
+$$) WHERE key = 'url';
+SELECT value FROM ape_resume.parse_config($$
+[extractor]
+db_type=mongo
+url=mongodb://u:pw@h:27017/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:tok&tlsCertificateKeyFilePassword=kp
+[filter]
+do_dbs=*
+$$) WHERE key = 'url';
+
 -- a key set twice: the later line wins, with a notice
 SELECT value FROM ape_resume.parse_config($$
 [extractor]

@@ -576,8 +576,61 @@ task_config_settings(const TaskConfig *c)
 }
 
 /*
- * Mask the value of a password=... parameter in the query string of a URL
- * (libpq reads one there).
+ * Query-string keys whose value is a secret: libpq's password and
+ * sslpassword, the Mongo driver's key passwords and
+ * authMechanismProperties (which can carry AWS_SESSION_TOKEN).
+ */
+static const char *const secret_keys[] = {
+	"password", "sslpassword", "authmechanismproperties",
+	"tlscertificatekeyfilepassword", "sslclientcertificatekeypassword",
+	NULL
+};
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = pg_ascii_tolower((unsigned char) c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Is the key of a key=value pair (n bytes, percent-encoded) a secret's? */
+static bool
+is_secret_key(const char *key, size_t n)
+{
+	StringInfoData k;
+	size_t		i;
+	int			j;
+	bool		secret = false;
+
+	initStringInfo(&k);
+	/* the drivers decode the key before they look at it */
+	for (i = 0; i < n; i++)
+	{
+		if (key[i] == '%' && i + 2 < n &&
+			hex_digit(key[i + 1]) >= 0 && hex_digit(key[i + 2]) >= 0)
+		{
+			appendStringInfoChar(&k, (char) pg_ascii_tolower((unsigned char)
+															 (hex_digit(key[i + 1]) * 16 +
+															  hex_digit(key[i + 2]))));
+			i += 2;
+		}
+		else
+			appendStringInfoChar(&k, (char) pg_ascii_tolower((unsigned char) key[i]));
+	}
+	for (j = 0; secret_keys[j] != NULL; j++)
+		if (strcmp(k.data, secret_keys[j]) == 0)
+			secret = true;
+	pfree(k.data);
+	return secret;
+}
+
+/*
+ * Mask the value of every secret parameter (see secret_keys) in the query
+ * string of a URL.
  */
 static char *
 mask_query_password(char *url)
@@ -594,9 +647,13 @@ mask_query_password(char *url)
 	while (*p)
 	{
 		size_t		n = strcspn(p, "&");
+		const char *eq = memchr(p, '=', n);
 
-		if (n >= 9 && pg_strncasecmp(p, "password=", 9) == 0)
-			appendStringInfoString(&buf, "password=*****");
+		if (eq != NULL && is_secret_key(p, eq - p))
+		{
+			appendBinaryStringInfo(&buf, p, eq + 1 - p);
+			appendStringInfoString(&buf, "*****");
+		}
 		else
 			appendBinaryStringInfo(&buf, p, n);
 		p += n;

@@ -67,6 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "privileges.h"
 #include "source.h"
 
 #define PG_CONNECT_TIMEOUT_SECS 10
@@ -366,6 +367,50 @@ parse_pg_url(Source *s, const char *url)
 	PQconninfoFree(opts);
 }
 
+/* Does the connection string set a non-empty password? */
+static bool
+url_has_password(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	PQconninfoOption *o;
+	bool		found = false;
+
+	if (opts == NULL)
+		return false;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+			found = true;
+	PQconninfoFree(opts);
+	return found;
+}
+
+/*
+ * As dblink does: a task owned by a role that is not a superuser must
+ * authenticate with the password of its URL.  Otherwise it could connect
+ * as the server's OS user (~postgres/.pgpass, peer or trust auth) to a
+ * server that role cannot reach itself.  Before the connection: a password
+ * in the URL; after it: the server asked for it.
+ */
+static void
+check_password_used(Source *s, const char *url, bool connected)
+{
+	if (current_user_is_superuser())
+		return;
+	if (!connected && !url_has_password(url))
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("could not connect to PostgreSQL server \"%s\": password is required: "
+						"the task's owner is not a superuser, so its source URL must contain the password",
+						s->server)));
+	if (connected && !PQconnectionUsedPassword(s->conn))
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("could not connect to PostgreSQL server \"%s\": password is required: "
+						"the task's owner is not a superuser, and the server did not ask for the password",
+						s->server),
+				 errhint("Connect over TCP to a server with password authentication for this user.")));
+}
+
 /*
  * Connect to the source server of the config and prepare the session.
  * The URL is handed to libpq whole (postgres://user:pass@host:port/db?...);
@@ -405,6 +450,7 @@ pg_source_connect(const TaskConfig *config)
 	keys[n] = NULL;
 	vals[n] = NULL;
 
+	check_password_used(s, config->url, false);
 	s->conn = PQconnectStartParams(keys, vals, 1);
 	if (s->conn == NULL)
 		ereport(ERROR,
@@ -448,6 +494,7 @@ pg_source_connect(const TaskConfig *config)
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to PostgreSQL server \"%s\": %s",
 						s->server, clean_message(s, PQerrorMessage(s->conn)))));
+	check_password_used(s, config->url, true);
 
 	if (PQserverVersion(s->conn) < PG_MIN_SERVER_VERSION)
 		ereport(ERROR,

@@ -24,6 +24,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_extension.h"
@@ -133,4 +134,18 @@ catalog_as_owner_end(CatalogUser *save)
 {
 	pinned_spi_finish(save->nestlevel);
 	SetUserIdAndSecContext(save->save_userid, save->save_sec_context);
+}
+
+static bool superuser_cached = false;
+
+void
+cache_superuser(void)
+{
+	superuser_cached = superuser();
+}
+
+bool
+current_user_is_superuser(void)
+{
+	return IsTransactionState() ? superuser() : superuser_cached;
 }

@@ -27,6 +27,14 @@ extern void check_task_owner(const char *task_name, Oid owner);
  * pinned_spi_finish() (given the returned level) closes, restoring the
  * caller's settings.  An ERROR in between is cleaned up by the abort.
  */
+/*
+ * Is the current user a superuser?  Also outside a transaction (a worker
+ * connecting to its source), where the answer cached at the worker's start
+ * by cache_superuser() is given.
+ */
+extern bool current_user_is_superuser(void);
+extern void cache_superuser(void);
+
 extern int	pinned_spi_connect(void);
 extern void pinned_spi_finish(int nestlevel);
 

@@ -318,6 +318,7 @@ ape_task_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(run_cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	found = catalog_task_get_by_id(args.task_id, &task);
+	cache_superuser();
 	if (found && !args.helper && task_state_begin_run(task.id))
 		task.state = "running";
 	else if (found && args.helper && strcmp(task.state, "running") == 0)

@@ -198,11 +198,14 @@ JROLE = "ape_seq_role"
 @pytest.fixture
 def role(local, source):
     """A role with the file roles and a target schema of its own."""
-    for t in ("it_seq_j", "it_seq_e"):
+    for t in ("it_seq_j", "it_seq_e", "it_seq_r"):
         drop_task_if_exists(local, t)
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        cur.execute(f"DROP ROLE IF EXISTS {JROLE}")
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (JROLE,))
+        if cur.fetchone():  # left by an interrupted run
+            cur.execute(f"DROP OWNED BY {JROLE}")
+            cur.execute(f"DROP ROLE {JROLE}")
         cur.execute(f"CREATE ROLE {JROLE} LOGIN IN ROLE pg_read_server_files, pg_write_server_files")
         cur.execute(f"GRANT USAGE ON SCHEMA ape_resume TO {JROLE}")
         cur.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ape_resume TO {JROLE}")
@@ -212,13 +215,12 @@ def role(local, source):
             cur.execute(f"CREATE TABLE {SCHEMA}.m{i} (id int PRIMARY KEY, v text)")
             cur.execute(f"INSERT INTO {SCHEMA}.m{i} SELECT g, 'm{i}-' || g FROM generate_series(1, 3000) g")
     yield JROLE
-    for t in ("it_seq_j", "it_seq_e"):
+    for t in ("it_seq_j", "it_seq_e", "it_seq_r"):
         drop_task_if_exists(local, t)
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        cur.execute(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ape_resume FROM {JROLE}")
-        cur.execute(f"REVOKE ALL ON SCHEMA ape_resume FROM {JROLE}")
-        cur.execute(f"DROP ROLE IF EXISTS {JROLE}")
+        cur.execute(f"DROP OWNED BY {JROLE}")
+        cur.execute(f"DROP ROLE {JROLE}")
 
 
 def start_as(local, role, task, cfg):
@@ -303,3 +305,36 @@ def test_role_defaults_do_not_reach_the_workers(local, role, source):
         cur.execute("SELECT pg_catalog.count(*), pg_catalog.sum(rows_copied) "
                     "FROM ape_resume.progress('it_seq_e')")
         assert cur.fetchone() == (6, 500 + 2 + 4 * 3000)
+
+
+@pytest.mark.parametrize("how", ["no password", "server asks none"])
+def test_pg_source_without_password_refused_for_non_superuser(local, role, source, how):
+    """r: over the unix socket the source trusts everyone: a role that is
+    not a superuser must not connect as the server's user without a
+    password (dblink's rule); the superuser may."""
+    run = env("PGHOST")
+    port = env("APE_PGSRC_PORT")
+    if how == "no password":
+        url = f"postgres://ape_src@/ape_src?host={run}&port={port}"
+        detail = "not a superuser, so its source URL must contain the password"
+    else:
+        url = f"postgres://ape_src:anything@/ape_src?host={run}&port={port}"
+        detail = "not a superuser, and the server did not ask for the password"
+    cfg = config(fresh_dir("it_seq_r")).replace(env("APE_PGSRC_URL"), url)
+    start_as(local, role, "it_seq_r", cfg)
+    assert wait_state(local, "it_seq_r") == "failed"
+    with local.cursor() as cur:
+        cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_r'")
+        err = cur.fetchone()[0]
+    assert "password is required" in err and detail in err and "anything" not in err, err
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{SCHEMA}'")
+        assert cur.fetchone()[0] == 0
+    drop_task_if_exists(local, "it_seq_r")
+    # the superuser's task connects the same way
+    start(local, "it_seq_r", cfg)
+    assert wait_state(local, "it_seq_r") == "finished"
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {SCHEMA}.t")
+        assert cur.fetchone()[0] == 500
+    drop_task_if_exists(local, "it_seq_r")
