@@ -1384,15 +1384,7 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 		values[i] = row[i];
 		lengths[i] = len;
 		if (v == NULL)
-		{
-			if (i == s->scan_order_col)
-				ereport(ERROR,
-						(errcode(ERRCODE_NOT_NULL_VIOLATION),
-						 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
-								s->scan_colnames[i], s->scan_schema, s->scan_tb),
-						 errdetail("The column had no NULL when the task started; a NULL cannot be a resume position.")));
-			continue;
-		}
+			continue;			/* a NULL order value: see feed_order_value */
 		switch (ci->kind)
 		{
 			case CK_TEXT:

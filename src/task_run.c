@@ -64,6 +64,29 @@ batch_feed_more(BatchFeed *feed)
 	return true;
 }
 
+/*
+ * The order column's value of the row just read becomes the feed's last
+ * value.  A NULL cannot be a position (the next scan would run WHERE key >
+ * ''): an ERROR naming the table and column, before the batch commits.
+ */
+static void
+feed_order_value(BatchFeed *feed, const char *value, int len)
+{
+	const SourceTable *t = feed->table;
+
+	if (t->order_col < 0)
+		return;
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
+						t->columns[t->order_col].name, t->schema, t->tb),
+				 errdetail("The column had no NULL when the task started; a NULL cannot be a resume position."),
+				 errhint("Remove the NULL at the source and resume the task.")));
+	resetStringInfo(&feed->last_value);
+	appendBinaryStringInfo(&feed->last_value, value, len);
+}
+
 /* The same as batch_feed_next, for a source's COPY text lines. */
 static bool
 batch_feed_line(void *arg, const char **line, int *len)
@@ -80,12 +103,7 @@ batch_feed_line(void *arg, const char **line, int *len)
 		return false;
 	}
 	feed->rows++;
-	if (feed->table->order_col >= 0)
-	{
-		resetStringInfo(&feed->last_value);
-		if (order_value != NULL)
-			appendBinaryStringInfo(&feed->last_value, order_value, order_len);
-	}
+	feed_order_value(feed, order_value, order_len);
 	return true;
 }
 
@@ -103,13 +121,8 @@ batch_feed_next(void *arg, char **values, int *lengths)
 	}
 	feed->rows++;
 	if (feed->table->order_col >= 0)
-	{
-		int			oc = feed->table->order_col;
-
-		resetStringInfo(&feed->last_value);
-		if (values[oc] != NULL)
-			appendBinaryStringInfo(&feed->last_value, values[oc], lengths[oc]);
-	}
+		feed_order_value(feed, values[feed->table->order_col],
+						 lengths[feed->table->order_col]);
 	return true;
 }
 

@@ -338,3 +338,51 @@ def test_pg_source_without_password_refused_for_non_superuser(local, role, sourc
         cur.execute(f"SELECT count(*) FROM {SCHEMA}.t")
         assert cur.fetchone()[0] == 500
     drop_task_if_exists(local, "it_seq_r")
+
+
+def test_null_in_a_nullable_unique_order_column_is_an_error(local, source):
+    """f: the check for NULLs and the copy see different rows (a row
+    security policy at the source shows the NULL to COPY only, as a NULL
+    inserted between the two would be seen).  The NULL used to become
+    position '' (WHERE u > '' copies everything again on a resume); now
+    the table fails naming its column, and after the NULL is removed a
+    resume finishes it exactly."""
+    port = env("APE_PGSRC_PORT")
+    pg_exec(source, f"""
+DROP ROLE IF EXISTS ape_seq_rls;
+CREATE ROLE ape_seq_rls LOGIN PASSWORD 'rls_pw';
+GRANT USAGE ON SCHEMA {SCHEMA} TO ape_seq_rls;
+CREATE TABLE {SCHEMA}.f (u text UNIQUE, v int NOT NULL);
+INSERT INTO {SCHEMA}.f SELECT 'u' || lpad(i::text, 5, '0'), i FROM generate_series(1, 1000) i;
+INSERT INTO {SCHEMA}.f VALUES (NULL, 0);
+ALTER TABLE {SCHEMA}.f ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_copy_sees_null ON {SCHEMA}.f
+    USING (u IS NOT NULL OR pg_catalog.current_query() LIKE 'COPY%');
+GRANT SELECT ON {SCHEMA}.f TO ape_seq_rls;
+""")
+    try:
+        fresh_target(local)
+        url = f"postgres://ape_seq_rls:rls_pw@127.0.0.1:{port}/ape_src"
+        cfg = (config(fresh_dir("it_seq_f")).replace(env("APE_PGSRC_URL"), url)
+               .replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.f"))
+        start(local, "it_seq_f", cfg)
+        assert wait_state(local, "it_seq_f") == "failed"
+        with local.cursor() as cur:
+            cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_f'")
+            err = cur.fetchone()[0]
+            assert f'order column "u" of table "{SCHEMA}"."f" holds a NULL' in err, err
+            cur.execute("SELECT order_col, value, rows_copied, state FROM ape_resume.progress('it_seq_f')")
+            assert cur.fetchone() == ("u", "u01000", 1000, "copying")
+            cur.execute(f"SELECT count(*), count(DISTINCT u), min(u), max(u) FROM {SCHEMA}.f")
+            assert cur.fetchone() == (1000, 1000, "u00001", "u01000")
+        pg_exec(source, f"DELETE FROM {SCHEMA}.f WHERE u IS NULL; "
+                        f"INSERT INTO {SCHEMA}.f VALUES ('u01001', 1001)")
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task('it_seq_f')")
+        assert wait_state(local, "it_seq_f") == "finished"
+        with local.cursor() as cur:
+            cur.execute(f"SELECT count(*), count(DISTINCT u), sum(v) FROM {SCHEMA}.f")
+            assert cur.fetchone() == (1001, 1001, 1001 * 1002 // 2)
+        drop_task_if_exists(local, "it_seq_f")
+    finally:
+        pg_exec(source, f"DROP TABLE IF EXISTS {SCHEMA}.f; DROP OWNED BY ape_seq_rls; DROP ROLE ape_seq_rls")
