@@ -132,6 +132,8 @@ struct Source
 	char	   *password;		/* scrubbed from messages; NULL if none */
 	char	   *raw_password;	/* as the URL spells it */
 	bool		is_ferretdb;
+	List	   *collated;		/* SourceTables of collections with a default
+								 * collation other than simple */
 	int32		batch_size;		/* documents per getMore */
 
 	/* metadata handles, released by the callback on ERROR */
@@ -499,6 +501,24 @@ collection_count(Source *s, const char *name)
 	return n < 0 ? -1 : n;
 }
 
+/*
+ * Does a listCollections entry show a default collation other than simple?
+ * The server then sorts string _ids by it, unless a find asks for the
+ * simple collation.
+ */
+static bool
+has_default_collation(const bson_t *info)
+{
+	bson_iter_t it;
+	bson_iter_t locale;
+
+	if (!bson_iter_init(&it, info) ||
+		!bson_iter_find_descendant(&it, "options.collation.locale", &locale))
+		return false;
+	return !(BSON_ITER_HOLDS_UTF8(&locale) &&
+			 strcmp(bson_iter_utf8(&locale, NULL), "simple") == 0);
+}
+
 /* The collections of one database that the filter selects. */
 static List *
 list_collections(Source *s, const char *db, const NameFilter *filter)
@@ -530,6 +550,13 @@ list_collections(Source *s, const char *db, const NameFilter *filter)
 		if (!name_filter_wants_table(filter, db, name))
 			continue;
 		tables = lappend(tables, collection_table(db, name));
+		if (has_default_collation(info))
+		{
+			MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+			s->collated = lappend(s->collated, collection_table(db, name));
+			MemoryContextSwitchTo(old);
+		}
 	}
 	if (mongoc_cursor_error(s->meta_cursor, &error))
 		mongo_error_report(s, psprintf("listing the collections of database \"%s\"", db),
@@ -2044,6 +2071,22 @@ check_collection_exists(Source *s)
  * Open the sorted query of the stream's collection after s->last_id, or
  * from its start without one.
  */
+/* Has the collection being scanned a default collation (see above)? */
+static bool
+is_collated(Source *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, s->collated)
+	{
+		SourceTable *t = lfirst(lc);
+
+		if (strcmp(t->schema, s->schema) == 0 && strcmp(t->tb, s->tb) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void
 stream_query(Source *s)
 {
@@ -2071,6 +2114,17 @@ stream_query(Source *s)
 	bson_append_document_end(&opts, &sort);
 	if (s->batch_size > 0)
 		BSON_APPEND_INT32(&opts, "batchSize", s->batch_size);
+	if (is_collated(s))
+	{
+		bson_t		collation;
+
+		/* _ids in bytewise order, as the worker compares them */
+		BSON_APPEND_DOCUMENT_BEGIN(&opts, "collation", &collation);
+		BSON_APPEND_UTF8(&collation, "locale", "simple");
+		bson_append_document_end(&opts, &collation);
+		/* the _id index has the other collation: the sort may need disk */
+		BSON_APPEND_BOOL(&opts, "allowDiskUse", true);
+	}
 	if (s->coll == NULL)
 		s->coll = mongoc_client_get_collection(s->client, s->schema, s->tb);
 	s->cursor = mongoc_collection_find_with_opts(s->coll, &filter, &opts, NULL);
