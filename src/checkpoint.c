@@ -104,7 +104,15 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7) "
 				 "ON CONFLICT (task_id, schema, tb) DO UPDATE SET "
 				 "dst_schema = EXCLUDED.dst_schema, dst_tb = EXCLUDED.dst_tb, "
-				 "rows_estimated = EXCLUDED.rows_estimated",
+				 "rows_estimated = EXCLUDED.rows_estimated, "
+				 /* a position on another column means nothing on this one */
+				 "value = CASE WHEN position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col "
+				 "  THEN position.value END, "
+				 "rows_copied = CASE WHEN position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col "
+				 "  THEN position.rows_copied ELSE 0 END, "
+				 "replacing = position.replacing AND "
+				 "  position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col, "
+				 "order_col = EXCLUDED.order_col",
 				 7, types, args, nulls, SPI_OK_INSERT);
 }
 

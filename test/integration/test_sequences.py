@@ -10,6 +10,7 @@ import time
 import psycopg2
 import pytest
 
+import conftest
 from conftest import connect_local, env, fresh_dir, start, wait_state, drop_task_if_exists
 from test_pg_copy import pg_exec
 
@@ -386,3 +387,62 @@ GRANT SELECT ON {SCHEMA}.f TO ape_seq_rls;
         drop_task_if_exists(local, "it_seq_f")
     finally:
         pg_exec(source, f"DROP TABLE IF EXISTS {SCHEMA}.f; DROP OWNED BY ape_seq_rls; DROP ROLE ape_seq_rls")
+
+
+def test_order_column_changed_while_stopped_starts_over_not_mid_range(local, source):
+    """a: stopped mid-table while a unique key u orders the copy; a primary
+    key on id is added at the source, so the next run orders by id.  The
+    catalog kept u's value: the worker ran WHERE id > <u's value> (u runs
+    backwards to id: rows lost), while resume_plan said full.  Now the old
+    position is dropped with the old column: the copy starts over and,
+    the target holding rows, refuses with a clear error; truncated, the
+    target gets every row once."""
+    pg_exec(source, f"""
+CREATE TABLE {SCHEMA}.a (id int NOT NULL, u int NOT NULL UNIQUE, v text NOT NULL);
+INSERT INTO {SCHEMA}.a SELECT i, 100000 - i, 'a' || i FROM generate_series(1, 20000) i;
+ANALYZE {SCHEMA}.a;
+""")
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.a (id int, u int, v text);
+CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.a FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();
+""")
+    cfg = config(fresh_dir("it_seq_a")).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.a")
+    start(local, "it_seq_a", cfg)
+
+    def copied():
+        with local.cursor() as cur:
+            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_a')")
+            row = cur.fetchone()
+            return row[0] if row else 0
+
+    conftest.wait_mid_table(copied, 20000, "it_seq_a")
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task('it_seq_a')")
+    assert wait_state(local, "it_seq_a") == "stopped"
+    with local.cursor() as cur:
+        cur.execute("SELECT order_col, value FROM ape_resume.progress('it_seq_a')")
+        oc, value = cur.fetchone()
+    assert oc == "u" and 80000 < int(value) < 100000
+    pg_exec(source, f"ALTER TABLE {SCHEMA}.a ADD PRIMARY KEY (id)")
+    with local.cursor() as cur:
+        cur.execute("SELECT action, value FROM ape_resume.resume_plan('it_seq_a')")
+        assert cur.fetchall() == [("full", None)]
+        cur.execute("SELECT ape_resume.resume_task('it_seq_a')")
+    assert wait_state(local, "it_seq_a") == "failed"
+    with local.cursor() as cur:
+        cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_a'")
+        assert f'target table "{SCHEMA}"."a" is not empty' in cur.fetchone()[0]
+        cur.execute("SELECT order_col, value, rows_copied FROM ape_resume.progress('it_seq_a')")
+        assert cur.fetchone() == ("id", None, 0)
+        cur.execute(f"TRUNCATE {SCHEMA}.a")
+        cur.execute("SELECT ape_resume.resume_task('it_seq_a')")
+    assert wait_state(local, "it_seq_a", 120) == "finished"
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*), count(DISTINCT id), sum(id), sum(u) FROM {SCHEMA}.a")
+        assert cur.fetchone() == (20000, 20000, 20000 * 20001 // 2, 20000 * 100000 - 20000 * 20001 // 2)
+        cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_a')")
+        assert cur.fetchone()[0] == 20000
+    drop_task_if_exists(local, "it_seq_a")
