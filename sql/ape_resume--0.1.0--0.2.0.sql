@@ -4,6 +4,15 @@
 \echo Use "ALTER EXTENSION ape_resume UPDATE TO '0.2.0'" to load this file. \quit
 
 /*
+ * A table can fail alone (its source table vanished): state 'failed' and
+ * why, while the task copies the others; a resume retries it.
+ */
+ALTER TABLE ape_resume.position DROP CONSTRAINT position_state_check;
+ALTER TABLE ape_resume.position ADD CONSTRAINT position_state_check
+    CHECK (state IN ('pending', 'copying', 'finished', 'skipped', 'failed'));
+ALTER TABLE ape_resume.position ADD COLUMN error text;
+
+/*
  * The views show a role its own tasks and those of the roles whose
  * privileges it has (superusers: all).  security_barrier: a function of the
  * caller's in a query on them never sees the rows filtered out.
@@ -35,7 +44,8 @@ SELECT t.name AS task_name,
        END AS eta,
        p.started_at,
        p.updated_at,
-       f.finished_at
+       f.finished_at,
+       p.error
   FROM ape_resume.position p
   JOIN ape_resume.task t ON t.id = p.task_id
   LEFT JOIN ape_resume.finished f

@@ -112,7 +112,11 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 				 "  THEN position.rows_copied ELSE 0 END, "
 				 "replacing = position.replacing AND "
 				 "  position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col, "
-				 "order_col = EXCLUDED.order_col",
+				 "order_col = EXCLUDED.order_col, "
+				 /* a table that failed alone (it had vanished) is tried again */
+				 "state = CASE WHEN position.state = 'failed' THEN 'pending' "
+				 "  ELSE position.state END, "
+				 "error = NULL",
 				 7, types, args, nulls, SPI_OK_INSERT);
 }
 

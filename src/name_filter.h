@@ -43,6 +43,12 @@ typedef struct NameFilter
 	List	   *ignore_tbs;
 	List	   *db_map;			/* of NameRoute * */
 	List	   *tb_map;
+	/*
+	 * Set by a run that continues a task: a table do_tbs names that is gone
+	 * at the source is no ERROR of the listing; it fails alone (see
+	 * task_state_fail_vanished).
+	 */
+	bool		named_may_be_missing;
 } NameFilter;
 
 /*

@@ -822,6 +822,8 @@ check_named_tables(Source *s, PGresult *res, const NameFilter *filter)
 {
 	ListCell   *lc;
 
+	if (filter->named_may_be_missing)
+		return;
 	foreach(lc, filter->do_tbs)
 	{
 		NamePattern *p = lfirst(lc);

@@ -32,6 +32,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
@@ -76,6 +77,7 @@ extension_owner(void)
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	Oid			owner = InvalidOid;
+	char	   *version = NULL;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
@@ -83,7 +85,14 @@ extension_owner(void)
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(tuple, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
 		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+		version = isnull ? pstrdup("") : TextDatumGetCString(v);
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 
@@ -93,6 +102,13 @@ extension_owner(void)
 				 errmsg("extension \"ape_resume\" is not installed in database \"%s\"",
 						get_database_name(MyDatabaseId)),
 				 errhint("Run CREATE EXTENSION ape_resume.")));
+	/* this library reads and writes the catalog of its own version only */
+	if (strcmp(version, APE_CATALOG_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the ape_resume catalog of database \"%s\" is at version %s, the library needs %s",
+						get_database_name(MyDatabaseId), version, APE_CATALOG_VERSION),
+				 errhint("Run ALTER EXTENSION ape_resume UPDATE.")));
 	return owner;
 }
 

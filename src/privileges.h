@@ -14,6 +14,9 @@
  * privileges of pg_read_server_files (and of pg_write_server_files when
  * need_write).  action completes "permission denied to ...".
  */
+/* The catalog version (extversion) this library reads and writes. */
+#define APE_CATALOG_VERSION "0.2.0"
+
 extern void check_file_privileges(const char *action, bool need_write);
 
 /* Raise an ERROR unless the current user may manage a task owned by owner. */

@@ -488,6 +488,7 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 	}
 	checkpoint_set_tables_total(task->id, list_length(tables));
 	task_state_release_claims(task->id);
+	task_state_fail_vanished(task->id, tables);
 	commit_xact();
 
 	foreach(lc, tables)
@@ -589,6 +590,7 @@ task_run(TaskRow *task, bool helper)
 		(void) with_source_retries(task, &conn, NULL, NULL);
 	else
 		source_open(&conn);
+	config->filter.named_may_be_missing = resumed;
 	tables = ops->list_tables(conn.source, &config->filter);
 	if (!helper)
 	{
@@ -617,10 +619,16 @@ task_run(TaskRow *task, bool helper)
 
 		table = find_table(tables, claimed.schema, claimed.tb);
 		if (table == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("source table \"%s\".\"%s\" no longer exists", claimed.schema, claimed.tb),
-					 errdetail("It was found when the task started.")));
+		{
+			/* gone since the coordinator listed it: the others go on */
+			begin_xact();
+			task_state_fail_table(task->id, claimed.schema, claimed.tb,
+								  "the source table no longer exists (found when the task started)");
+			commit_xact();
+			task_log(config, "WARN", "source table \"%s\".\"%s\" no longer exists: skipped, the task will end failed",
+					 claimed.schema, claimed.tb);
+			continue;
+		}
 		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
 		if (!with_source_retries(task, &conn, table, &claimed))
 		{

@@ -43,6 +43,10 @@
  *
  *	  pending -> copying (claimed: worker_pid = the claimant) -> finished
  *	  pending | copying -> skipped (the resume rules found it finished)
+ *	  pending | copying -> failed, with the reason in error: the source
+ *		table is gone (at the start of a run, or when a worker claims it);
+ *		the task copies the others and ends failed; the next run registers
+ *		the table again as pending.
  *
  *	  - A claim is taken with FOR UPDATE SKIP LOCKED, only while the task is
  *		running.
@@ -67,6 +71,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "privileges.h"
@@ -304,8 +309,17 @@ task_state_worker_leave(int64 task_id, int pid, const char *error)
 	rc = SPI_execute_with_args("UPDATE ape_resume.task SET "
 							   "state = CASE WHEN last_error IS NOT NULL THEN 'failed' "
 							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
-							   "               AND p.state NOT IN ('finished', 'skipped')) "
-							   "  THEN 'stopped' ELSE 'finished' END, "
+							   "               AND p.state IN ('pending', 'copying')) "
+							   "  THEN 'stopped' "
+							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
+							   "               AND p.state = 'failed') "
+							   "  THEN 'failed' ELSE 'finished' END, "
+							   "last_error = coalesce(last_error, "
+							   "  (SELECT pg_catalog.format('table %I.%I failed: %s', p.schema, p.tb, p.error) "
+							   "   FROM ape_resume.position p WHERE p.task_id = $1 AND p.state = 'failed' "
+							   "   AND NOT EXISTS (SELECT 1 FROM ape_resume.position q WHERE q.task_id = $1 "
+							   "                   AND q.state IN ('pending', 'copying')) "
+							   "   ORDER BY p.schema, p.tb LIMIT 1)), "
 							   "finished_at = pg_catalog.now(), worker_pid = NULL, stop_requested = false "
 							   "WHERE id = $1 AND state = 'running' "
 							   "AND NOT EXISTS (SELECT 1 FROM ape_resume.worker w WHERE w.task_id = $1) "
@@ -381,4 +395,63 @@ task_state_release_claims(int64 task_id)
 					   "AND worker_pid NOT IN (SELECT w.pid FROM ape_resume.worker w "
 					   "                       WHERE w.task_id = $1)",
 					   task_id, 0, NULL, NULL, NULL);
+}
+
+void
+task_state_fail_vanished(int64 task_id, List *tables)
+{
+	CatalogUser cu;
+	Oid			types[3] = {INT8OID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[3];
+	Datum	   *schemas;
+	Datum	   *tbs;
+	int			n = list_length(tables);
+	int			i = 0;
+	ListCell   *lc;
+
+	schemas = palloc(sizeof(Datum) * Max(n, 1));
+	tbs = palloc(sizeof(Datum) * Max(n, 1));
+	foreach(lc, tables)
+	{
+		SourceTable *t = lfirst(lc);
+
+		schemas[i] = CStringGetTextDatum(t->schema);
+		tbs[i] = CStringGetTextDatum(t->tb);
+		i++;
+	}
+	args[0] = Int64GetDatum(task_id);
+	args[1] = PointerGetDatum(construct_array(schemas, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(tbs, n, TEXTOID, -1, false, TYPALIGN_INT));
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("UPDATE ape_resume.position p SET state = 'failed', worker_pid = NULL, "
+							  "error = 'the source table no longer exists (an earlier run found it)', "
+							  "updated_at = pg_catalog.clock_timestamp() "
+							  "WHERE p.task_id = $1 AND p.state IN ('pending', 'copying') "
+							  "AND NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS l(s, t) "
+							  "                WHERE l.s = p.schema AND l.t = p.tb)",
+							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update ape_resume.position");
+	catalog_as_owner_end(&cu);
+}
+
+void
+task_state_fail_table(int64 task_id, const char *schema, const char *tb, const char *error)
+{
+	CatalogUser cu;
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+	Datum		args[5];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(schema);
+	args[2] = CStringGetTextDatum(tb);
+	args[3] = CStringGetTextDatum(error);
+	args[4] = Int32GetDatum(MyProcPid);
+	catalog_as_owner_begin(&cu);
+	/* fenced by the claim, as a checkpoint is */
+	if (SPI_execute_with_args("UPDATE ape_resume.position SET state = 'failed', worker_pid = NULL, "
+							  "error = $4, updated_at = pg_catalog.clock_timestamp() "
+							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND worker_pid = $5",
+							  5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update ape_resume.position");
+	catalog_as_owner_end(&cu);
 }

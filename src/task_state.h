@@ -53,4 +53,11 @@ extern bool task_state_claim_table(int64 task_id, ClaimedTable *claimed);
 /* At the start of a run: release the claims of workers not in it. */
 extern void task_state_release_claims(int64 task_id);
 
+/* At the start of a run: pending tables not among tables (the source's) fail. */
+extern void task_state_fail_vanished(int64 task_id, List *tables);
+
+/* A table this worker claimed fails alone, with the reason. */
+extern void task_state_fail_table(int64 task_id, const char *schema, const char *tb,
+								  const char *error);
+
 #endif							/* APE_TASK_STATE_H */

@@ -195,6 +195,42 @@ def test_ten_concurrent_resumes_make_one_run(local, source):
     drop_task_if_exists(local, "it_pg_once_ten")
 
 
+def test_table_vanished_while_stopped_fails_alone(local, source):
+    """Issue 11 g: a table that vanished at the source while the task was
+    stopped used to fail every resume.  Now it fails alone (state failed,
+    with the reason), the others are copied, and once it is back a resume
+    copies it and the task finishes, every row once."""
+    fresh_target(local)
+    start(local, "it_pg_once_g", config(fresh_dir("it_pg_once_g")))
+    stop_mid_table(local, "it_pg_once_g")
+    pg_exec(source, f"ALTER TABLE {SCHEMA}.s RENAME TO s_away")
+    try:
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task('it_pg_once_g')")
+        assert wait_state(local, "it_pg_once_g", 120) == "failed"
+        with local.cursor() as cur:
+            cur.execute("SELECT tb, state, error FROM ape_resume.progress('it_pg_once_g') ORDER BY tb")
+            assert cur.fetchall() == [
+                ("s", "failed", "the source table no longer exists (an earlier run found it)"),
+                ("t", "finished", None)]
+            cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_pg_once_g'")
+            assert cur.fetchone()[0] == (f"table {SCHEMA}.s failed: "
+                                         "the source table no longer exists (an earlier run found it)")
+    finally:
+        pg_exec(source, f"ALTER TABLE {SCHEMA}.s_away RENAME TO s")
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task('it_pg_once_g')")
+    assert wait_state(local, "it_pg_once_g", 120) == "finished"
+    assert_complete(local, source)
+    with local.cursor() as cur:
+        cur.execute("SELECT tb, state, error, rows_copied FROM ape_resume.progress('it_pg_once_g') "
+                    "ORDER BY tb")
+        assert cur.fetchall() == [("s", "finished", None, 3000), ("t", "finished", None, ROWS)]
+        cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_pg_once_g'")
+        assert cur.fetchone()[0] is None
+    drop_task_if_exists(local, "it_pg_once_g")
+
+
 def cut_position_log(log_dir, keep_fraction=0.5):
     path = os.path.join(log_dir, "position.log")
     with open(path) as f:

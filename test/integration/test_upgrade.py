@@ -1,10 +1,16 @@
-"""ALTER EXTENSION ape_resume UPDATE keeps users' tasks: a database on the
-previous version (0.1.0) with a finished task and a failed one is updated,
-and the tasks are intact, visible and the failed one resumes to an exact
-copy."""
-import psycopg2
+"""ALTER EXTENSION ape_resume UPDATE keeps users' tasks, the way a user
+upgrades: the previous release (0.1.0, built from this repository's
+history) is installed and runs a finished task and a failed one; then this
+build is installed, the catalog is updated, and the tasks are intact,
+visible and the failed one resumes to an exact copy.  Before the update,
+this build refuses the old catalog with a clear error."""
+import os
+import subprocess
 
-from conftest import env, fresh_dir
+import psycopg2
+import pytest
+
+from conftest import REPO, connect_local, env, fresh_dir
 
 DBNAME = "it_upgrade"
 SRC_DB = "it_upgrade_src"
@@ -30,7 +36,50 @@ log_dir={log_dir}
 """
 
 
-def test_update_from_0_1_0_keeps_tasks_resumable(local, mysql_admin):
+def git(*args):
+    return subprocess.run(["git", "-C", REPO, *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def previous_release():
+    """The last commit whose ape_resume.control has default_version 0.1.0."""
+    newer = None
+    for h in git("log", "--format=%H", "--", "ape_resume.control").split():
+        if "default_version = '0.1.0'" in git("show", f"{h}:ape_resume.control"):
+            assert newer, "the control file never left 0.1.0"
+            return git("rev-parse", f"{newer}^").strip()
+        newer = h
+    raise AssertionError("no commit with default_version 0.1.0: the test needs the "
+                         "repository's history (not a shallow clone)")
+
+
+def install(src):
+    """Install the build in src, the local server stopped meanwhile."""
+    testbed = os.path.join(REPO, "test", "testbed.sh")
+    subprocess.run(["bash", testbed, "stop", "local"], check=True, capture_output=True)
+    try:
+        subprocess.run(["make", "-s", "-C", src, "install"], check=True, capture_output=True)
+    finally:
+        subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
+
+
+@pytest.fixture
+def old_release():
+    """Build the previous release once per test bed; after the test, this
+    build is installed again whatever happened."""
+    rev = previous_release()
+    src = os.path.join(env("APE_TESTBED"), f"release-0.1.0-{rev[:12]}")
+    if not os.path.exists(os.path.join(src, "ape_resume.so")):
+        os.makedirs(src, exist_ok=True)
+        archive = subprocess.run(["git", "-C", REPO, "archive", rev], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+        subprocess.run(["make", "-s", "-j2", "-C", src], check=True, capture_output=True)
+    yield src
+    install(REPO)
+
+
+def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
     with mysql_admin.cursor() as my:
         my.execute(f"DROP DATABASE IF EXISTS {SRC_DB}")
         my.execute(f"CREATE DATABASE {SRC_DB}")
@@ -38,13 +87,18 @@ def test_update_from_0_1_0_keeps_tasks_resumable(local, mysql_admin):
         for tb in ("a", "b"):
             my.execute(f"CREATE TABLE {tb} (id int PRIMARY KEY, v varchar(10))")
             my.execute(f"INSERT INTO {tb} SELECT seq, concat('{tb}', seq) FROM seq_1_to_50")
+    install(old_release)
+    local = connect_local()
     with local.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {DBNAME}")
+    local.close()
     db = connect(DBNAME)
     try:
         with db.cursor() as cur:
-            cur.execute("CREATE EXTENSION ape_resume VERSION '0.1.0'")
+            cur.execute("CREATE EXTENSION ape_resume")
+            cur.execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ape_resume'")
+            assert cur.fetchone()[0] == "0.1.0"
             # a: finished; b: failed on a target that is not empty
             cur.execute(f'CREATE SCHEMA "{SRC_DB}"')
             cur.execute(f'CREATE TABLE "{SRC_DB}".b (id int, v text)')
@@ -59,7 +113,18 @@ def test_update_from_0_1_0_keeps_tasks_resumable(local, mysql_admin):
                         "FROM ape_resume.tasks ORDER BY name")
             before = cur.fetchall()
             assert [(r[0], r[2]) for r in before] == [("up_a", "finished"), ("up_b", "failed")]
+        db.close()
 
+        # this build: the old catalog is refused until it is updated
+        install(REPO)
+        connect_local().close()
+        db = connect(DBNAME)
+        with db.cursor() as cur:
+            with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState) as e:
+                cur.execute("SELECT ape_resume.resume_task('up_b')")
+            assert ('the ape_resume catalog of database "it_upgrade" is at version 0.1.0, '
+                    'the library needs 0.2.0') in str(e.value)
+            assert "ALTER EXTENSION ape_resume UPDATE" in str(e.value)
             cur.execute("ALTER EXTENSION ape_resume UPDATE")
             cur.execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ape_resume'")
             assert cur.fetchone()[0] == "0.2.0"
@@ -81,5 +146,7 @@ def test_update_from_0_1_0_keeps_tasks_resumable(local, mysql_admin):
             assert cur.fetchall() == [("up_a", "finished", 1, 50), ("up_b", "finished", 1, 50)]
     finally:
         db.close()
+        local = connect_local()
         with local.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
+        local.close()
