@@ -24,6 +24,8 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
+#include "parser/parse_type.h"
+#include "tcop/tcopprot.h"
 #include "utils/inval.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -67,12 +69,34 @@ static void
 run_ddl(const char *sql)
 {
 	int			rc;
-	int			nestlevel = pinned_spi_connect();
+	int			nestlevel;
+
+	/* one statement per call: nothing built here may smuggle in a second */
+	if (list_length(pg_parse_query(sql)) != 1)
+		elog(ERROR, "statement \"%s\" is not exactly one statement", sql);
+	nestlevel = pinned_spi_connect();
 
 	rc = SPI_execute(sql, false, 0);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 	pinned_spi_finish(nestlevel);
+}
+
+/*
+ * The target type of a column as SQL built from its resolved OID and
+ * typmod, schema-qualified: the type text of a source (a PostgreSQL
+ * source's format_type, which a hostile server or a man in the middle
+ * controls) is parsed as a type name and nothing else.
+ */
+static char *
+target_type_sql(const SourceColumn *col)
+{
+	Oid			typid;
+	int32		typmod;
+
+	parseTypeString(col->pg_type, &typid, &typmod, false);
+	return format_type_extended(typid, typmod,
+								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }
 
 /*
@@ -168,16 +192,6 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	}
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (", qualified_name(dst_schema, dst_tb));
-	for (i = 0; i < table->ncolumns; i++)
-	{
-		SourceColumn *col = &table->columns[i];
-
-		appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
-						 quote_identifier(col->name), col->pg_type,
-						 col->not_null ? " NOT NULL" : "");
-	}
-	appendStringInfoChar(&sql, ')');
 
 	/*
 	 * The keys are added when the table is complete: building an index from
@@ -192,6 +206,16 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	/* a type the target lacks (an extension's): say which table it is */
 	PG_TRY();
 	{
+		appendStringInfo(&sql, "CREATE TABLE %s (", qualified_name(dst_schema, dst_tb));
+		for (i = 0; i < table->ncolumns; i++)
+		{
+			SourceColumn *col = &table->columns[i];
+
+			appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
+							 quote_identifier(col->name), target_type_sql(col),
+							 col->not_null ? " NOT NULL" : "");
+		}
+		appendStringInfoChar(&sql, ')');
 		run_ddl(sql.data);
 	}
 	PG_CATCH();

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import threading
 import time
 
@@ -446,3 +447,52 @@ CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.a FOR EACH STATEMENT EXECUTE FUNCTI
         cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_a')")
         assert cur.fetchone()[0] == 20000
     drop_task_if_exists(local, "it_seq_a")
+
+
+def test_hostile_source_type_names_run_nothing_on_the_target(local, pgsrc):
+    """h: a PostgreSQL source whose format_type() answers SQL (a hostile
+    server, or a man in the middle) instead of a type name.  Its text used
+    to go into CREATE TABLE run as several statements; now it is parsed as
+    a type name only, and the table fails naming it."""
+    port = env("APE_PGSRC_PORT")
+    admin = f"postgres://ape_src:pgsrc_secret_pw@127.0.0.1:{port}"
+    subprocess.run(["psql", "-X", "-q", f"{admin}/ape_src", "-c", "DROP DATABASE IF EXISTS it_seq_hostile",
+                    "-c", "CREATE DATABASE it_seq_hostile"], check=True, capture_output=True)
+    try:
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{admin}/it_seq_hostile"], input="""
+SET allow_system_table_mods = on;
+CREATE SCHEMA h;
+CREATE TABLE h.t (id int PRIMARY KEY, v text);
+INSERT INTO h.t VALUES (1, 'one');
+CREATE FUNCTION pg_catalog.format_type_real(oid, int) RETURNS text
+    LANGUAGE internal STABLE AS 'format_type';
+CREATE OR REPLACE FUNCTION pg_catalog.format_type(oid, int) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN $1 = 25
+                 THEN 'text); CREATE TABLE public.it_seq_pwned (a int); CREATE TABLE public.it_seq_pwned2 (b text'
+                 ELSE pg_catalog.format_type_real($1, $2) END $$;
+""", text=True, check=True, capture_output=True)
+        with local.cursor() as cur:
+            cur.execute("DROP SCHEMA IF EXISTS h CASCADE")
+            cur.execute("DROP TABLE IF EXISTS public.it_seq_pwned, public.it_seq_pwned2")
+        cfg = f"""
+[extractor]
+db_type=pg
+url={admin}/it_seq_hostile
+[filter]
+do_dbs=h
+[runtime]
+log_dir={fresh_dir("it_seq_h")}
+"""
+        start(local, "it_seq_h", cfg)
+        assert wait_state(local, "it_seq_h") == "failed"
+        with local.cursor() as cur:
+            cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_h'")
+            err = cur.fetchone()[0]
+            assert 'could not create target table h.t for source table "h"."t"' in err, err
+            cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'it_seq_pwned%' "
+                        "OR schemaname = 'h'")
+            assert cur.fetchone()[0] == 0
+        drop_task_if_exists(local, "it_seq_h")
+    finally:
+        subprocess.run(["psql", "-X", "-q", f"{admin}/ape_src", "-c", "DROP DATABASE IF EXISTS it_seq_hostile"],
+                       check=True, capture_output=True)
