@@ -9,6 +9,17 @@
  * result set are released by a memory context callback, so an ERROR
  * anywhere leaks nothing.
  *
+ * Every call that may wait for the server (connect, query, reading a result,
+ * dropping the rest of a streamed one) goes through the non-blocking API of
+ * MariaDB Connector/C: the call suspends where it would block, and
+ * mysql_wait waits on the socket and the latch, as the PostgreSQL source
+ * does with libpq.  So a worker waiting for its source (a query behind a
+ * lock, a server that stopped sending) still answers SIGTERM
+ * (pg_terminate_backend, a fast shutdown) and a cancel at once, and notices
+ * the postmaster's death, instead of sitting in recv() until the read
+ * timeout.  The library's own timeouts still apply: mysql_wait enforces
+ * them.
+ *
  * Type mapping (source type -> PostgreSQL type), lossless:
  *
  *	MySQL / MariaDB					PostgreSQL
@@ -67,6 +78,7 @@
 #define list_free ma_list_free
 #include <mysql.h>
 #include <errmsg.h>
+#include <mysqld_error.h>
 #undef list_length
 #undef list_delete
 #undef list_free
@@ -77,8 +89,11 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "checkpoint.h"
 #include "config.h"
@@ -87,6 +102,24 @@
 #define MYSQL_CONNECT_TIMEOUT_SECS 10
 #define MYSQL_IO_TIMEOUT_SECS 600
 #define MYSQL_NET_TIMEOUT_SECS 3600
+
+/*
+ * The stack of the client library's coroutine, on which a non-blocking call
+ * runs until it suspends.  Its default (60 KiB) is tight for a TLS
+ * handshake; signal handlers that arrive while the call runs use it too.
+ */
+#define MYSQL_NB_STACK_SIZE (256 * 1024)
+
+/* The non-blocking call of the client library in progress, if any. */
+typedef enum NbCall
+{
+	NB_NONE,
+	NB_CONNECT,					/* mysql_real_connect */
+	NB_QUERY,					/* mysql_real_query */
+	NB_STORE,					/* mysql_store_result */
+	NB_FETCH,					/* mysql_fetch_row of a streamed result */
+	NB_FREE						/* mysql_free_result of a streamed result */
+} NbCall;
 
 /* How a column's values are checked and converted. */
 typedef enum ColKind
@@ -126,6 +159,18 @@ struct Source
 	bool		is_mariadb;
 	MYSQL_RES  *meta_res;		/* a metadata result being read, or NULL */
 
+	/*
+	 * The non-blocking call under way.  It stays set when an ERROR (a
+	 * cancel) leaves mysql_wait while the call is suspended: the release
+	 * callback then finishes the call before it closes the connection.
+	 */
+	NbCall		nb_call;
+	MYSQL_RES  *nb_res;			/* NB_FETCH, NB_FREE: the result */
+	char	   *nb_sql;			/* NB_QUERY: our copy of the statement */
+	WaitEventSet *wes;			/* latch, postmaster death, socket: after connect */
+	int			wes_sock_pos;	/* the socket's event in wes */
+	uint32		wes_sock_events;	/* what wes waits for on the socket */
+
 	/* the current scan */
 	MYSQL_RES  *scan_res;
 	bool		scan_done;		/* scan_next returned false */
@@ -153,6 +198,73 @@ struct Source
 };
 
 /*
+ * Finish the non-blocking call that an ERROR (a cancel, raised by
+ * CHECK_FOR_INTERRUPTS in mysql_wait) left suspended: mysql_close must not
+ * run under it, which would write COM_QUIT into the middle of a request and
+ * drop the memory the call holds.  The socket is shut down first
+ * (mariadb_cancel), so that nothing more goes to the server or comes from
+ * it, and the call is resumed with MYSQL_WAIT_TIMEOUT: every read or write
+ * it waits in fails at once, as at the library's own timeout, and the call
+ * returns with an error.  Nothing here waits or raises an ERROR (this runs
+ * in a memory context callback).  A call still suspended after many rounds
+ * (none is known to) is left to mysql_close, which frees its stack.
+ */
+static void
+nb_abandon(Source *s)
+{
+	int			status = 1;
+	int			rounds;
+
+	/* it returns nonzero also when it did shut the socket: nothing to check */
+	(void) mariadb_cancel(s->conn);
+	for (rounds = 0; status != 0 && rounds < 1000; rounds++)
+	{
+		switch (s->nb_call)
+		{
+			case NB_CONNECT:
+				{
+					MYSQL	   *ret;
+
+					status = mysql_real_connect_cont(&ret, s->conn, MYSQL_WAIT_TIMEOUT);
+					break;
+				}
+			case NB_QUERY:
+				{
+					int			ret;
+
+					status = mysql_real_query_cont(&ret, s->conn, MYSQL_WAIT_TIMEOUT);
+					break;
+				}
+			case NB_STORE:
+				{
+					MYSQL_RES  *ret = NULL;
+
+					status = mysql_store_result_cont(&ret, s->conn, MYSQL_WAIT_TIMEOUT);
+					if (status == 0 && ret != NULL)
+						mysql_free_result(ret); /* stored: reads nothing */
+					break;
+				}
+			case NB_FETCH:
+				{
+					MYSQL_ROW	row;
+
+					status = mysql_fetch_row_cont(&row, s->nb_res, MYSQL_WAIT_TIMEOUT);
+					break;
+				}
+			case NB_FREE:
+				/* frees nb_res when it returns */
+				status = mysql_free_result_cont(s->nb_res, MYSQL_WAIT_TIMEOUT);
+				break;
+			case NB_NONE:
+				status = 0;
+				break;
+		}
+	}
+	s->nb_call = NB_NONE;
+	s->nb_res = NULL;
+}
+
+/*
  * Memory context reset callback: free open results and close the
  * connection.  An unfinished streaming result is detached from the
  * connection first, so that freeing it does not read the rest of the rows.
@@ -162,6 +274,13 @@ mysql_source_release(void *arg)
 {
 	Source	   *s = (Source *) arg;
 
+	if (s->nb_call != NB_NONE)
+		nb_abandon(s);
+	if (s->wes)
+	{
+		FreeWaitEventSet(s->wes);
+		s->wes = NULL;
+	}
 	if (s->meta_res)
 	{
 		mysql_free_result(s->meta_res);
@@ -193,6 +312,234 @@ mysql_error_report(Source *s, const char *what)
 					 ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("%s on MySQL server \"%s\" failed: %s",
 					what, s->server, mysql_error(s->conn))));
+}
+
+/*
+ * Wait for what a suspended non-blocking call asks for (status: its
+ * MYSQL_WAIT_* bits) and return what came, for its _cont function.
+ *
+ * The latch is waited on too, and every wakeup of it runs
+ * CHECK_FOR_INTERRUPTS, as libpqwalreceiver does with libpq: SIGTERM
+ * (pg_terminate_backend, a fast shutdown) ends the worker and a cancel
+ * raises an ERROR right away, however long the server takes; the death of
+ * the postmaster ends it too.  A stop_task signal (SIGUSR2) only sets the
+ * latch: as with the PostgreSQL source, the batch ends at the next row
+ * (batch_feed_more), so the wait goes on.
+ *
+ * MYSQL_WAIT_TIMEOUT in status asks for the library's own timeout of this
+ * step (connect, read or write, set with mysql_options), whose length
+ * mysql_get_timeout_value_ms tells: once it has passed, the answer is
+ * MYSQL_WAIT_TIMEOUT and the call fails as its blocking form would.  Latch
+ * wakeups do not move that deadline.
+ *
+ * Before the connection is made the library may switch sockets (one per
+ * address of the host), so until then each wait asks mysql_get_socket;
+ * afterwards the socket is fixed and s->wes, made once, serves every wait.
+ * MYSQL_WAIT_EXCEPT has no latch event; the library asks for it only on
+ * Windows.
+ */
+static int
+mysql_wait(Source *s, int status)
+{
+	bool		timed = (status & MYSQL_WAIT_TIMEOUT) != 0;
+	TimestampTz deadline = 0;
+	uint32		want = 0;
+
+	if (status & MYSQL_WAIT_READ)
+		want |= WL_SOCKET_READABLE;
+	if (status & MYSQL_WAIT_WRITE)
+		want |= WL_SOCKET_WRITEABLE;
+	if (timed)
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   (int64) mysql_get_timeout_value_ms(s->conn));
+
+	CHECK_FOR_INTERRUPTS();
+	for (;;)
+	{
+		long		timeout = -1;
+		uint32		events;
+		int			ready = 0;
+
+		if (timed)
+		{
+			timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+			if (timeout <= 0)
+				return MYSQL_WAIT_TIMEOUT;
+		}
+
+		if (s->wes != NULL && want != 0)
+		{
+			WaitEvent	event;
+
+			if (want != s->wes_sock_events)
+			{
+				ModifyWaitEvent(s->wes, s->wes_sock_pos, want, NULL);
+				s->wes_sock_events = want;
+			}
+			if (WaitEventSetWait(s->wes, timeout, &event, 1, PG_WAIT_EXTENSION) == 0)
+				events = WL_TIMEOUT;
+			else
+				events = event.events;
+		}
+		else
+		{
+			pgsocket	sock = (pgsocket) mysql_get_socket(s->conn);
+			int			wake = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+			bool		no_socket = false;
+
+			if (want != 0 && sock != PGINVALID_SOCKET)
+				wake |= want;
+			else if (want != 0)
+			{
+				/* no socket to wait on (none known to happen): retry soon */
+				no_socket = true;
+				if (timeout < 0 || timeout > 10)
+					timeout = 10;
+			}
+			if (timeout >= 0)
+				wake |= WL_TIMEOUT;
+			events = WaitLatchOrSocket(MyLatch, wake, sock, timeout, PG_WAIT_EXTENSION);
+			if (no_socket && (events & WL_TIMEOUT))
+				events = want;
+		}
+
+		if (events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (events & WL_SOCKET_READABLE)
+			ready |= MYSQL_WAIT_READ;
+		if (events & WL_SOCKET_WRITEABLE)
+			ready |= MYSQL_WAIT_WRITE;
+		ready &= status;
+		if (ready != 0)
+			return ready;
+		/* the latch, or the timeout: the deadline is checked above */
+	}
+}
+
+/*
+ * Start a non-blocking call.  A connection whose last call an ERROR left
+ * unfinished cannot take another one (the library would mix them up); it
+ * is reported as lost, so that the copy reconnects.  Nothing is known to
+ * use a connection after such an ERROR: this is a safeguard.
+ */
+static void
+nb_begin(Source *s, NbCall call, MYSQL_RES *res)
+{
+	if (s->nb_call != NB_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("connection to MySQL server \"%s\" is unusable after an interrupted request",
+						s->server)));
+	s->nb_call = call;
+	s->nb_res = res;
+}
+
+static void
+nb_end(Source *s)
+{
+	s->nb_call = NB_NONE;
+	s->nb_res = NULL;
+	if (s->nb_sql)
+	{
+		pfree(s->nb_sql);
+		s->nb_sql = NULL;
+	}
+}
+
+/*
+ * The non-blocking forms of the client calls that may wait: each starts the
+ * call and resumes it after each wait until it returns, with the result of
+ * the blocking call.  On an ERROR in mysql_wait the call stays suspended;
+ * see nb_abandon.
+ */
+static MYSQL *
+nb_real_connect(Source *s, const char *host, const char *user,
+				const char *password, unsigned int port)
+{
+	MYSQL	   *ret;
+	int			status;
+
+	nb_begin(s, NB_CONNECT, NULL);
+	status = mysql_real_connect_start(&ret, s->conn, host, user, password, NULL,
+									  port, NULL, 0);
+	while (status != 0)
+		status = mysql_real_connect_cont(&ret, s->conn, mysql_wait(s, status));
+	nb_end(s);
+	return ret;
+}
+
+static int
+nb_real_query(Source *s, const char *sql, unsigned long len)
+{
+	int			ret;
+	int			status;
+
+	nb_begin(s, NB_QUERY, NULL);
+
+	/*
+	 * The library reads the statement while it sends it, maybe after a
+	 * wait: a copy in the connection's context outlives a caller's memory
+	 * that an ERROR frees before nb_abandon runs.
+	 */
+	s->nb_sql = MemoryContextAlloc(s->cxt, len + 1);
+	memcpy(s->nb_sql, sql, len);
+	s->nb_sql[len] = '\0';
+	status = mysql_real_query_start(&ret, s->conn, s->nb_sql, len);
+	while (status != 0)
+		status = mysql_real_query_cont(&ret, s->conn, mysql_wait(s, status));
+	nb_end(s);
+	return ret;
+}
+
+static MYSQL_RES *
+nb_store_result(Source *s)
+{
+	MYSQL_RES  *ret;
+	int			status;
+
+	nb_begin(s, NB_STORE, NULL);
+	status = mysql_store_result_start(&ret, s->conn);
+	while (status != 0)
+		status = mysql_store_result_cont(&ret, s->conn, mysql_wait(s, status));
+	nb_end(s);
+	return ret;
+}
+
+/* mysql_fetch_row of a streamed (mysql_use_result) result */
+static MYSQL_ROW
+nb_fetch_row(Source *s, MYSQL_RES *res)
+{
+	MYSQL_ROW	ret;
+	int			status;
+
+	nb_begin(s, NB_FETCH, res);
+	status = mysql_fetch_row_start(&ret, res);
+	while (status != 0)
+		status = mysql_fetch_row_cont(&ret, res, mysql_wait(s, status));
+	nb_end(s);
+	return ret;
+}
+
+/*
+ * mysql_free_result of a streamed result, which reads the rows not read
+ * yet.  *resp is cleared before the call starts: if an ERROR interrupts
+ * it, nb_abandon finishes it and the result is freed once.
+ */
+static void
+nb_free_result(Source *s, MYSQL_RES **resp)
+{
+	MYSQL_RES  *res = *resp;
+	int			status;
+
+	nb_begin(s, NB_FREE, res);
+	*resp = NULL;
+	status = mysql_free_result_start(res);
+	while (status != 0)
+		status = mysql_free_result_cont(res, mysql_wait(s, status));
+	nb_end(s);
 }
 
 /* Decode %XX escapes of a URL part; NULL on a malformed escape or a NUL. */
@@ -335,25 +682,48 @@ parse_mysql_url(const char *url, char **user, char **password, char **host,
 	}
 }
 
-/* Run a statement that returns no rows. */
-static void
-run_command(Source *s, const char *sql)
+/*
+ * Run a statement that returns no rows.  When it fails with the error
+ * number tolerated (0: none), return false instead of raising an ERROR.
+ */
+static bool
+run_command_tolerating(Source *s, const char *sql, unsigned int tolerated)
 {
-	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+	if (nb_real_query(s, sql, strlen(sql)) != 0)
+	{
+		if (tolerated != 0 && mysql_errno(s->conn) == tolerated)
+			return false;
 		mysql_error_report(s, psprintf("statement \"%s\"", sql));
+	}
 	/* a statement without a result set leaves none */
 	if (mysql_field_count(s->conn) != 0)
 	{
-		MYSQL_RES  *res = mysql_store_result(s->conn);
+		MYSQL_RES  *res = nb_store_result(s);
 
-		if (res)
-			mysql_free_result(res);
+		if (res == NULL)
+			mysql_error_report(s, psprintf("statement \"%s\"", sql));
+		mysql_free_result(res); /* stored: reads nothing */
 	}
+	return true;
+}
+
+static void
+run_command(Source *s, const char *sql)
+{
+	(void) run_command_tolerating(s, sql, 0);
+}
+
+/* Run SET statement sql, unless the server does not know its variable. */
+static void
+run_setting_if_known(Source *s, const char *sql)
+{
+	(void) run_command_tolerating(s, sql, ER_UNKNOWN_SYSTEM_VARIABLE);
 }
 
 /*
- * Connect to the source server of the config and prepare the session:
- * UTC, an sql_mode that changes no value, utf8mb4, long timeouts.
+ * Connect to the source server of the config and prepare the session: no
+ * statement time limit, UTC, an sql_mode that changes no value, utf8mb4,
+ * long timeouts.
  */
 static Source *
 mysql_source_connect(const TaskConfig *config)
@@ -367,6 +737,8 @@ mysql_source_connect(const TaskConfig *config)
 	unsigned int io_timeout = MYSQL_IO_TIMEOUT_SECS;
 	my_bool		off = 0;
 	unsigned int local_infile = 0;
+	size_t		nb_stack = MYSQL_NB_STACK_SIZE;
+	pgsocket	sock;
 
 	parse_mysql_url(config->url, &user, &password, &host, &port);
 
@@ -390,14 +762,14 @@ mysql_source_connect(const TaskConfig *config)
 		mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout) != 0 ||
 		mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
 		mysql_options(s->conn, MYSQL_OPT_RECONNECT, &off) != 0 ||
-		mysql_options(s->conn, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0)
+		mysql_options(s->conn, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_NONBLOCK, &nb_stack) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not set MySQL client options: %s",
 						mysql_error(s->conn))));
 
-	if (mysql_real_connect(s->conn, host, user, password, NULL, port,
-						   NULL, 0) == NULL)
+	if (nb_real_connect(s, host, user, password, port) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": %s",
@@ -408,8 +780,33 @@ mysql_source_connect(const TaskConfig *config)
 		pfree(password);
 	}
 
+	/* from now on the socket stays the same: one wait event set serves */
+	sock = (pgsocket) mysql_get_socket(s->conn);
+	if (sock == PGINVALID_SOCKET)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to MySQL server \"%s\": the client library has no socket",
+						s->server)));
+	s->wes = CreateWaitEventSet(s->cxt, 3);
+	AddWaitEventToSet(s->wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(s->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	s->wes_sock_events = WL_SOCKET_READABLE;
+	s->wes_sock_pos = AddWaitEventToSet(s->wes, s->wes_sock_events, sock, NULL, NULL);
+
 	s->is_mariadb = strstr(mysql_get_server_info(s->conn), "MariaDB") != NULL;
 
+	/*
+	 * No statement time limit, whatever the server or the user's account
+	 * sets: one SELECT streams a whole table, for as long as the copy of the
+	 * table takes, and a limit would kill it (and every retry of it) at the
+	 * same point.  MariaDB calls the limit max_statement_time, MySQL 5.7.8
+	 * and later max_execution_time (for SELECTs), MySQL 5.7.4 to 5.7.7 and
+	 * Percona Server max_statement_time too; a server fails the name it
+	 * does not know with ER_UNKNOWN_SYSTEM_VARIABLE, which is ignored.
+	 * First, so that the metadata queries are not limited either.
+	 */
+	run_setting_if_known(s, "SET SESSION max_statement_time = 0");
+	run_setting_if_known(s, "SET SESSION max_execution_time = 0");
 	run_command(s, "SET time_zone = '+00:00'");
 	run_command(s, "SET sql_mode = ''");
 	run_command(s, "SET NAMES utf8mb4");
@@ -468,14 +865,15 @@ static MYSQL_RES *
 meta_query(Source *s, const char *sql)
 {
 	Assert(s->meta_res == NULL);
-	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+	if (nb_real_query(s, sql, strlen(sql)) != 0)
 		mysql_error_report(s, "a query of information_schema");
-	s->meta_res = mysql_store_result(s->conn);
+	s->meta_res = nb_store_result(s);
 	if (s->meta_res == NULL)
 		mysql_error_report(s, "reading a result of information_schema");
 	return s->meta_res;
 }
 
+/* A stored result: freeing it reads nothing. */
 static void
 meta_done(Source *s)
 {
@@ -483,7 +881,10 @@ meta_done(Source *s)
 	s->meta_res = NULL;
 }
 
-/* Next metadata row, or NULL at the end (ERROR on a read error). */
+/*
+ * Next metadata row, or NULL at the end (ERROR on a read error).  The
+ * result is stored: this reads nothing from the server.
+ */
 static MYSQL_ROW
 meta_next(Source *s)
 {
@@ -1133,15 +1534,15 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
  */
 /*
  * Free the scan's result.  Rows not read yet are read and dropped by
- * mysql_free_result (a parked query that is not taken up again).
+ * mysql_free_result (a parked query that is not taken up again), which
+ * waits for the server as long as it sends them: non-blocking.
  */
 static void
 free_scan(Source *s)
 {
 	if (s->scan_res == NULL)
 		return;
-	mysql_free_result(s->scan_res);
-	s->scan_res = NULL;
+	nb_free_result(s, &s->scan_res);
 	s->scan_table = NULL;
 	if (mysql_errno(s->conn) != 0)
 		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
@@ -1269,9 +1670,11 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 		append_ident(&sql, oc);
 	}
 
-	if (mysql_real_query(s->conn, sql.data, sql.len) != 0)
+	/* waits until the server starts sending (a lock may hold it back) */
+	if (nb_real_query(s, sql.data, sql.len) != 0)
 		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
 									   t->schema, t->tb));
+	/* reads nothing: nb_real_query read the column definitions */
 	s->scan_res = mysql_use_result(s->conn);
 	if (s->scan_res == NULL)
 		mysql_error_report(s, psprintf("reading table \"%s\".\"%s\"",
@@ -1357,7 +1760,7 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 		elog(ERROR, "no MySQL scan in progress");
 	if (s->scan_done)
 		return false;
-	row = mysql_fetch_row(s->scan_res);
+	row = nb_fetch_row(s, s->scan_res);
 	if (row == NULL)
 	{
 		if (mysql_errno(s->conn) != 0)

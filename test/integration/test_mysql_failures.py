@@ -10,6 +10,13 @@ The mid-copy failures are made deterministic with a gate on the target: a
 trigger holds the worker's insert of one row until the test opens it, so
 the test knows that batches were committed and the source is still
 streaming when it drops a table or kills the server.
+
+A read that the source holds back (another session's LOCK TABLES ... WRITE
+makes the worker's SELECT wait for a metadata lock) is interruptible: the
+worker waits on its latch, so pg_terminate_backend ends it at once rather
+than after the 600 s read timeout; and a statement time limit of the
+MariaDB account (MAX_STATEMENT_TIME) does not kill that SELECT, since the
+worker's session resets it.
 """
 import os
 import signal
@@ -494,3 +501,188 @@ def test_nullable_unique_key_with_nulls(local):
     p = progress(local, task)
     assert p["with_nulls"] == ("finished", None, None, 7), p
     assert p["no_nulls"] == ("finished", "k", "4", 5), p
+
+
+def mariadb_root(sql):
+    """Run sql as MariaDB's root, over the unix socket (root@localhost
+    authenticates by unix_socket: the tests run as root, see testbed.sh);
+    ape may not GRANT."""
+    subprocess.run(["mariadb", "--no-defaults", "--socket=" + env("APE_MYSQL_SOCKET"), "-uroot",
+                    "-e", sql], check=True, capture_output=True)
+
+
+def lock_for_write(db, tb):
+    """A MariaDB session holding LOCK TABLES db.tb WRITE: a SELECT of the
+    table by any other session waits for the metadata lock until
+    UNLOCK TABLES (or the session's end)."""
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"LOCK TABLES {db}.{tb} WRITE")
+    return conn
+
+
+def unlock(conn):
+    try:
+        with conn.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+    finally:
+        conn.close()
+
+
+def wait_lock_waiter(db, user="ape", timeout=30):
+    """The MariaDB processlist id of a statement of user on db that waits
+    for a table lock (the worker's SELECT of the locked table)."""
+    conn = mysql_connect()
+    try:
+        deadline = time.time() + timeout
+        with conn.cursor() as cur:
+            while time.time() < deadline:
+                cur.execute("SELECT ID FROM information_schema.PROCESSLIST"
+                            " WHERE USER = %s AND ID <> CONNECTION_ID()"
+                            " AND STATE LIKE 'Waiting for table%%' AND INFO LIKE %s",
+                            (user, f"%{db}%"))
+                row = cur.fetchone()
+                if row:
+                    return row[0]
+                time.sleep(0.05)
+    finally:
+        conn.close()
+    raise AssertionError(f"no statement of {user} on {db} waited for the lock within {timeout}s")
+
+
+def lock_waiter_still_there(pid):
+    conn = mysql_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %s", (pid,))
+            row = cur.fetchone()
+            return row is not None and (row[0] or "").startswith("Waiting for table")
+    finally:
+        conn.close()
+
+
+def task_worker_pids(local, task):
+    with local.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'ape_resume task'"
+                    " AND application_name = %s", (f"ape_resume {task}",))
+        return [r[0] for r in cur.fetchall()]
+
+
+def test_blocked_read_is_interruptible(local):
+    """The worker's SELECT waits at the source behind another session's
+    LOCK TABLES ... WRITE: the worker waits on its latch (wait event
+    Extension, not a recv() that only the 600 s read timeout ends), so
+    pg_terminate_backend ends it within seconds while the lock is still
+    held.  Once the lock is released, a resume copies every row exactly."""
+    task, db = "it_fail_blocked", "it_fail_blocked"
+    n = 3000
+    create_db(db, {"t": n})
+    src = source_rows(db, "t")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    locker = lock_for_write(db, "t")
+    try:
+        start(local, task, env("APE_MYSQL_URL"), db, batch_size=100)
+        wait_lock_waiter(db)
+        pids = task_worker_pids(local, task)
+        assert pids, "no worker of the task in pg_stat_activity"
+        # the worker sits in the latch wait of the MySQL source
+        deadline = time.time() + 20
+        with local.cursor() as cur:
+            while True:
+                cur.execute("SELECT wait_event_type, wait_event FROM pg_stat_activity"
+                            " WHERE pid = %s", (pids[0],))
+                row = cur.fetchone()
+                if row == ("Extension", "Extension") or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+        assert row == ("Extension", "Extension"), row
+        assert task_row(local, task)[0] == "running"
+
+        t0 = time.time()
+        with local.cursor() as cur:
+            for pid in pids:
+                cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        while task_worker_pids(local, task) and time.time() - t0 < 20:
+            time.sleep(0.05)
+        elapsed = time.time() - t0
+        # the lock was held all along: the worker left while its read was
+        # still held back (MariaDB drops the waiting SELECT of a client that
+        # went away, so the waiter itself need not be there any more)
+        assert not task_worker_pids(local, task), "the worker outlived pg_terminate_backend by 20 s"
+        assert elapsed < 20, elapsed
+        state = wait_state(local, task, 60)
+        assert state == "interrupted", task_row(local, task)
+    finally:
+        unlock(locker)
+
+    # nothing was committed; the resumed task copies the table exactly
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 60) == "finished", task_row(local, task)
+    assert target_rows(local, db, "t") == src
+    assert progress(local, task)["t"] == ("finished", "id", str(n), n)
+
+
+MST_USER, MST_PASSWORD = "ape_mst", "Mst_Pw_5521"
+
+
+def test_account_statement_time_limit_is_reset(local):
+    """A MariaDB account with MAX_STATEMENT_TIME 0.5 (its sessions start
+    with max_statement_time = 0.5): a SELECT of its own that waits for a
+    lock is killed after half a second, but the worker's SELECT, which waits
+    for the same lock for seconds, is not (the worker's session sets
+    max_statement_time = 0), and the task copies every row once the lock is
+    released.  A lock wait is used because its length is set by the test;
+    the MariaDB kill of a statement waiting for a metadata lock is prompt."""
+    task, db = "it_fail_mst", "it_fail_mst"
+    n = 500
+    create_db(db, {"t": n})
+    src = source_rows(db, "t")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+    mariadb_root(f"CREATE OR REPLACE USER '{MST_USER}'@'127.0.0.1' IDENTIFIED BY '{MST_PASSWORD}'"
+                 f" WITH MAX_STATEMENT_TIME 0.5;"
+                 f" GRANT SELECT ON {db}.* TO '{MST_USER}'@'127.0.0.1'")
+    locker = None
+    try:
+        limited = pymysql.connect(host="127.0.0.1", port=int(env("APE_MYSQL_PORT")),
+                                  user=MST_USER, password=MST_PASSWORD, charset="utf8mb4",
+                                  autocommit=True, read_timeout=60)
+        try:
+            with limited.cursor() as cur:
+                cur.execute("SELECT @@max_statement_time")
+                assert float(cur.fetchone()[0]) == 0.5
+                locker = lock_for_write(db, "t")
+                # the control: the account's limit kills a SELECT waiting for the lock
+                t0 = time.time()
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute(f"SELECT count(*) FROM {db}.t")
+                # ER_STATEMENT_TIMEOUT (ER_QUERY_INTERRUPTED on other versions)
+                assert e.value.args[0] in (1969, 1317), e.value.args
+                assert time.time() - t0 < 30
+        finally:
+            limited.close()
+
+        url = f"mysql://{MST_USER}:{MST_PASSWORD}@127.0.0.1:{env('APE_MYSQL_PORT')}"
+        start(local, task, url, db, batch_size=50)
+        waiter = wait_lock_waiter(db, user=MST_USER)
+        time.sleep(3)  # six times the account's limit
+        assert lock_waiter_still_there(waiter), "the worker's SELECT was killed"
+        state, error, _, _ = task_row(local, task)
+        assert state == "running" and error is None, (state, error)
+        unlock(locker)
+        locker = None
+        assert wait_state(local, task, 60) == "finished", task_row(local, task)
+        assert target_rows(local, db, "t") == src
+        assert progress(local, task)["t"] == ("finished", "id", str(n), n)
+        error = task_row(local, task)[1]
+        assert error is None, error
+        default = os.path.join(log_dir_of(task), "default.log")
+        if os.path.exists(default):
+            with open(default, errors="replace") as f:
+                assert "retrying in" not in f.read()
+    finally:
+        if locker is not None:
+            unlock(locker)
+        mariadb_root(f"DROP USER IF EXISTS '{MST_USER}'@'127.0.0.1'")
