@@ -564,7 +564,8 @@ def lock_waiter_still_there(pid):
 def task_worker_pids(local, task):
     with local.cursor() as cur:
         cur.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'ape_resume task'"
-                    " AND application_name = %s", (f"ape_resume {task}",))
+                    " AND (application_name = %s OR application_name LIKE %s)",
+                    (f"ape_resume {task}", f"ape_resume {task} %"))
         return [r[0] for r in cur.fetchall()]
 
 
