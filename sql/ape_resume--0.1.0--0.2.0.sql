@@ -13,6 +13,20 @@ ALTER TABLE ape_resume.position ADD CONSTRAINT position_state_check
 ALTER TABLE ape_resume.position ADD COLUMN error text;
 
 /*
+ * The keys of a target table ape_resume created, to add when the table is
+ * complete: kept with the table, not only with the task that created it,
+ * so that a task started after drop_task on the same log_dir adds them.
+ */
+CREATE TABLE ape_resume.target_keys (
+    relid           oid PRIMARY KEY,        -- the target table
+    dst_schema      text NOT NULL,          -- its names when the keys were planned
+    dst_tb          text NOT NULL,
+    ddl             text NOT NULL           -- ALTER TABLE ... ADD PRIMARY KEY ..., ADD UNIQUE ...
+);
+SELECT pg_catalog.pg_extension_config_dump('ape_resume.target_keys', '');
+REVOKE ALL ON ape_resume.target_keys FROM PUBLIC;
+
+/*
  * The views show a role its own tasks and those of the roles whose
  * privileges it has (superusers: all).  security_barrier: a function of the
  * caller's in a query on them never sees the rows filtered out.

@@ -49,9 +49,21 @@ typedef struct ClaimedTable
 	char	   *pending_keys;	/* keys to add when the table is complete */
 } ClaimedTable;
 
-/* In the transaction that created the target: keys to add at its end. */
+/*
+ * In the transaction that created the target: keys to add at its end,
+ * remembered with the table's position and with the target table itself
+ * (ape_resume.target_keys), so that a later task completing the table
+ * (after drop_task, from the same log_dir) adds them too.
+ */
 extern void checkpoint_set_pending_keys(int64 task_id, const SourceTable *table,
+										const char *dst_schema, const char *dst_tb,
 										const char *ddl);
+
+/* The keys remembered for an existing target table, or NULL. */
+extern char *checkpoint_target_pending_keys(const char *dst_schema, const char *dst_tb);
+
+/* In the transaction that added them: forget them. */
+extern void checkpoint_target_keys_added(const char *dst_schema, const char *dst_tb);
 
 /* The table's committed position; false if it is not in the catalog. */
 extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,

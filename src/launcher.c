@@ -12,6 +12,13 @@
  * every second, it starts tasks that wait for a free worker slot, oldest
  * first.  Like pg_cron's launcher, it restarts after a crash by itself.
  *
+ * Resuming after a server start happens once per server start: a flag in
+ * shared memory (reset only when the postmaster reinitializes it, at a
+ * start or a crash restart) keeps a launcher that restarted alone from
+ * resuming tasks whose workers were terminated on purpose; those are marked
+ * interrupted.  An ERROR in a pass is logged and the next pass comes after
+ * a longer nap: the launcher does not die of it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,6 +34,8 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -41,6 +50,38 @@
 #define LAUNCHER_NAP_MS 1000
 
 static bool launcher_registered = false;
+
+/* In shared memory: has a launcher of this server start resumed orphans? */
+typedef struct LauncherShared
+{
+	pg_atomic_uint32 orphans_resumed;
+} LauncherShared;
+
+static LauncherShared *launcher_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+launcher_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(LauncherShared)));
+}
+
+static void
+launcher_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	launcher_shared = ShmemInitStruct("ape_resume launcher", sizeof(LauncherShared), &found);
+	if (!found)
+		pg_atomic_init_u32(&launcher_shared->orphans_resumed, 0);
+	LWLockRelease(AddinShmemInitLock);
+}
 
 PGDLLEXPORT void ape_launcher_main(Datum main_arg);
 
@@ -59,6 +100,11 @@ ape_launcher_register(void)
 	snprintf(worker.bgw_type, BGW_MAXLEN, APE_LAUNCHER_TYPE);
 	RegisterBackgroundWorker(&worker);
 	launcher_registered = true;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = launcher_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = launcher_shmem_startup;
 }
 
 /* Can a task of this database wait in the queue for a worker slot? */
@@ -163,10 +209,36 @@ start_queued(void)
 	}
 }
 
+/* One pass: orphans, then the queue. */
+static void
+launcher_pass(int *nap)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("ape_resume", true)))
+	{
+		bool		first = pg_atomic_read_u32(&launcher_shared->orphans_resumed) == 0;
+
+		/* the tasks that were running when the server went down */
+		handle_orphans(first);
+		start_queued();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (first)
+			pg_atomic_write_u32(&launcher_shared->orphans_resumed, 1);
+	}
+	else
+	{
+		*nap = 10 * LAUNCHER_NAP_MS;	/* CREATE EXTENSION not run yet */
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+}
+
 void
 ape_launcher_main(Datum main_arg)
 {
-	bool		first = true;
 	MemoryContext pass_cxt;
 
 	pqsignal(SIGTERM, die);
@@ -189,21 +261,21 @@ ape_launcher_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
 		MemoryContextSwitchTo(pass_cxt);
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid("ape_resume", true)))
+		PG_TRY();
 		{
-			/* the tasks that were running when the server went down */
-			handle_orphans(first);
-			first = false;
-			start_queued();
+			launcher_pass(&nap);
 		}
-		else
-			nap = 10 * LAUNCHER_NAP_MS;	/* CREATE EXTENSION not run yet */
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		PG_CATCH();
+		{
+			/* as a backend's main loop does: report, clean up, go on */
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			nap = 10 * LAUNCHER_NAP_MS;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(pass_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
 

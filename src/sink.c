@@ -18,6 +18,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "commands/copy.h"
 #include "commands/copyfrom_internal.h"
 #include "executor/spi.h"
@@ -29,6 +30,7 @@
 #include "utils/inval.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -238,6 +240,73 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	if (keys.len == 0)
 		return NULL;
 	return psprintf("ALTER TABLE %s %s", qualified_name(dst_schema, dst_tb), keys.data);
+}
+
+void
+sink_replace_bound(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+				   ReplaceBound *bound)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nestlevel;
+	int			rc;
+	bool		isnull;
+	char		category;
+	bool		preferred;
+	Datum		max;
+
+	memset(bound, 0, sizeof(ReplaceBound));
+	Assert(table->order_col >= 0);
+	nestlevel = pinned_spi_connect();
+	rc = SPI_execute(psprintf("SELECT pg_catalog.max(%s) FROM %s",
+							  quote_identifier(table->columns[table->order_col].name),
+							  qualified_name(dst_schema, dst_tb)),
+					 true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read target table %s: %s",
+			 qualified_name(dst_schema, dst_tb), SPI_result_code_string(rc));
+	max = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	bound->typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	if (isnull)
+		bound->empty = true;
+	else
+	{
+		get_type_category_preferred(bound->typid, &category, &preferred);
+		/* a text key's order depends on a collation: replace to the end */
+		bound->bounded = category == TYPCATEGORY_NUMERIC || category == TYPCATEGORY_DATETIME;
+		if (bound->bounded)
+		{
+			TypeCacheEntry *tc = lookup_type_cache(bound->typid, TYPECACHE_CMP_PROC_FINFO);
+			int16		typlen;
+			bool		typbyval;
+
+			if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
+				bound->bounded = false;
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(cxt);
+
+				get_typlenbyval(bound->typid, &typlen, &typbyval);
+				bound->max = datumCopy(max, typbyval, typlen);
+				bound->cmp = palloc(sizeof(FmgrInfo));
+				fmgr_info_copy(bound->cmp, &tc->cmp_proc_finfo, cxt);
+				getTypeInputInfo(bound->typid, &bound->typinput, &bound->typioparam);
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+	pinned_spi_finish(nestlevel);
+}
+
+bool
+sink_replace_bound_reached(const ReplaceBound *bound, const char *value)
+{
+	Datum		v;
+
+	if (!bound->bounded)
+		return false;
+	/* the value was just written to that column: its input takes it */
+	v = OidInputFunctionCall(bound->typinput, unconstify(char *, value), bound->typioparam, -1);
+	return DatumGetInt32(FunctionCall2Coll(bound->cmp, InvalidOid, v, bound->max)) >= 0;
 }
 
 bool

@@ -9,6 +9,7 @@
 #ifndef APE_SINK_H
 #define APE_SINK_H
 
+#include "fmgr.h"
 #include "source.h"
 
 /*
@@ -26,6 +27,28 @@ extern void sink_add_keys(const SourceTable *table, const char *ddl);
 
 /* Does the target table hold any row? */
 extern bool sink_table_has_rows(const char *dst_schema, const char *dst_tb);
+
+/*
+ * Where replacing rows may stop (see sink_replace_bound): the highest order
+ * value the target holds, when the column's type orders the same at the
+ * source and the target (numbers, dates and times).
+ */
+typedef struct ReplaceBound
+{
+	bool		empty;			/* the target holds no row: nothing to replace */
+	bool		bounded;		/* false: replace to the end of the table */
+	Oid			typid;
+	Datum		max;
+	Oid			typinput;
+	Oid			typioparam;
+	FmgrInfo   *cmp;
+} ReplaceBound;
+
+extern void sink_replace_bound(const SourceTable *table, const char *dst_schema,
+							   const char *dst_tb, ReplaceBound *bound);
+
+/* Has a batch that ended at order value value passed the bound? */
+extern bool sink_replace_bound_reached(const ReplaceBound *bound, const char *value);
 
 /* Rows are pulled from a feed: returns false at its end. */
 typedef bool (*SinkRowFeed) (void *arg, char **values, int *lengths);

@@ -200,7 +200,8 @@ append_durable_positions(const TaskConfig *config, StringInfo pending, XLogRecPt
 /*
  * Copy one table from after (NULL: from the start).  With replacing, rows
  * after "after" may already be in the target (the resume position came from
- * a log that lags): they are replaced until a batch finds new rows.
+ * a log that lags): they are replaced up to the highest key the target
+ * holds (numbers, dates and times), or to the end of the table.
  * Returns false when a stop was requested before the table finished.
  */
 static bool
@@ -216,6 +217,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	char	   *value = after ? pstrdup(after) : NULL;
 	bool		finished = false;
 	uint64		replaced_total = 0;
+	ReplaceBound bound;
 	StringInfoData pending;		/* position.log lines not yet durable */
 	XLogRecPtr	pending_lsn = InvalidXLogRecPtr;
 	char	   *created_keys;
@@ -232,9 +234,20 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	if (created_keys != NULL)
 	{
 		/* remembered with the table, for whichever run completes it */
-		checkpoint_set_pending_keys(task->id, table, created_keys);
+		checkpoint_set_pending_keys(task->id, table, dst_schema, dst_tb, created_keys);
 		*pending_keys = created_keys;
 	}
+	else if (*pending_keys == NULL)
+		/* created by a task since dropped: its keys are still to be added */
+		*pending_keys = checkpoint_target_pending_keys(dst_schema, dst_tb);
+	if (replacing && table->order_col >= 0)
+	{
+		sink_replace_bound(table, dst_schema, dst_tb, &bound);
+		if (bound.empty)
+			replacing = false;
+	}
+	else
+		replacing = false;
 	if (after == NULL && sink_table_has_rows(dst_schema, dst_tb))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -285,8 +298,14 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			rows = sink_copy_rows_replacing(table, dst_schema, dst_tb,
 											batch_feed_next, &feed, &replaced);
 			replaced_total += replaced;
-			/* rows new to the target: the previous run ended before them */
-			if (replaced < rows || feed.exhausted)
+			/*
+			 * Past the highest key in the target (or at the end of the
+			 * table): no later row can be there.  A batch with rows new to
+			 * the target proves nothing: rows may have been added at the
+			 * source inside the range copied already.
+			 */
+			if (feed.exhausted ||
+				(feed.rows > 0 && sink_replace_bound_reached(&bound, feed.last_value.data)))
 			{
 				replacing = false;
 				task_log(config, "INFO",
@@ -314,7 +333,10 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		}
 		/* the keys of a table we created, in the transaction of its end */
 		if (finished && *pending_keys != NULL)
+		{
 			sink_add_keys(table, *pending_keys);
+			checkpoint_target_keys_added(dst_schema, dst_tb);
+		}
 		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
 								   (int64) rows, finished, replacing);
 		commit_xact();

@@ -34,6 +34,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/backend_status.h"
+#include "storage/lock.h"
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
@@ -69,6 +72,90 @@ stop_signal_handler(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
+/*
+ * The ape_resume task workers that have a backend status entry: with
+ * want > 0, whether that pid is one of them instead.
+ */
+static int
+count_task_workers(int want, bool *found)
+{
+	int			n = 0;
+	int			nbackends;
+
+	if (found)
+		*found = false;
+	/* the counts of other backends now, not at the transaction's start */
+	pgstat_clear_backend_activity_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		const char *type;
+
+		if (l == NULL || l->backendStatus.st_backendType != B_BG_WORKER)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(l->backendStatus.st_procpid);
+		if (type == NULL || strcmp(type, APE_TASK_WORKER_TYPE) != 0)
+			continue;
+		n++;
+		if (found && l->backendStatus.st_procpid == want)
+			*found = true;
+	}
+	return n;
+}
+
+int
+task_workers_running(void)
+{
+	return count_task_workers(0, NULL);
+}
+
+/*
+ * Wait until a worker just started has its backend status entry, so that
+ * the next launch counts it (a worker appears there only once it has
+ * connected); give up when it dies first or after 10 s.
+ */
+static void
+wait_until_counted(BackgroundWorkerHandle *handle, pid_t pid)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+
+	for (;;)
+	{
+		pid_t		now;
+		bool		found;
+
+		if (GetBackgroundWorkerPid(handle, &now) != BGWH_STARTED)
+			return;
+		(void) count_task_workers(pid, &found);
+		if (found || GetCurrentTimestamp() >= deadline)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Launches are serialized server-wide, from counting the running workers
+ * to the new one being counted, by a session-level advisory lock held only
+ * that long (not until the caller's commit).
+ */
+#define APE_LAUNCH_LOCK_KEY 0x41504503
+
+static void
+launch_lock(bool acquire)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, InvalidOid, APE_LAUNCH_LOCK_KEY, 0, 2);
+	if (acquire)
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	else
+		(void) LockRelease(&tag, ExclusiveLock, true);
+}
+
 int
 task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 				   bool queue_ok)
@@ -76,8 +163,7 @@ task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	TaskWorkerArgs args;
-	pid_t		pid;
-	BgwHandleStatus status;
+	volatile pid_t pid = 0;
 
 	memset(&worker, 0, sizeof(worker));
 	memset(&args, 0, sizeof(args));
@@ -98,37 +184,57 @@ task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (task_workers_running() >= ape_resume_max_workers)
+	launch_lock(true);
+	PG_TRY();
 	{
-		if (queue_ok)
-			return 0;
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a worker for task \"%s\": ape_resume.max_workers (%d) workers are busy",
-						task_name, ape_resume_max_workers),
-				 errhint("Wait for other tasks to finish, raise ape_resume.max_workers, or preload ape_resume so that tasks wait their turn.")));
+		if (task_workers_running() >= ape_resume_max_workers)
+		{
+			if (queue_ok)
+				pid = 0;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("could not start a worker for task \"%s\": ape_resume.max_workers (%d) workers are busy",
+								task_name, ape_resume_max_workers),
+						 errhint("Wait for other tasks to finish, raise ape_resume.max_workers, or preload ape_resume so that tasks wait their turn.")));
+		}
+		else if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		{
+			if (queue_ok)
+				pid = 0;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("could not start a worker for task \"%s\": no free background worker slot",
+								task_name),
+						 errhint("Raise max_worker_processes (now %d), or wait for other tasks to finish.",
+								 max_worker_processes)));
+		}
+		else
+		{
+			pid_t		started;
+			BgwHandleStatus status = WaitForBackgroundWorkerStartup(handle, &started);
+
+			if (status == BGWH_POSTMASTER_DIED)
+				ereport(ERROR,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("could not start a worker for task \"%s\": the postmaster died", task_name)));
+			if (status != BGWH_STARTED)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("could not start a worker for task \"%s\"", task_name),
+						 errhint("See the server log.")));
+			pid = started;
+			wait_until_counted(handle, started);
+		}
 	}
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	PG_FINALLY();
 	{
-		if (queue_ok)
-			return 0;
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a worker for task \"%s\": no free background worker slot",
-						task_name),
-				 errhint("Raise max_worker_processes (now %d), or wait for other tasks to finish.",
-						 max_worker_processes)));
+		launch_lock(false);
 	}
-	status = WaitForBackgroundWorkerStartup(handle, &pid);
-	if (status == BGWH_POSTMASTER_DIED)
-		ereport(ERROR,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("could not start a worker for task \"%s\": the postmaster died", task_name)));
-	if (status != BGWH_STARTED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not start a worker for task \"%s\"", task_name),
-				 errhint("See the server log.")));
+	PG_END_TRY();
+	if (pid == 0)
+		return 0;
 	if (helper)
 		task_state_worker_add(task_id, (int) pid);
 	else
@@ -206,21 +312,6 @@ task_workers_signal_stop_at_commit(const TaskRow *task)
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	stop_pids = list_concat(stop_pids, pids);
 	MemoryContextSwitchTo(old);
-}
-
-int
-task_workers_running(void)
-{
-	int			n;
-	bool		isnull;
-	int			nestlevel = pinned_spi_connect();
-
-	if (SPI_execute("SELECT count(*) FROM pg_catalog.pg_stat_activity "
-					"WHERE backend_type = '" APE_TASK_WORKER_TYPE "'", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_stat_activity");
-	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	pinned_spi_finish(nestlevel);
-	return n;
 }
 
 /*

@@ -265,6 +265,67 @@ def test_new_task_resumes_from_lagging_log_files_alone(local, source):
     assert f'replaced {int(value) - int(logged)} rows of "{SCHEMA}"."t"' in default
 
 
+def test_replace_goes_on_past_rows_added_inside_the_copied_range(local, pgsrc):
+    """Issue 11 d: a new task resumes from a lagging position.log, so the
+    rows after the logged position are replaced; meanwhile rows were added
+    at the source between the logged position and the last copied row.
+    Replace mode used to end at the first batch holding a row new to the
+    target, and the later batches inserted rows already there (duplicates
+    here, the target has no key).  Now it replaces up to the highest key
+    the target holds: every row once."""
+    gap = "it_pg_gap"
+    pg_exec(pgsrc, f"""
+DROP SCHEMA IF EXISTS {gap} CASCADE; CREATE SCHEMA {gap};
+CREATE TABLE {gap}.t (id int PRIMARY KEY, v text NOT NULL);
+INSERT INTO {gap}.t SELECT 2 * i, 'v' || i FROM generate_series(1, 30000) i;
+ANALYZE {gap}.t;
+""")
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {gap} CASCADE; CREATE SCHEMA {gap};
+CREATE TABLE {gap}.t (id int, v text);
+CREATE FUNCTION {gap}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {gap}.t FOR EACH STATEMENT EXECUTE FUNCTION {gap}.slow();
+""")
+    log_dir = fresh_dir("it_pg_gap")
+    drop_task_if_exists(local, "it_pg_gap2")
+    start(local, "it_pg_gap1", config(log_dir, tables="t", schema=gap))
+
+    def copied():
+        with local.cursor() as cur:
+            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_pg_gap1')")
+            row = cur.fetchone()
+            return row[0] if row else 0
+
+    conftest.wait_mid_table(copied, 30000, "it_pg_gap1", low=4000)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task('it_pg_gap1')")
+    assert wait_state(local, "it_pg_gap1") == "stopped"
+    with local.cursor() as cur:
+        cur.execute("SELECT value FROM ape_resume.progress('it_pg_gap1')")
+        value = int(cur.fetchone()[0])
+        cur.execute("SELECT ape_resume.drop_task('it_pg_gap1')")
+    logged = int(cut_position_log(log_dir, keep_fraction=0.3))
+    assert logged + 400 < value
+    # odd ids inside (logged, value): the first replaced batch holds new rows
+    pg_exec(pgsrc, f"INSERT INTO {gap}.t SELECT i, 'new' || i FROM generate_series({logged + 1}, "
+                   f"{logged + 99}, 2) i")
+    start(local, "it_pg_gap2", config(log_dir, "resume_from_log=true", tables="t", schema=gap))
+    assert wait_state(local, "it_pg_gap2", 120) == "finished"
+    with pgsrc.cursor() as cur:
+        cur.execute(f"SELECT id, v FROM {gap}.t ORDER BY id")
+        want = cur.fetchall()
+    with local.cursor() as cur:
+        cur.execute(f"SELECT id, v FROM {gap}.t ORDER BY id")
+        got = cur.fetchall()
+    assert len(got) == len(want) == 30050
+    assert got == want
+    with open(os.path.join(log_dir, "default.log")) as f:
+        default = f.read()
+    assert f'replaced {(value - logged) // 2} rows of "{gap}"."t"' in default
+    drop_task_if_exists(local, "it_pg_gap2")
+
+
 def test_resume_config_value_mid_table(local, source):
     fresh_target(local)
     work = fresh_dir("it_pg_once_d_input")

@@ -496,3 +496,231 @@ log_dir={fresh_dir("it_seq_h")}
     finally:
         subprocess.run(["psql", "-X", "-q", f"{admin}/ape_src", "-c", "DROP DATABASE IF EXISTS it_seq_hostile"],
                        check=True, capture_output=True)
+
+
+def test_keys_of_a_created_target_survive_drop_task(local, source):
+    """m: ape_resume creates the target without its keys and adds them when
+    the table is complete.  The keys were remembered only with the task
+    that created the table: after drop_task, a new task resuming from the
+    same log_dir completed the table and never added them."""
+    pg_exec(source, f"""
+CREATE TABLE {SCHEMA}.k (id int PRIMARY KEY, code text NOT NULL UNIQUE, v text);
+INSERT INTO {SCHEMA}.k SELECT i, 'c' || i, 'v' || i FROM generate_series(1, 20000) i;
+ANALYZE {SCHEMA}.k;
+""")
+    fresh_target(local)
+    # every table created in the schema gets a slow insert trigger, so the
+    # copy can be stopped mid-table
+    pg_exec(local, f"""
+DROP EVENT TRIGGER IF EXISTS it_seq_slow_tables;
+CREATE OR REPLACE FUNCTION public.it_seq_slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE OR REPLACE FUNCTION public.it_seq_slow_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands()
+           WHERE command_tag = 'CREATE TABLE' AND schema_name = '{SCHEMA}' LOOP
+    EXECUTE format('CREATE TRIGGER slow AFTER INSERT ON %s FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION public.it_seq_slow()', r.object_identity);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER it_seq_slow_tables ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+    EXECUTE FUNCTION public.it_seq_slow_tables();
+""")
+    try:
+        d = fresh_dir("it_seq_m")
+        cfg = config(d).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.k")
+        drop_task_if_exists(local, "it_seq_m2")
+        start(local, "it_seq_m1", cfg)
+
+        def copied():
+            with local.cursor() as cur:
+                cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_m1')")
+                row = cur.fetchone()
+                return row[0] if row else 0
+
+        conftest.wait_mid_table(copied, 20000, "it_seq_m1")
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.stop_task('it_seq_m1')")
+        assert wait_state(local, "it_seq_m1") == "stopped"
+        with local.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_catalog.pg_constraint "
+                        f"WHERE conrelid = '{SCHEMA}.k'::regclass")
+            assert cur.fetchone()[0] == 0  # not yet: added when the table is complete
+            cur.execute("SELECT ape_resume.drop_task('it_seq_m1')")
+            cur.execute("DROP EVENT TRIGGER it_seq_slow_tables")
+        start(local, "it_seq_m2", config(d).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.k")
+              + "[resumer]\nresume_from_log=true\n")
+        assert wait_state(local, "it_seq_m2") == "finished"
+        with local.cursor() as cur:
+            cur.execute("SELECT contype, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+                        f"WHERE conrelid = '{SCHEMA}.k'::regclass ORDER BY contype")
+            assert cur.fetchall() == [("p", "PRIMARY KEY (id)"), ("u", "UNIQUE (code)")]
+            cur.execute(f"SELECT count(*), count(DISTINCT id), sum(id) FROM {SCHEMA}.k")
+            assert cur.fetchone() == (20000, 20000, 20000 * 20001 // 2)
+            cur.execute("SELECT count(*) FROM ape_resume.target_keys "
+                        f"WHERE relid = '{SCHEMA}.k'::regclass")
+            assert cur.fetchone()[0] == 0
+        drop_task_if_exists(local, "it_seq_m2")
+    finally:
+        pg_exec(local, "DROP EVENT TRIGGER IF EXISTS it_seq_slow_tables")
+
+
+def launcher_pid(local):
+    with local.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'ape_resume launcher'")
+        row = cur.fetchone()
+        return row[0] if row else None
+
+
+def wait_launcher(local, other_than=None):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        pid = launcher_pid(local)
+        if pid and pid != other_than:
+            return pid
+        time.sleep(0.1)
+    raise AssertionError("no launcher")
+
+
+def slow_source_task(local, source, task):
+    """A task on a 20000-row table whose target is slow; returns when it is
+    mid-table."""
+    pg_exec(source, f"""
+DROP TABLE IF EXISTS {SCHEMA}.o;
+CREATE TABLE {SCHEMA}.o (id int PRIMARY KEY, v text NOT NULL);
+INSERT INTO {SCHEMA}.o SELECT i, 'o' || i FROM generate_series(1, 20000) i;
+""")
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.o (id int, v text);
+CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.o FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();
+""")
+    start(local, task, config(fresh_dir(task)).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.o"))
+
+    def copied():
+        with local.cursor() as cur:
+            cur.execute("SELECT rows_copied FROM ape_resume.progress(%s)", (task,))
+            row = cur.fetchone()
+            return row[0] if row else 0
+
+    conftest.wait_mid_table(copied, 20000, task)
+
+
+def test_launcher_restart_does_not_resume_terminated_tasks(local, source):
+    """o: the launcher resumes the tasks a server restart interrupted, once
+    per server start.  A launcher that restarted alone (terminated here)
+    used to resume as well the tasks whose workers had been terminated on
+    purpose; now they stay interrupted."""
+    first = wait_launcher(local)
+    slow_source_task(local, source, "it_seq_o")
+    with local.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (first,))
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE backend_type = 'ape_resume task'")
+    wait_launcher(local, other_than=first)
+    assert wait_state(local, "it_seq_o") == "interrupted"
+    with local.cursor() as cur:
+        cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_o')")
+        copied = cur.fetchone()[0]
+    time.sleep(3)  # a few passes of the new launcher: it resumes nothing
+    with local.cursor() as cur:
+        cur.execute("SELECT state FROM ape_resume.tasks WHERE name = 'it_seq_o'")
+        assert cur.fetchone()[0] == "interrupted"
+        cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_o')")
+        assert cur.fetchone()[0] == copied
+        cur.execute("SELECT ape_resume.resume_task('it_seq_o')")
+    assert wait_state(local, "it_seq_o", 120) == "finished"
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.o")
+        assert cur.fetchone() == (20000, 20000)
+    drop_task_if_exists(local, "it_seq_o")
+
+
+def test_launcher_survives_an_error_in_a_pass(local):
+    """o: an ERROR in a pass of the launcher (here: the catalog of its
+    database claims another version) used to kill it; now it logs the
+    error and goes on, the same process."""
+    pid = wait_launcher(local)
+    log = os.path.join(env("APE_TESTBED"), "local", "server.log")
+    size = os.path.getsize(log)
+    with local.cursor() as cur:
+        cur.execute("UPDATE pg_catalog.pg_extension SET extversion = '0.1.0' WHERE extname = 'ape_resume'")
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(log, errors="replace") as f:
+                f.seek(size)
+                if "is at version 0.1.0, the library needs 0.2.0" in f.read():
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the launcher logged no error")
+    finally:
+        with local.cursor() as cur:
+            cur.execute("UPDATE pg_catalog.pg_extension SET extversion = '0.2.0' WHERE extname = 'ape_resume'")
+    time.sleep(1)
+    assert launcher_pid(local) == pid
+
+
+def test_concurrent_starts_respect_max_workers(local, source):
+    """t: six sessions start a task each at the same moment, with
+    ape_resume.max_workers = 2.  Slots were counted in pg_stat_activity,
+    where a worker appears only once connected, so concurrent launches all
+    saw free slots.  Now launches are serialized until the new worker is
+    counted: never more than two run; the others wait in the queue and
+    every task finishes exactly."""
+    n = 6
+    pg_exec(source, "".join(
+        f"DROP TABLE IF EXISTS {SCHEMA}.w{i}; CREATE TABLE {SCHEMA}.w{i} (id int PRIMARY KEY); "
+        f"INSERT INTO {SCHEMA}.w{i} SELECT generate_series(1, 5000);" for i in range(n)))
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; "
+                   f"CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql "
+                   f"AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;" + "".join(
+        f"CREATE TABLE {SCHEMA}.w{i} (id int); CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.w{i} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();" for i in range(n)))
+    for i in range(n):
+        drop_task_if_exists(local, f"it_seq_t{i}")
+    with conftest.server_setting("ape_resume.max_workers", "2"):
+        barrier = threading.Barrier(n)
+        errors = []
+
+        def go(i):
+            conn = connect_local()
+            try:
+                with conn.cursor() as cur:
+                    cfg = config(fresh_dir(f"it_seq_t{i}")).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.w{i}")
+                    barrier.wait()
+                    cur.execute("SELECT ape_resume.start_task(%s, %s)", (f"it_seq_t{i}", cfg))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        most = 0
+        deadline = time.time() + 120
+        with local.cursor() as cur:
+            while time.time() < deadline:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'ape_resume task'")
+                most = max(most, cur.fetchone()[0])
+                cur.execute("SELECT count(*) FROM ape_resume.tasks WHERE name LIKE 'it\\_seq\\_t_' "
+                            "AND state = 'finished'")
+                if cur.fetchone()[0] == n:
+                    break
+                time.sleep(0.01)
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert most == 2, most
+    with local.cursor() as cur:
+        for i in range(n):
+            assert wait_state(local, f"it_seq_t{i}") == "finished"
+            cur.execute(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.w{i}")
+            assert cur.fetchone() == (5000, 5000)
+    for i in range(n):
+        drop_task_if_exists(local, f"it_seq_t{i}")
