@@ -200,7 +200,7 @@ JROLE = "ape_seq_role"
 @pytest.fixture
 def role(local, source):
     """A role with the file roles and a target schema of its own."""
-    for t in ("it_seq_j", "it_seq_e", "it_seq_r"):
+    for t in ("it_seq_j", "it_seq_e", "it_seq_r", "it_seq_b"):
         drop_task_if_exists(local, t)
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
@@ -217,7 +217,7 @@ def role(local, source):
             cur.execute(f"CREATE TABLE {SCHEMA}.m{i} (id int PRIMARY KEY, v text)")
             cur.execute(f"INSERT INTO {SCHEMA}.m{i} SELECT g, 'm{i}-' || g FROM generate_series(1, 3000) g")
     yield JROLE
-    for t in ("it_seq_j", "it_seq_e", "it_seq_r"):
+    for t in ("it_seq_j", "it_seq_e", "it_seq_r", "it_seq_b"):
         drop_task_if_exists(local, t)
     with local.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
@@ -724,3 +724,57 @@ def test_concurrent_starts_respect_max_workers(local, source):
             assert cur.fetchone() == (5000, 5000)
     for i in range(n):
         drop_task_if_exists(local, f"it_seq_t{i}")
+
+
+def test_superuser_resuming_a_roles_task_lends_it_nothing(local, role, source):
+    """b: resume_task launched the coordinator as the caller; a superuser
+    resuming another role's task ran it as superuser.  The worker is the
+    task's owner, whoever resumes."""
+    pg_exec(source, f"""
+DROP TABLE IF EXISTS {SCHEMA}.o;
+CREATE TABLE {SCHEMA}.o (id int PRIMARY KEY, v text NOT NULL);
+INSERT INTO {SCHEMA}.o SELECT i, 'o' || i FROM generate_series(1, 20000) i;
+""")
+    pg_exec(local, f"""
+SET ROLE {role};
+CREATE TABLE {SCHEMA}.o (id int, v text);
+CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.o FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();
+RESET ROLE;
+""")
+    drop_task_if_exists(local, "it_seq_b")
+    start_as(local, role, "it_seq_b",
+             config(fresh_dir("it_seq_b")).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.o"))
+
+    def copied():
+        with local.cursor() as cur:
+            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_b')")
+            row = cur.fetchone()
+            return row[0] if row else 0
+
+    conftest.wait_mid_table(copied, 20000, "it_seq_b")
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task('it_seq_b')")
+    assert wait_state(local, "it_seq_b") == "stopped"
+    with local.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert cur.fetchone()[0] is True
+        cur.execute("SELECT ape_resume.resume_task('it_seq_b')")
+    users = set()
+    with local.cursor() as cur:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            cur.execute("SELECT usename FROM pg_stat_activity WHERE backend_type = 'ape_resume task' "
+                        "AND application_name LIKE 'ape_resume it_seq_b%'")
+            users |= {r[0] for r in cur.fetchall()}
+            cur.execute("SELECT state FROM ape_resume.tasks WHERE name = 'it_seq_b'")
+            if cur.fetchone()[0] not in ("pending", "running"):
+                break
+            time.sleep(0.02)
+    assert users == {role}
+    assert wait_state(local, "it_seq_b") == "finished"
+    with local.cursor() as cur:
+        cur.execute(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.o")
+        assert cur.fetchone() == (20000, 20000)
+    drop_task_if_exists(local, "it_seq_b")
