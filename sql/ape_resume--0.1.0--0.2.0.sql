@@ -18,10 +18,10 @@ ALTER TABLE ape_resume.position ADD COLUMN error text;
  * so that a task started after drop_task on the same log_dir adds them.
  */
 CREATE TABLE ape_resume.target_keys (
-    relid           oid PRIMARY KEY,        -- the target table
-    dst_schema      text NOT NULL,          -- its names when the keys were planned
-    dst_tb          text NOT NULL,
-    ddl             text NOT NULL           -- ALTER TABLE ... ADD PRIMARY KEY ..., ADD UNIQUE ...
+    dst_schema      text NOT NULL,          -- the target table's names
+    dst_tb          text NOT NULL,          -- (names, not an oid: a dump keeps them)
+    ddl             text NOT NULL,          -- ALTER TABLE ... ADD PRIMARY KEY ..., ADD UNIQUE ...
+    PRIMARY KEY (dst_schema, dst_tb)
 );
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.target_keys', '');
 REVOKE ALL ON ape_resume.target_keys FROM PUBLIC;

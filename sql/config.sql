@@ -73,6 +73,15 @@ url=mysql://user:p@ss:w/rd@db.example:3306?x=@y
 do_dbs=*
 $$) WHERE key = 'url';
 
+-- a '?' in the password does not end the userinfo
+SELECT value FROM ape_resume.parse_config($$
+[extractor]
+db_type=pg
+url=postgres://u:pa?ss@h/db?x=@y
+[filter]
+do_dbs=*
+$$) WHERE key = 'url';
+
 -- every secret of the query string is masked, its key percent-encoded or not
 SELECT value FROM ape_resume.parse_config($$
 [extractor]

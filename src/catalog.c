@@ -57,9 +57,10 @@ log_dir_check_free(const char *log_dir, int64 except_id)
 	lock_name(LOCK_SPACE_LOG_DIR, log_dir);
 	args[0] = CStringGetTextDatum(log_dir);
 	args[1] = Int64GetDatum(except_id);
+	/* not read-only: a snapshot taken after the lock, of what others committed */
 	rc = SPI_execute_with_args("SELECT name FROM ape_resume.task "
 							   "WHERE log_dir = $1 AND id <> $2 AND state IN ('pending', 'running')",
-							   2, argtypes, args, NULL, true, 1);
+							   2, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.task: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
@@ -98,7 +99,7 @@ catalog_task_insert(const char *name, const char *config_text,
 	lock_name(LOCK_SPACE_TASK_NAME, name);
 	args[0] = CStringGetTextDatum(name);
 	rc = SPI_execute_with_args("SELECT 1 FROM ape_resume.task WHERE name = $1",
-							   1, argtypes, args, NULL, true, 1);
+							   1, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.task: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)

@@ -266,12 +266,6 @@ checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
 	return found;
 }
 
-/* the target table named $1.$2, in the catalog statements below */
-#define TARGET_RELID \
-	"(SELECT c.oid FROM pg_catalog.pg_class c " \
-	"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
-	" WHERE n.nspname = $1 AND c.relname = $2)"
-
 void
 checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char *dst_schema,
 							const char *dst_tb, const char *ddl)
@@ -290,10 +284,9 @@ checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char 
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
 	args[2] = CStringGetTextDatum(ddl);
-	exec_catalog("INSERT INTO ape_resume.target_keys (relid, dst_schema, dst_tb, ddl) "
-				 "SELECT " TARGET_RELID ", $1, $2, $3 "
-				 "ON CONFLICT (relid) DO UPDATE SET dst_schema = EXCLUDED.dst_schema, "
-				 "dst_tb = EXCLUDED.dst_tb, ddl = EXCLUDED.ddl",
+	exec_catalog("INSERT INTO ape_resume.target_keys (dst_schema, dst_tb, ddl) "
+				 "VALUES ($1, $2, $3) "
+				 "ON CONFLICT (dst_schema, dst_tb) DO UPDATE SET ddl = EXCLUDED.ddl",
 				 3, types + 1, args, NULL, SPI_OK_INSERT);
 }
 
@@ -309,9 +302,8 @@ checkpoint_target_pending_keys(const char *dst_schema, const char *dst_tb)
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
 	catalog_as_owner_begin(&cu);
-	/* the names too: a relid reused by another table is not ours */
 	if (SPI_execute_with_args("SELECT ddl FROM ape_resume.target_keys "
-							  "WHERE relid = " TARGET_RELID " AND dst_schema = $1 AND dst_tb = $2",
+							  "WHERE dst_schema = $1 AND dst_tb = $2",
 							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.target_keys");
 	if (SPI_processed > 0)
@@ -328,7 +320,7 @@ checkpoint_target_keys_added(const char *dst_schema, const char *dst_tb)
 
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
-	exec_catalog("DELETE FROM ape_resume.target_keys WHERE relid = " TARGET_RELID,
+	exec_catalog("DELETE FROM ape_resume.target_keys WHERE dst_schema = $1 AND dst_tb = $2",
 				 2, types, args, NULL, SPI_OK_DELETE);
 }
 

@@ -676,8 +676,14 @@ url_mask_password(const char *url)
 	if (auth == NULL)
 		return mask_query_password(pstrdup(url));
 	auth += 3;
-	/* the userinfo ends at the last '@' before the query string */
-	end = strchr(auth, '?');
+	/*
+	 * The userinfo ends at the last '@' before the query string, which
+	 * starts at the first '?' after the first '@' (a '?' before it may be
+	 * part of the password, as libpq reads it).
+	 */
+	end = strchr(auth, '@');
+	if (end != NULL)
+		end = strchr(end, '?');
 	if (end == NULL)
 		end = auth + strlen(auth);
 	for (p = auth; p < end; p++)

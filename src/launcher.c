@@ -176,12 +176,12 @@ handle_orphans(bool resume)
 			continue;
 		if (resume)
 		{
-			if (task_state_requeue(t->id))
+			if (task_state_requeue(&row))
 				ereport(LOG,
 						(errmsg("ape_resume launcher: resuming task \"%s\", interrupted by a server restart",
 								t->name)));
 		}
-		else if (task_state_mark_interrupted(t->id) != NULL)
+		else if (task_state_mark_interrupted(&row) != NULL)
 			ereport(LOG,
 					(errmsg("ape_resume launcher: task \"%s\" lost its workers; it is interrupted",
 							t->name)));

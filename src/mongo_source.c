@@ -122,6 +122,16 @@ typedef struct ColConv
 	char	   *field;
 } ColConv;
 
+/* Whether a collection has a default collation other than simple. */
+typedef struct CollationInfo
+{
+	char	   *db;
+	char	   *coll;
+	bool		collated;
+} CollationInfo;
+
+static void remember_collation(Source *s, const char *db, const char *coll, bool collated);
+
 struct Source
 {
 	MemoryContext cxt;			/* holds this struct and the scan state */
@@ -132,8 +142,7 @@ struct Source
 	char	   *password;		/* scrubbed from messages; NULL if none */
 	char	   *raw_password;	/* as the URL spells it */
 	bool		is_ferretdb;
-	List	   *collated;		/* SourceTables of collections with a default
-								 * collation other than simple */
+	List	   *collations;		/* CollationInfo of the collections seen */
 	int32		batch_size;		/* documents per getMore */
 
 	/* metadata handles, released by the callback on ERROR */
@@ -550,13 +559,7 @@ list_collections(Source *s, const char *db, const NameFilter *filter)
 		if (!name_filter_wants_table(filter, db, name))
 			continue;
 		tables = lappend(tables, collection_table(db, name));
-		if (has_default_collation(info))
-		{
-			MemoryContext old = MemoryContextSwitchTo(s->cxt);
-
-			s->collated = lappend(s->collated, collection_table(db, name));
-			MemoryContextSwitchTo(old);
-		}
+		remember_collation(s, db, name, has_default_collation(info));
 	}
 	if (mongoc_cursor_error(s->meta_cursor, &error))
 		mongo_error_report(s, psprintf("listing the collections of database \"%s\"", db),
@@ -2067,26 +2070,69 @@ check_collection_exists(Source *s)
 				 errdetail("It was listed when the task started; it may have been dropped since.")));
 }
 
+static void
+remember_collation(Source *s, const char *db, const char *coll, bool collated)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	CollationInfo *c = palloc(sizeof(CollationInfo));
+
+	c->db = pstrdup(db);
+	c->coll = pstrdup(coll);
+	c->collated = collated;
+	s->collations = lappend(s->collations, c);
+	MemoryContextSwitchTo(old);
+}
+
 /*
- * Open the sorted query of the stream's collection after s->last_id, or
- * from its start without one.
+ * Has the collection being scanned a default collation (see
+ * has_default_collation)?  Known from the listing, or asked of the server
+ * (a connection made again after the source was lost has listed nothing).
  */
-/* Has the collection being scanned a default collation (see above)? */
 static bool
 is_collated(Source *s)
 {
 	ListCell   *lc;
+	mongoc_database_t *db;
+	mongoc_cursor_t *cursor;
+	const bson_t *info;
+	bson_error_t error;
+	bson_t		opts;
+	bson_t		filter;
+	bool		collated = false;
 
-	foreach(lc, s->collated)
+	foreach(lc, s->collations)
 	{
-		SourceTable *t = lfirst(lc);
+		CollationInfo *c = lfirst(lc);
 
-		if (strcmp(t->schema, s->schema) == 0 && strcmp(t->tb, s->tb) == 0)
-			return true;
+		if (strcmp(c->db, s->schema) == 0 && strcmp(c->coll, s->tb) == 0)
+			return c->collated;
 	}
-	return false;
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "filter", &filter);
+	BSON_APPEND_UTF8(&filter, "name", s->tb);
+	bson_append_document_end(&opts, &filter);
+	db = mongoc_client_get_database(s->client, s->schema);
+	cursor = mongoc_database_find_collections_with_opts(db, &opts);
+	bson_destroy(&opts);
+	while (mongoc_cursor_next(cursor, &info))
+		collated = collated || has_default_collation(info);
+	if (mongoc_cursor_error(cursor, &error))
+	{
+		mongoc_cursor_destroy(cursor);
+		mongoc_database_destroy(db);
+		mongo_error_report(s, psprintf("reading the options of collection \"%s\".\"%s\"",
+									   s->schema, s->tb), &error);
+	}
+	mongoc_cursor_destroy(cursor);
+	mongoc_database_destroy(db);
+	remember_collation(s, s->schema, s->tb, collated);
+	return collated;
 }
 
+/*
+ * Open the sorted query of the stream's collection after s->last_id, or
+ * from its start without one.
+ */
 static void
 stream_query(Source *s)
 {

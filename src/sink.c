@@ -247,52 +247,65 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 				   ReplaceBound *bound)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	const char *col = table->columns[table->order_col].name;
+	Oid			relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
+	AttrNumber	attnum = OidIsValid(relid) ? get_attnum(relid, col) : InvalidAttrNumber;
+	TypeCacheEntry *tc = NULL;
+	char		category = TYPCATEGORY_INVALID;
+	bool		preferred;
 	int			nestlevel;
 	int			rc;
 	bool		isnull;
-	char		category;
-	bool		preferred;
 	Datum		max;
 
 	memset(bound, 0, sizeof(ReplaceBound));
-	Assert(table->order_col >= 0);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target table %s has no column \"%s\"", qualified_name(dst_schema, dst_tb), col)));
+	bound->typid = get_atttype(relid, attnum);
+	/* a text key's order depends on a collation: replace to the end */
+	get_type_category_preferred(bound->typid, &category, &preferred);
+	if (category == TYPCATEGORY_NUMERIC || category == TYPCATEGORY_DATETIME)
+	{
+		tc = lookup_type_cache(bound->typid, TYPECACHE_CMP_PROC_FINFO);
+		bound->bounded = OidIsValid(tc->cmp_proc_finfo.fn_oid);
+	}
+	if (!bound->bounded)
+	{
+		bound->empty = !sink_table_has_rows(dst_schema, dst_tb);
+		return;
+	}
+
 	nestlevel = pinned_spi_connect();
-	rc = SPI_execute(psprintf("SELECT pg_catalog.max(%s) FROM %s",
-							  quote_identifier(table->columns[table->order_col].name),
-							  qualified_name(dst_schema, dst_tb)),
+	/* the type's default btree order, as the copy's ORDER BY: no max() needed */
+	rc = SPI_execute(psprintf("SELECT %s FROM %s ORDER BY 1 DESC NULLS LAST LIMIT 1",
+							  quote_identifier(col), qualified_name(dst_schema, dst_tb)),
 					 true, 0);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read target table %s: %s",
 			 qualified_name(dst_schema, dst_tb), SPI_result_code_string(rc));
-	max = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	bound->typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-	if (isnull)
+	if (SPI_processed == 0)
+	{
 		bound->empty = true;
+		pinned_spi_finish(nestlevel);
+		return;
+	}
+	max = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		bound->bounded = false;	/* only NULLs: replace to the end */
 	else
 	{
-		get_type_category_preferred(bound->typid, &category, &preferred);
-		/* a text key's order depends on a collation: replace to the end */
-		bound->bounded = category == TYPCATEGORY_NUMERIC || category == TYPCATEGORY_DATETIME;
-		if (bound->bounded)
-		{
-			TypeCacheEntry *tc = lookup_type_cache(bound->typid, TYPECACHE_CMP_PROC_FINFO);
-			int16		typlen;
-			bool		typbyval;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		int16		typlen;
+		bool		typbyval;
 
-			if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
-				bound->bounded = false;
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(cxt);
-
-				get_typlenbyval(bound->typid, &typlen, &typbyval);
-				bound->max = datumCopy(max, typbyval, typlen);
-				bound->cmp = palloc(sizeof(FmgrInfo));
-				fmgr_info_copy(bound->cmp, &tc->cmp_proc_finfo, cxt);
-				getTypeInputInfo(bound->typid, &bound->typinput, &bound->typioparam);
-				MemoryContextSwitchTo(old);
-			}
-		}
+		get_typlenbyval(bound->typid, &typlen, &typbyval);
+		bound->max = datumCopy(max, typbyval, typlen);
+		bound->cmp = palloc(sizeof(FmgrInfo));
+		fmgr_info_copy(bound->cmp, &tc->cmp_proc_finfo, cxt);
+		getTypeInputInfo(bound->typid, &bound->typinput, &bound->typioparam);
+		MemoryContextSwitchTo(old);
 	}
 	pinned_spi_finish(nestlevel);
 }

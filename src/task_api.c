@@ -137,7 +137,7 @@ resume_task(PG_FUNCTION_ARGS)
 	check_task_owner(name, task.owner);
 	if (state_is_active(task.state) && !task_workers_alive(&task))
 	{
-		const char *state = task_state_mark_interrupted(task.id);
+		const char *state = task_state_mark_interrupted(&task);
 
 		if (state)
 			task.state = pstrdup(state);
@@ -205,7 +205,7 @@ wait_task(PG_FUNCTION_ARGS)
 		 * launcher serves this database it resumes or marks such tasks.
 		 */
 		if (!ape_launcher_serves_this_database() && !task_workers_alive(&task) &&
-			(final = task_state_mark_interrupted(task.id)) != NULL)
+			(final = task_state_mark_interrupted(&task)) != NULL)
 			PG_RETURN_TEXT_P(cstring_to_text(final));
 		if (GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,

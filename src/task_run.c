@@ -166,6 +166,8 @@ begin_xact(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
+	/* what a trigger's SET changed in the last batch does not reach this one */
+	ape_worker_pin_session();
 	/* now() of the catalog updates: the time of this transaction */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

@@ -165,6 +165,8 @@ task_state_begin_run(int64 id)
  */
 #define TASK_STATE_ALL_FINISHED \
 	"(t.last_error IS NULL " \
+	" AND t.started_at <= (SELECT pg_catalog.max(f.finished_at) FROM ape_resume.finished f " \
+	"                      WHERE f.task_id = t.id) " \
 	" AND EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = t.id) " \
 	" AND NOT EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = t.id " \
 	"                 AND p.state NOT IN ('finished', 'skipped')) " \
@@ -174,15 +176,37 @@ task_state_begin_run(int64 id)
 /* The states of a task whose workers may have died without a word. */
 #define ORPHAN_STATES "(state = 'running' OR (state = 'pending' AND worker_pid IS NOT NULL))"
 
+/*
+ * The state and coordinator the caller saw when it found every worker dead
+ * ($2, $3): the change applies only if the row is still that one, not a
+ * run another session started meanwhile.
+ */
+#define SEEN_ROW "state = $2 AND worker_pid IS NOT DISTINCT FROM $3"
+
+static void
+seen_args(const TaskRow *seen, Oid *types, Datum *args, char *nulls)
+{
+	types[0] = INT8OID;
+	types[1] = TEXTOID;
+	types[2] = INT4OID;
+	args[0] = Int64GetDatum(seen->id);
+	args[1] = CStringGetTextDatum(seen->state);
+	args[2] = Int32GetDatum(seen->worker_pid);
+	nulls[0] = nulls[1] = ' ';
+	nulls[2] = seen->worker_pid == 0 ? 'n' : ' ';
+	nulls[3] = '\0';
+}
+
 const char *
-task_state_mark_interrupted(int64 id)
+task_state_mark_interrupted(const TaskRow *seen)
 {
 	CatalogUser cu;
-	Oid			types[1] = {INT8OID};
-	Datum		args[1];
+	Oid			types[3];
+	Datum		args[3];
+	char		nulls[4];
 	const char *state = NULL;
 
-	args[0] = Int64GetDatum(id);
+	seen_args(seen, types, args, nulls);
 	catalog_as_owner_begin(&cu);
 	/* finished: the run committed every table finished, then lost a helper */
 	if (SPI_execute_with_args("UPDATE ape_resume.task t SET "
@@ -194,8 +218,8 @@ task_state_mark_interrupted(int64 id)
 							  "finished_at = CASE WHEN " TASK_STATE_ALL_FINISHED " "
 							  "  THEN pg_catalog.now() END, "
 							  "worker_pid = NULL "
-							  "WHERE id = $1 AND " ORPHAN_STATES " RETURNING state",
-							  1, types, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+							  "WHERE id = $1 AND " ORPHAN_STATES " AND " SEEN_ROW " RETURNING state",
+							  3, types, args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.task");
 	if (SPI_processed > 0)
 	{
@@ -210,16 +234,21 @@ task_state_mark_interrupted(int64 id)
 }
 
 bool
-task_state_requeue(int64 id)
+task_state_requeue(const TaskRow *seen)
 {
+	Oid			types[3];
+	Datum		args[3];
+	char		nulls[4];
 	bool		done;
 
+	seen_args(seen, types, args, nulls);
 	done = task_update("UPDATE ape_resume.task SET state = 'pending', worker_pid = NULL, "
 					   "last_error = NULL, stop_requested = false "
-					   "WHERE id = $1 AND " ORPHAN_STATES, id, 0, NULL, NULL, NULL) > 0;
+					   "WHERE id = $1 AND " ORPHAN_STATES " AND " SEEN_ROW,
+					   seen->id, 2, types + 1, args + 1, nulls + 1) > 0;
 	if (done)
 		(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1",
-						   id, 0, NULL, NULL, NULL);
+						   seen->id, 0, NULL, NULL, NULL);
 	return done;
 }
 
@@ -247,8 +276,9 @@ task_state_worker_pids(int64 task_id)
 
 	args[0] = Int64GetDatum(task_id);
 	catalog_as_owner_begin(&cu);
+	/* not read-only: what other sessions committed now, not at our snapshot */
 	if (SPI_execute_with_args("SELECT pid FROM ape_resume.worker WHERE task_id = $1",
-							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.worker");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -282,8 +312,13 @@ task_state_worker_leave(int64 task_id, int pid, const char *error)
 	args[1] = Int32GetDatum(pid);
 	args[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	catalog_as_owner_begin(&cu);
-	/* first the task row's lock: it orders the leaves of all workers */
-	rc = SPI_execute_with_args("UPDATE ape_resume.task SET last_error = coalesce(last_error, $3) "
+	/*
+	 * First the task row's lock: it orders the leaves of all workers.  A
+	 * worker that is not (or no longer) one of the run's touches nothing.
+	 */
+	rc = SPI_execute_with_args("UPDATE ape_resume.task SET last_error = CASE WHEN EXISTS "
+							   "  (SELECT 1 FROM ape_resume.worker w WHERE w.task_id = $1 AND w.pid = $2) "
+							   "  THEN coalesce(last_error, $3) ELSE last_error END "
 							   "WHERE id = $1",
 							   3, types, args, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
@@ -292,6 +327,14 @@ task_state_worker_leave(int64 task_id, int pid, const char *error)
 							   2, types, args, nulls, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not update ape_resume.worker: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		/* not one of the run's workers (its error was not recorded either) */
+		catalog_as_owner_end(&cu);
+		elog(LOG, "ape_resume worker %d left task %lld, of which it was not a worker",
+			 pid, (long long) task_id);
+		return NULL;
+	}
 	catalog_as_owner_end(&cu);
 
 	/* a helper that died at start-up (a connection limit) left its row */
@@ -454,4 +497,23 @@ task_state_fail_table(int64 task_id, const char *schema, const char *tb, const c
 							  5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update ape_resume.position");
 	catalog_as_owner_end(&cu);
+}
+
+bool
+task_state_worker_registered(int64 task_id, int pid)
+{
+	CatalogUser cu;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	bool		found;
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int32GetDatum(pid);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.worker WHERE task_id = $1 AND pid = $2",
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.worker");
+	found = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return found;
 }

@@ -11,6 +11,7 @@
 
 #include "nodes/pg_list.h"
 
+#include "catalog.h"
 #include "checkpoint.h"
 
 /* stopped, failed or interrupted -> pending; false if it was in no such state */
@@ -32,8 +33,8 @@ extern bool task_state_begin_run(int64 id);
  * (or finished, when its tables all were) and return that state, or put it
  * back in the queue.  NULL / false if its state changed meanwhile.
  */
-extern const char *task_state_mark_interrupted(int64 id);
-extern bool task_state_requeue(int64 id);
+extern const char *task_state_mark_interrupted(const TaskRow *seen);
+extern bool task_state_requeue(const TaskRow *seen);
 
 /* The workers of a task (ape_resume.worker). */
 extern void task_state_worker_add(int64 task_id, int pid);
@@ -46,6 +47,9 @@ extern List *task_state_worker_pids(int64 task_id);
  * state, or NULL when other workers are still at work.
  */
 extern const char *task_state_worker_leave(int64 task_id, int pid, const char *error);
+
+/* Is pid a worker of the task's current run (a row in ape_resume.worker)? */
+extern bool task_state_worker_registered(int64 task_id, int pid);
 
 /* Take the next table no worker copies (largest first); false if none. */
 extern bool task_state_claim_table(int64 task_id, ClaimedTable *claimed);

@@ -219,13 +219,18 @@ task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 				ereport(ERROR,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
 						 errmsg("could not start a worker for task \"%s\": the postmaster died", task_name)));
-			if (status != BGWH_STARTED)
+			if (status == BGWH_STOPPED && queue_ok)
+				pid = 0;		/* died at once (a connection limit, say) */
+			else if (status != BGWH_STARTED)
 				ereport(ERROR,
 						(errcode(ERRCODE_INTERNAL_ERROR),
 						 errmsg("could not start a worker for task \"%s\"", task_name),
 						 errhint("See the server log.")));
-			pid = started;
-			wait_until_counted(handle, started);
+			else
+			{
+				pid = started;
+				wait_until_counted(handle, started);
+			}
 		}
 	}
 	PG_FINALLY();
@@ -316,9 +321,10 @@ task_workers_signal_stop_at_commit(const TaskRow *task)
 
 /*
  * The settings a worker's session depends on, forced over what ALTER ROLE
- * ... SET and ALTER DATABASE ... SET put there (at PGC_S_OVERRIDE, so that
- * no later SET, by a trigger on a target table say, changes them), as the
- * logical replication apply worker does for its own session:
+ * ... SET and ALTER DATABASE ... SET put there, as the logical replication
+ * apply worker does for its own session.  At PGC_S_SESSION, the level of a
+ * SET: a trigger of a target table that runs SET changes them until the
+ * next batch, whose transaction starts by pinning them again (begin_xact):
  *
  *	search_path						pinned: no name resolves through a path
  *									another role controls
@@ -356,7 +362,7 @@ ape_worker_pin_session(void)
 	int			i;
 
 	for (i = 0; i < lengthof(settings); i++)
-		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_OVERRIDE);
+		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_SESSION);
 }
 
 /* Write the error that ended this worker to the task's default.log too. */
@@ -412,8 +418,9 @@ ape_task_worker_main(Datum main_arg)
 	cache_superuser();
 	if (found && !args.helper && task_state_begin_run(task.id))
 		task.state = "running";
-	else if (found && args.helper && strcmp(task.state, "running") == 0)
-		 /* registered by the coordinator */ ;
+	else if (found && args.helper && strcmp(task.state, "running") == 0 &&
+			 task_state_worker_registered(task.id, MyProcPid))
+		 /* registered by the coordinator, in the transaction that committed */ ;
 	else
 	{
 		if (found && args.helper)

@@ -559,7 +559,7 @@ CREATE EVENT TRIGGER it_seq_slow_tables ON ddl_command_end WHEN TAG IN ('CREATE 
             cur.execute(f"SELECT count(*), count(DISTINCT id), sum(id) FROM {SCHEMA}.k")
             assert cur.fetchone() == (20000, 20000, 20000 * 20001 // 2)
             cur.execute("SELECT count(*) FROM ape_resume.target_keys "
-                        f"WHERE relid = '{SCHEMA}.k'::regclass")
+                        f"WHERE dst_schema = '{SCHEMA}' AND dst_tb = 'k'")
             assert cur.fetchone()[0] == 0
         drop_task_if_exists(local, "it_seq_m2")
     finally:
@@ -778,3 +778,32 @@ RESET ROLE;
         cur.execute(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.o")
         assert cur.fetchone() == (20000, 20000)
     drop_task_if_exists(local, "it_seq_b")
+
+
+def test_a_triggers_set_does_not_outlive_its_batch(local, source):
+    """Review of issue 11: the worker pinned its settings at a level below
+    SET's, so a trigger of a target table running SET changed them for the
+    rest of the run (REPEATABLE READ for every later batch).  Each batch
+    now starts with the pinned settings again."""
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.t (id int, v text);
+CREATE TABLE {SCHEMA}.seen (n serial, iso text, datestyle text);
+CREATE FUNCTION {SCHEMA}.meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {SCHEMA}.seen (iso, datestyle)
+    VALUES (current_setting('transaction_isolation'), current_setting('DateStyle'));
+  PERFORM set_config('default_transaction_isolation', 'repeatable read', false);
+  PERFORM set_config('DateStyle', 'SQL, DMY', false);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER meddle AFTER INSERT ON {SCHEMA}.t FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.meddle();
+""")
+    start(local, "it_seq_set", config(fresh_dir("it_seq_set")))
+    assert wait_state(local, "it_seq_set") == "finished"
+    with local.cursor() as cur:
+        cur.execute(f"SELECT iso, datestyle, count(*) >= 5 FROM {SCHEMA}.seen GROUP BY 1, 2")
+        assert cur.fetchall() == [("read committed", "ISO, MDY", True)]
+        cur.execute(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.t")
+        assert cur.fetchone() == (500, 500)
+    drop_task_if_exists(local, "it_seq_set")
