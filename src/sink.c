@@ -97,6 +97,16 @@ target_type_sql(const SourceColumn *col)
 	int32		typmod;
 
 	parseTypeString(col->pg_type, &typid, &typmod, false);
+	/*
+	 * Sources name base types only (a PostgreSQL source's domains are read
+	 * as their base type): a domain would run its CHECK's functions, a
+	 * pseudo-type cannot hold a value.
+	 */
+	if (get_typtype(typid) == TYPTYPE_DOMAIN || get_typtype(typid) == TYPTYPE_PSEUDO)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("type %s of column \"%s\" is not a base type",
+						format_type_be_qualified(typid), col->name)));
 	return format_type_extended(typid, typmod,
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }

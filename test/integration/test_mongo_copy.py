@@ -599,6 +599,12 @@ def test_killed_cursor_and_dropped_collection(local, mongo):
                 f'{killed["cursorsKilled"][0]} not found; retrying') in default
 
     fresh_target(local, db)
+    # every batch takes 20 ms more: the drop comes while the copy runs
+    with local.cursor() as cur:
+        cur.execute(f"CREATE FUNCTION {db}.slow() RETURNS trigger LANGUAGE plpgsql "
+                    f"AS $$BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END$$")
+        cur.execute(f"CREATE TRIGGER slow AFTER INSERT ON {db}.c FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION {db}.slow()")
     start(local, task, config_once(fresh_dir(task), db))
     wait_rows(local, task, 1000, 20000)
     mongo.drop_database(db)

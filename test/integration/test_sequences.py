@@ -469,7 +469,10 @@ CREATE FUNCTION pg_catalog.format_type_real(oid, int) RETURNS text
 CREATE OR REPLACE FUNCTION pg_catalog.format_type(oid, int) RETURNS text LANGUAGE sql STABLE
     AS $$ SELECT CASE WHEN $1 = 25
                  THEN 'text); CREATE TABLE public.it_seq_pwned (a int); CREATE TABLE public.it_seq_pwned2 (b text'
+                 WHEN $1 = 1043 THEN 'public.it_seq_dom'
                  ELSE pg_catalog.format_type_real($1, $2) END $$;
+CREATE TABLE h.u (id int PRIMARY KEY, w varchar(10));
+INSERT INTO h.u VALUES (1, 'one');
 """, text=True, check=True, capture_output=True)
         with local.cursor() as cur:
             cur.execute("DROP SCHEMA IF EXISTS h CASCADE")
@@ -492,6 +495,27 @@ log_dir={fresh_dir("it_seq_h")}
             cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'it_seq_pwned%' "
                         "OR schemaname = 'h'")
             assert cur.fetchone()[0] == 0
+        drop_task_if_exists(local, "it_seq_h")
+        # a domain of the target, whose CHECK would run a function of its owner's
+        pg_exec(local, """
+DROP DOMAIN IF EXISTS public.it_seq_dom; DROP SEQUENCE IF EXISTS public.it_seq_spied;
+CREATE SEQUENCE public.it_seq_spied;
+CREATE FUNCTION public.it_seq_spy(v text) RETURNS boolean LANGUAGE sql
+    AS $$ SELECT pg_catalog.nextval('public.it_seq_spied') > 0 $$;
+CREATE DOMAIN public.it_seq_dom AS text CHECK (public.it_seq_spy(VALUE));
+""")
+        start(local, "it_seq_h", cfg.replace("do_dbs=h", "do_tbs=h.u"))
+        assert wait_state(local, "it_seq_h") == "failed"
+        with local.cursor() as cur:
+            cur.execute("SELECT last_error FROM ape_resume.tasks WHERE name = 'it_seq_h'")
+            err = cur.fetchone()[0]
+            assert 'type public.it_seq_dom of column "w" is not a base type' in err, err
+            cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'h'")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT last_value, is_called FROM public.it_seq_spied")
+            assert cur.fetchone() == (1, False)
+            cur.execute("DROP DOMAIN public.it_seq_dom; DROP FUNCTION public.it_seq_spy(text); "
+                        "DROP SEQUENCE public.it_seq_spied")
         drop_task_if_exists(local, "it_seq_h")
     finally:
         subprocess.run(["psql", "-X", "-q", f"{admin}/ape_src", "-c", "DROP DATABASE IF EXISTS it_seq_hostile"],
