@@ -207,6 +207,45 @@ position_line_format(StringInfo buf, TimestampTz logged_at, const char *tag,
 	position_json_append(buf, entry);
 }
 
+/*
+ * Open path to read or to append to, and fstat it into st; ERROR
+ * naming the file when it cannot be opened or is not a regular file (a
+ * directory, a FIFO, a device, or with O_NOFOLLOW a symbolic link).
+ */
+static int
+open_regular_file(const char *path, int flags, bool append, struct stat *st)
+{
+	int			fd = OpenTransientFile(path, flags | PG_BINARY);
+	int			save_errno = errno;
+
+	if (fd < 0)
+	{
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\"%s: %m", path, append ? " for appending" : ""),
+				 save_errno == ELOOP ? errdetail("The file is a symbolic link.") : 0));
+	}
+	if (fstat(fd, st) != 0)
+	{
+		save_errno = errno;
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	}
+	if (!S_ISREG(st->st_mode))
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("could not %s file \"%s\": it is %s", append ? "append to" : "read", path,
+						S_ISDIR(st->st_mode) ? "a directory" : "not a regular file")));
+	}
+	return fd;
+}
+
 /* Call callback for one line of buf (without its newline); see below. */
 static void
 position_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no,
@@ -247,29 +286,7 @@ position_file_read(const char *path, PositionLineCallback callback, void *arg)
 	int			line_no = 0;
 	bool		too_long = false;
 
-	fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
-	if (fstat(fd, &st) != 0)
-	{
-		int			save_errno = errno;
-
-		CloseTransientFile(fd);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", path)));
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		CloseTransientFile(fd);
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("could not read file \"%s\": it is %s", path,
-						S_ISDIR(st.st_mode) ? "a directory" : "not a regular file")));
-	}
+	fd = open_regular_file(path, O_RDONLY | O_NONBLOCK, false, &st);
 
 	line_cxt = AllocSetContextCreate(CurrentMemoryContext, "position file line",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -345,34 +362,7 @@ position_file_append(const char *path, const char *line, bool sync)
 	char		last;
 
 	/* O_NOFOLLOW: a symlink planted in a shared log dir redirects nothing */
-	fd = OpenTransientFile(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | PG_BINARY);
-	if (fd < 0)
-	{
-		int			save_errno = errno;
-
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\" for appending: %m", path),
-				 save_errno == ELOOP ? errdetail("The file is a symbolic link.") : 0));
-	}
-	if (fstat(fd, &st) != 0)
-	{
-		int			save_errno = errno;
-
-		CloseTransientFile(fd);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", path)));
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		CloseTransientFile(fd);
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("could not append to file \"%s\": it is not a regular file", path)));
-	}
+	fd = open_regular_file(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, true, &st);
 	initStringInfo(&buf);
 	/* a line torn by a crash mid-write must not swallow this one */
 	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')

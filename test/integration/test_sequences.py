@@ -52,6 +52,25 @@ log_dir={log_dir}
 def fresh_target(local):
     pg_exec(local, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
+def wait_mid_table(local, task, total=20000):
+    """Wait until the task's one table is mid-copy."""
+    def copied():
+        with local.cursor() as cur:
+            cur.execute("SELECT rows_copied FROM ape_resume.progress(%s)", (task,))
+            row = cur.fetchone()
+            return row[0] if row else 0
+
+    conftest.wait_mid_table(copied, total, task)
+
+
+def stop_mid_table(local, task, total=20000):
+    """Wait until the task's one table is mid-copy, then stop the task."""
+    wait_mid_table(local, task, total)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+    assert wait_state(local, task) == "stopped"
+
+
 
 def test_wait_task_in_the_starting_transaction_fails_at_once(local, source):
     """k: the worker waits for the transaction that started the task, so a
@@ -412,17 +431,7 @@ CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.a FOR EACH STATEMENT EXECUTE FUNCTI
 """)
     cfg = config(fresh_dir("it_seq_a")).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.a")
     start(local, "it_seq_a", cfg)
-
-    def copied():
-        with local.cursor() as cur:
-            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_a')")
-            row = cur.fetchone()
-            return row[0] if row else 0
-
-    conftest.wait_mid_table(copied, 20000, "it_seq_a")
-    with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.stop_task('it_seq_a')")
-    assert wait_state(local, "it_seq_a") == "stopped"
+    stop_mid_table(local, "it_seq_a")
     with local.cursor() as cur:
         cur.execute("SELECT order_col, value FROM ape_resume.progress('it_seq_a')")
         oc, value = cur.fetchone()
@@ -556,17 +565,7 @@ CREATE EVENT TRIGGER it_seq_slow_tables ON ddl_command_end WHEN TAG IN ('CREATE 
         cfg = config(d).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.k")
         drop_task_if_exists(local, "it_seq_m2")
         start(local, "it_seq_m1", cfg)
-
-        def copied():
-            with local.cursor() as cur:
-                cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_m1')")
-                row = cur.fetchone()
-                return row[0] if row else 0
-
-        conftest.wait_mid_table(copied, 20000, "it_seq_m1")
-        with local.cursor() as cur:
-            cur.execute("SELECT ape_resume.stop_task('it_seq_m1')")
-        assert wait_state(local, "it_seq_m1") == "stopped"
+        stop_mid_table(local, "it_seq_m1")
         with local.cursor() as cur:
             cur.execute("SELECT count(*) FROM pg_catalog.pg_constraint "
                         f"WHERE conrelid = '{SCHEMA}.k'::regclass")
@@ -623,14 +622,7 @@ CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
 CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.o FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.slow();
 """)
     start(local, task, config(fresh_dir(task)).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.o"))
-
-    def copied():
-        with local.cursor() as cur:
-            cur.execute("SELECT rows_copied FROM ape_resume.progress(%s)", (task,))
-            row = cur.fetchone()
-            return row[0] if row else 0
-
-    conftest.wait_mid_table(copied, 20000, task)
+    wait_mid_table(local, task)
 
 
 def test_launcher_restart_does_not_resume_terminated_tasks(local, source):
@@ -770,17 +762,7 @@ RESET ROLE;
     drop_task_if_exists(local, "it_seq_b")
     start_as(local, role, "it_seq_b",
              config(fresh_dir("it_seq_b")).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.o"))
-
-    def copied():
-        with local.cursor() as cur:
-            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_seq_b')")
-            row = cur.fetchone()
-            return row[0] if row else 0
-
-    conftest.wait_mid_table(copied, 20000, "it_seq_b")
-    with local.cursor() as cur:
-        cur.execute("SELECT ape_resume.stop_task('it_seq_b')")
-    assert wait_state(local, "it_seq_b") == "stopped"
+    stop_mid_table(local, "it_seq_b")
     with local.cursor() as cur:
         cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         assert cur.fetchone()[0] is True
