@@ -19,7 +19,9 @@ ALTER TABLE ape_resume.position ADD COLUMN error text;
  */
 CREATE TABLE ape_resume.target_keys (
     dst_schema      text NOT NULL,          -- the target table's names
-    dst_tb          text NOT NULL,          -- (names, not an oid: a dump keeps them)
+    dst_tb          text NOT NULL,
+    relid           oid NOT NULL,           -- and its oid: a table of that name
+                                            -- created since is not ours
     ddl             text NOT NULL,          -- ALTER TABLE ... ADD PRIMARY KEY ..., ADD UNIQUE ...
     PRIMARY KEY (dst_schema, dst_tb)
 );

@@ -82,6 +82,21 @@ url=postgres://u:pa?ss@h/db?x=@y
 do_dbs=*
 $$) WHERE key = 'url';
 
+SELECT value FROM ape_resume.parse_config($$
+[extractor]
+db_type=pg
+url=postgres://h:5432/db?user=a@b&password=secret
+[filter]
+do_dbs=*
+$$) WHERE key = 'url';
+SELECT value FROM ape_resume.parse_config($$
+[extractor]
+db_type=pg
+url=postgres://us?er@h/db?password=secret
+[filter]
+do_dbs=*
+$$) WHERE key = 'url';
+
 -- every secret of the query string is masked, its key percent-encoded or not
 SELECT value FROM ape_resume.parse_config($$
 [extractor]

@@ -266,6 +266,12 @@ checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
 	return found;
 }
 
+/* the oid of target table $1.$2, in the statements below */
+#define TARGET_RELID \
+	"(SELECT c.oid FROM pg_catalog.pg_class c " \
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
+	" WHERE n.nspname = $1 AND c.relname = $2)"
+
 void
 checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char *dst_schema,
 							const char *dst_tb, const char *ddl)
@@ -284,9 +290,10 @@ checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char 
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
 	args[2] = CStringGetTextDatum(ddl);
-	exec_catalog("INSERT INTO ape_resume.target_keys (dst_schema, dst_tb, ddl) "
-				 "VALUES ($1, $2, $3) "
-				 "ON CONFLICT (dst_schema, dst_tb) DO UPDATE SET ddl = EXCLUDED.ddl",
+	exec_catalog("INSERT INTO ape_resume.target_keys (dst_schema, dst_tb, relid, ddl) "
+				 "SELECT $1, $2, " TARGET_RELID ", $3 "
+				 "ON CONFLICT (dst_schema, dst_tb) DO UPDATE SET relid = EXCLUDED.relid, "
+				 "ddl = EXCLUDED.ddl",
 				 3, types + 1, args, NULL, SPI_OK_INSERT);
 }
 
@@ -302,8 +309,9 @@ checkpoint_target_pending_keys(const char *dst_schema, const char *dst_tb)
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
 	catalog_as_owner_begin(&cu);
+	/* the same table, not one created since under its names */
 	if (SPI_execute_with_args("SELECT ddl FROM ape_resume.target_keys "
-							  "WHERE dst_schema = $1 AND dst_tb = $2",
+							  "WHERE dst_schema = $1 AND dst_tb = $2 AND relid = " TARGET_RELID,
 							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.target_keys");
 	if (SPI_processed > 0)

@@ -633,9 +633,9 @@ is_secret_key(const char *key, size_t n)
  * string of a URL.
  */
 static char *
-mask_query_password(char *url)
+mask_query_password(char *url, size_t from)
 {
-	char	   *q = strchr(url, '?');
+	char	   *q = strchr(url + from, '?');
 	const char *p;
 	StringInfoData buf;
 
@@ -667,36 +667,48 @@ char *
 url_mask_password(const char *url)
 {
 	const char *auth = strstr(url, "://");
-	const char *end;
+	const char *q;
 	const char *at = NULL;
 	const char *colon;
 	const char *p;
+	size_t		slash;
 	StringInfoData buf;
 
 	if (auth == NULL)
-		return mask_query_password(pstrdup(url));
+		return mask_query_password(pstrdup(url), 0);
 	auth += 3;
+
 	/*
-	 * The userinfo ends at the last '@' before the query string, which
-	 * starts at the first '?' after the first '@' (a '?' before it may be
-	 * part of the password, as libpq reads it).
+	 * The userinfo ends at the last '@' before the query string (ours, for
+	 * a MySQL URL, where a password may hold '/'); with no '@' before the
+	 * first '?', that '?' may be a password's, as libpq reads a URL: then
+	 * it ends at the last '@' before the first '/'.  No '@' there: no
+	 * userinfo, and the query string starts at the first '?'.
 	 */
-	end = strchr(auth, '@');
-	if (end != NULL)
-		end = strchr(end, '?');
-	if (end == NULL)
-		end = auth + strlen(auth);
-	for (p = auth; p < end; p++)
+	q = strchr(auth, '?');
+	for (p = auth; *p && (q == NULL || p < q); p++)
 		if (*p == '@')
 			at = p;
+	if (at == NULL && q != NULL)
+	{
+		slash = strcspn(auth, "/");
+		for (p = auth; p < auth + slash; p++)
+			if (*p == '@')
+				at = p;
+	}
 	if (at == NULL)
-		return mask_query_password(pstrdup(url));
+		return mask_query_password(pstrdup(url), auth - url);
 	colon = memchr(auth, ':', at - auth);
-	if (colon == NULL)
-		return mask_query_password(pstrdup(url));
 	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, url, colon + 1 - url);
-	appendStringInfoString(&buf, "*****");
+	if (colon == NULL)
+		appendBinaryStringInfo(&buf, url, at - url);
+	else
+	{
+		appendBinaryStringInfo(&buf, url, colon + 1 - url);
+		appendStringInfoString(&buf, "*****");
+	}
+	/* the query string: after the userinfo */
+	slash = buf.len;
 	appendStringInfoString(&buf, at);
-	return mask_query_password(buf.data);
+	return mask_query_password(buf.data, slash);
 }

@@ -2139,7 +2139,10 @@ stream_query(Source *s)
 	bson_t		filter;
 	bson_t		opts;
 	bson_t		sort;
+	bool		collated;
 
+	/* first what may raise an ERROR: the bson documents below are malloc'd */
+	collated = is_collated(s);
 	if (s->cursor)
 		mongoc_cursor_destroy(s->cursor);
 	s->cursor = NULL;
@@ -2160,7 +2163,7 @@ stream_query(Source *s)
 	bson_append_document_end(&opts, &sort);
 	if (s->batch_size > 0)
 		BSON_APPEND_INT32(&opts, "batchSize", s->batch_size);
-	if (is_collated(s))
+	if (collated)
 	{
 		bson_t		collation;
 

@@ -95,14 +95,20 @@ target_type_sql(const SourceColumn *col)
 {
 	Oid			typid;
 	int32		typmod;
+	Oid			elem;
+	char		typtype;
 
 	parseTypeString(col->pg_type, &typid, &typmod, false);
 	/*
-	 * Sources name base types only (a PostgreSQL source's domains are read
-	 * as their base type): a domain would run its CHECK's functions, a
-	 * pseudo-type cannot hold a value.
+	 * Sources name base types, ranges, enums and arrays of those only (a
+	 * PostgreSQL source's domains are read as their base type, composites
+	 * as text): a domain, even as an array's element, would run its CHECK's
+	 * functions, a composite's input those of its attributes' types.
 	 */
-	if (get_typtype(typid) == TYPTYPE_DOMAIN || get_typtype(typid) == TYPTYPE_PSEUDO)
+	for (elem = typid; OidIsValid(get_element_type(elem)); elem = get_element_type(elem))
+		;
+	typtype = get_typtype(elem);
+	if (typtype == TYPTYPE_DOMAIN || typtype == TYPTYPE_PSEUDO || typtype == TYPTYPE_COMPOSITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("type %s of column \"%s\" is not a base type",

@@ -219,8 +219,8 @@ task_worker_launch(int64 task_id, const char *task_name, Oid owner, bool helper,
 				ereport(ERROR,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
 						 errmsg("could not start a worker for task \"%s\": the postmaster died", task_name)));
-			if (status == BGWH_STOPPED && queue_ok)
-				pid = 0;		/* died at once (a connection limit, say) */
+			if (status == BGWH_STOPPED && helper && queue_ok)
+				pid = 0;		/* a helper that died at once (a connection limit, say) */
 			else if (status != BGWH_STARTED)
 				ereport(ERROR,
 						(errcode(ERRCODE_INTERNAL_ERROR),

@@ -531,11 +531,13 @@ CREATE DOMAIN public.it_seq_dom AS text CHECK (public.it_seq_spy(VALUE));
                        check=True, capture_output=True)
 
 
-def test_keys_of_a_created_target_survive_drop_task(local, source):
+@pytest.mark.parametrize("table_replaced", [False, True])
+def test_keys_of_a_created_target_survive_drop_task(local, source, table_replaced):
     """m: ape_resume creates the target without its keys and adds them when
     the table is complete.  The keys were remembered only with the task
     that created the table: after drop_task, a new task resuming from the
-    same log_dir completed the table and never added them."""
+    same log_dir completed the table and never added them.  A table the
+    user created since under the same names is not ours: it gets none."""
     pg_exec(source, f"""
 CREATE TABLE {SCHEMA}.k (id int PRIMARY KEY, code text NOT NULL UNIQUE, v text);
 INSERT INTO {SCHEMA}.k SELECT i, 'c' || i, 'v' || i FROM generate_series(1, 20000) i;
@@ -572,12 +574,19 @@ CREATE EVENT TRIGGER it_seq_slow_tables ON ddl_command_end WHEN TAG IN ('CREATE 
             assert cur.fetchone()[0] == 0  # not yet: added when the table is complete
             cur.execute("SELECT ape_resume.drop_task('it_seq_m1')")
             cur.execute("DROP EVENT TRIGGER it_seq_slow_tables")
+            if table_replaced:
+                cur.execute(f"DROP TABLE {SCHEMA}.k")
+                cur.execute(f"CREATE TABLE {SCHEMA}.k (id int, code text, v text)")
         start(local, "it_seq_m2", config(d).replace(f"do_tbs={SCHEMA}.t", f"do_tbs={SCHEMA}.k")
               + "[resumer]\nresume_from_log=true\n")
         assert wait_state(local, "it_seq_m2") == "finished"
         with local.cursor() as cur:
             cur.execute("SELECT contype, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
                         f"WHERE conrelid = '{SCHEMA}.k'::regclass ORDER BY contype")
+            if table_replaced:
+                assert cur.fetchall() == []
+                drop_task_if_exists(local, "it_seq_m2")
+                return
             assert cur.fetchall() == [("p", "PRIMARY KEY (id)"), ("u", "UNIQUE (code)")]
             cur.execute(f"SELECT count(*), count(DISTINCT id), sum(id) FROM {SCHEMA}.k")
             assert cur.fetchone() == (20000, 20000, 20000 * 20001 // 2)
