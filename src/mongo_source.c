@@ -2055,7 +2055,8 @@ stream_complete(Source *s)
 	n = collection_count(s, s->tb);
 	mongoc_database_destroy(s->meta_db);
 	s->meta_db = NULL;
-	return n >= 0 && s->stream_rows >= n;
+	/* 0: empty, or dropped meanwhile: the query after the end tells which */
+	return n > 0 && s->stream_rows >= n;
 }
 
 /* ERROR unless the collection of the stream exists. */

@@ -43,6 +43,9 @@ def git(*args):
 
 def previous_release():
     """The last commit whose ape_resume.control has default_version 0.1.0."""
+    if git("rev-parse", "--is-shallow-repository").strip() == "true":
+        # a shallow clone: its origin (often a local path) has the history
+        subprocess.run(["git", "-C", REPO, "fetch", "-q", "--unshallow"], capture_output=True)
     newer = None
     for h in git("log", "--format=%H", "--", "ape_resume.control").split():
         if "default_version = '0.1.0'" in git("show", f"{h}:ape_resume.control"):
