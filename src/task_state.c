@@ -108,6 +108,13 @@ task_update(const char *sql, int64 id, int nextra, Oid *extra_types,
 	return processed;
 }
 
+/* A run's ape_resume.worker rows go: a new run, or one that is over. */
+static void
+forget_workers(int64 id)
+{
+	(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1", id, 0, NULL, NULL, NULL);
+}
+
 bool
 task_state_resume(int64 id)
 {
@@ -154,7 +161,7 @@ task_state_begin_run(int64 id)
 					id, 1, types, args, " ") == 0)
 		return false;
 	/* a new run: forget the workers of an earlier one, all dead */
-	(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1", id, 0, NULL, NULL, NULL);
+	forget_workers(id);
 	task_state_worker_add(id, MyProcPid);
 	return true;
 }
@@ -222,14 +229,11 @@ task_state_mark_interrupted(const TaskRow *seen)
 							  3, types, args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.task");
 	if (SPI_processed > 0)
-	{
 		state = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 					   "finished") == 0 ? "finished" : "interrupted";
-		if (SPI_execute_with_args("DELETE FROM ape_resume.worker WHERE task_id = $1",
-								  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not update ape_resume.worker");
-	}
 	catalog_as_owner_end(&cu);
+	if (state)
+		forget_workers(seen->id);
 	return state;
 }
 
@@ -247,8 +251,7 @@ task_state_requeue(const TaskRow *seen)
 					   "WHERE id = $1 AND " ORPHAN_STATES " AND " SEEN_ROW,
 					   seen->id, 2, types + 1, args + 1, nulls + 1) > 0;
 	if (done)
-		(void) task_update("DELETE FROM ape_resume.worker WHERE task_id = $1",
-						   seen->id, 0, NULL, NULL, NULL);
+		forget_workers(seen->id);
 	return done;
 }
 

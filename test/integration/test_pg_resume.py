@@ -290,14 +290,7 @@ CREATE TRIGGER slow AFTER INSERT ON {gap}.t FOR EACH STATEMENT EXECUTE FUNCTION 
     log_dir = fresh_dir("it_pg_gap")
     drop_task_if_exists(local, "it_pg_gap2")
     start(local, "it_pg_gap1", config(log_dir, tables="t", schema=gap))
-
-    def copied():
-        with local.cursor() as cur:
-            cur.execute("SELECT rows_copied FROM ape_resume.progress('it_pg_gap1')")
-            row = cur.fetchone()
-            return row[0] if row else 0
-
-    conftest.wait_mid_table(copied, 30000, "it_pg_gap1", low=4000)
+    conftest.wait_mid_table(lambda: progress(local, "it_pg_gap1")[0], 30000, "it_pg_gap1", low=4000)
     with local.cursor() as cur:
         cur.execute("SELECT ape_resume.stop_task('it_pg_gap1')")
     assert wait_state(local, "it_pg_gap1") == "stopped"
