@@ -27,7 +27,11 @@ OBJS = \
 	src/checkpoint.o \
 	src/mysql_source.o \
 	src/pg_source.o \
-	src/mongo_source.o
+	src/mongo/mongo_conn.o \
+	src/mongo/mongo_discover.o \
+	src/mongo/mongo_json.o \
+	src/mongo/mongo_position.o \
+	src/mongo/mongo_scan.o
 
 # peer_files: ape-dts's own resume files, added by test/run_tests.sh when present
 REGRESS = setup config resume_files privileges $(EXTRA_REGRESS)
@@ -53,8 +57,9 @@ include $(PGXS)
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
 src/mysql_source.o src/mysql_source.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
-src/mongo_source.o src/mongo_source.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
+src/mongo/%.o src/mongo/%.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
 
 # PGXS tracks no header dependencies: every object depends on every header
-# of src/, so that a changed struct (source.h, ...) rebuilds all its users.
-$(OBJS): $(wildcard src/*.h)
+# of src/ and src/mongo/, so that a changed struct (source.h, ...) rebuilds
+# all its users.
+$(OBJS): $(wildcard src/*.h src/mongo/*.h)
