@@ -5,7 +5,8 @@
 
 EXTENSION = ape_resume
 MODULE_big = ape_resume
-DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql
+DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql \
+	sql/ape_resume--0.2.0--0.3.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \
@@ -25,6 +26,7 @@ OBJS = \
 	src/sink.o \
 	src/copy_binary.o \
 	src/checkpoint.o \
+	src/order_key.o \
 	src/mysql_source.o \
 	src/pg_source.o \
 	src/mongo/mongo_conn.o \

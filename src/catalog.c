@@ -2,7 +2,8 @@
  *
  * catalog.c
  *	  Reads and writes of the ape_resume.task catalog table, through SPI,
- *	  as the extension's owner (see privileges.c).
+ *	  as the extension's owner (see privileges.c), and the conversions of
+ *	  the catalog's text[] columns (order keys and positions).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,7 +12,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "catalog.h"
 #include "privileges.h"
@@ -193,4 +196,40 @@ catalog_task_get_or_error(const char *name, TaskRow *row)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task \"%s\" does not exist", name)));
+}
+
+Datum
+catalog_text_array(int n, char *const *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+char **
+catalog_get_text_array(HeapTuple tuple, TupleDesc desc, int col, int *n, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	char	  **result;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	result = MemoryContextAlloc(cxt, sizeof(char *) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+	{
+		if (nulls[i])
+			elog(ERROR, "a position in the ape_resume catalog holds a null element");
+		result[i] = MemoryContextStrdup(cxt, TextDatumGetCString(elems[i]));
+	}
+	*n = nelems;
+	return result;
 }

@@ -8,6 +8,9 @@
 #ifndef APE_CATALOG_H
 #define APE_CATALOG_H
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
+
 #include "config.h"
 
 typedef struct TaskRow
@@ -46,5 +49,16 @@ extern bool catalog_task_get_by_id(int64 id, TaskRow *row);
 
 /* Fetch a task by name or raise an ERROR naming it. */
 extern void catalog_task_get_or_error(const char *name, TaskRow *row);
+
+/* A text[] datum of n strings (an order key's names or a position's values). */
+extern Datum catalog_text_array(int n, char *const *items);
+
+/*
+ * The strings of text[] column col of an SPI row, copied into cxt; NULL
+ * for SQL NULL.  *n receives their number; a NULL element is an ERROR (the
+ * catalog never holds one).
+ */
+extern char **catalog_get_text_array(HeapTuple tuple, TupleDesc desc, int col, int *n,
+									 MemoryContext cxt);
 
 #endif							/* APE_CATALOG_H */

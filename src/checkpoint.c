@@ -21,7 +21,9 @@
 #include "utils/formatting.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "checkpoint.h"
+#include "order_key.h"
 #include "position.h"
 #include "privileges.h"
 
@@ -83,7 +85,7 @@ void
 checkpoint_table_register(int64 task_id, const SourceTable *table,
 						  const char *dst_schema, const char *dst_tb)
 {
-	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT8OID};
 	Datum		args[7];
 	char		nulls[7] = "       ";
 
@@ -92,27 +94,27 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 	args[2] = CStringGetTextDatum(table->tb);
 	args[3] = CStringGetTextDatum(dst_schema);
 	args[4] = CStringGetTextDatum(dst_tb);
-	if (table->order_col >= 0)
-		args[5] = CStringGetTextDatum(table->columns[table->order_col].name);
+	if (table->nkeys > 0)
+		args[5] = catalog_text_array(table->nkeys, order_key_names(table));
 	else
 		nulls[5] = 'n';
 	args[6] = Int64GetDatum(table->rows_estimated);
 	if (table->rows_estimated < 0)
 		nulls[6] = 'n';
 	exec_catalog("INSERT INTO ape_resume.position "
-				 "(task_id, schema, tb, dst_schema, dst_tb, order_col, rows_estimated) "
+				 "(task_id, schema, tb, dst_schema, dst_tb, key_cols, rows_estimated) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7) "
 				 "ON CONFLICT (task_id, schema, tb) DO UPDATE SET "
 				 "dst_schema = EXCLUDED.dst_schema, dst_tb = EXCLUDED.dst_tb, "
 				 "rows_estimated = EXCLUDED.rows_estimated, "
-				 /* a position on another column means nothing on this one */
-				 "value = CASE WHEN position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col "
-				 "  THEN position.value END, "
-				 "rows_copied = CASE WHEN position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col "
+				 /* a position on another key means nothing on this one */
+				 "key_values = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.key_values END, "
+				 "rows_copied = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
 				 "  THEN position.rows_copied ELSE 0 END, "
 				 "replacing = position.replacing AND "
-				 "  position.order_col IS NOT DISTINCT FROM EXCLUDED.order_col, "
-				 "order_col = EXCLUDED.order_col, "
+				 "  position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols, "
+				 "key_cols = EXCLUDED.key_cols, "
 				 /* a table that failed alone (it had vanished) is tried again */
 				 "state = CASE WHEN position.state = 'failed' THEN 'pending' "
 				 "  ELSE position.state END, "
@@ -154,10 +156,10 @@ checkpoint_stop_requested(int64 task_id)
 }
 
 void
-checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *value,
+checkpoint_commit_position(int64 task_id, const SourceTable *table, char *const *value,
 						   int64 rows_added, bool finished, bool replacing)
 {
-	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID, BOOLOID, INT4OID};
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, INT8OID, BOOLOID, BOOLOID, INT4OID};
 	Datum		args[8];
 	char		nulls[9] = "        ";
 
@@ -165,7 +167,7 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 	args[1] = CStringGetTextDatum(table->schema);
 	args[2] = CStringGetTextDatum(table->tb);
 	if (value)
-		args[3] = CStringGetTextDatum(value);
+		args[3] = catalog_text_array(table->nkeys, value);
 	else
 		nulls[3] = 'n';
 	args[4] = Int64GetDatum(rows_added);
@@ -174,7 +176,7 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, const char *
 	args[7] = Int32GetDatum(MyProcPid);
 	/* fenced by the claim: see task_state.c */
 	if (exec_catalog("UPDATE ape_resume.position SET "
-				 "value = coalesce($4, value), rows_copied = rows_copied + $5, "
+				 "key_values = coalesce($4, key_values), rows_copied = rows_copied + $5, "
 				 "replacing = $7 AND NOT $6, "
 				 "pending_keys = CASE WHEN $6 THEN NULL ELSE pending_keys END, "
 				 "worker_pid = CASE WHEN $6 THEN NULL ELSE worker_pid END, "
@@ -218,24 +220,24 @@ checkpoint_mark_skipped(int64 task_id, const SourceTable *table)
 }
 
 void
-checkpoint_set_resume(int64 task_id, const SourceTable *table, const char *value,
+checkpoint_set_resume(int64 task_id, const SourceTable *table, char *const *value,
 					  bool replacing)
 {
-	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, BOOLOID};
 	Datum		args[5];
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
 	args[2] = CStringGetTextDatum(table->tb);
-	args[3] = CStringGetTextDatum(value);
+	args[3] = catalog_text_array(table->nkeys, value);
 	args[4] = BoolGetDatum(replacing);
-	exec_catalog("UPDATE ape_resume.position SET value = $4, replacing = $5 "
+	exec_catalog("UPDATE ape_resume.position SET key_values = $4, replacing = $5 "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
 				 5, types, args, NULL, SPI_OK_UPDATE);
 }
 
 bool
-checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
+checkpoint_table_position(int64 task_id, const SourceTable *table, char ***value,
 						  bool *replacing)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -248,17 +250,21 @@ checkpoint_table_position(int64 task_id, const SourceTable *table, char **value,
 	args[1] = CStringGetTextDatum(table->schema);
 	args[2] = CStringGetTextDatum(table->tb);
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT value, replacing FROM ape_resume.position "
+	if (SPI_execute_with_args("SELECT key_values, replacing FROM ape_resume.position "
 							  "WHERE task_id = $1 AND schema = $2 AND tb = $3",
 							  3, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
 	found = SPI_processed > 0;
 	if (found)
 	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		bool		isnull;
+		int			n;
 
-		*value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		*value = catalog_get_text_array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										&n, cxt);
+		if (*value != NULL && n != table->nkeys)
+			elog(ERROR, "the catalog position of table \"%s\".\"%s\" has %d values, its order key %d columns",
+				 table->schema, table->tb, n, table->nkeys);
 		*replacing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 												2, &isnull));
 	}
@@ -360,22 +366,21 @@ log_path(const TaskConfig *config, const char *file)
 
 void
 checkpoint_format_position(StringInfo buf, const TaskConfig *config, const SourceTable *table,
-						   const char *value)
+						   char *const *value)
 {
 	PositionEntry entry;
 	PositionEntry none;
 	TimestampTz now = GetCurrentTimestamp();
-	char	   *order_col = table->columns[table->order_col].name;
-	char	   *v = (char *) value;
 
 	memset(&entry, 0, sizeof(entry));
 	entry.kind = POSITION_SNAPSHOT;
 	entry.db_type = (char *) source_kind_name(config->db_type);
 	entry.schema = table->schema;
 	entry.tb = table->tb;
-	entry.nkeys = 1;
-	entry.order_cols = &order_col;
-	entry.values = &v;
+	/* a composite key in ape-dts's order_key form (see position_json.c) */
+	entry.nkeys = table->nkeys;
+	entry.order_cols = order_key_names(table);
+	entry.values = (char **) value;
 	memset(&none, 0, sizeof(none));
 	none.kind = POSITION_NONE;
 
@@ -396,7 +401,7 @@ checkpoint_append_positions(const TaskConfig *config, StringInfo lines)
 }
 
 void
-checkpoint_log_position(const TaskConfig *config, const SourceTable *table, const char *value)
+checkpoint_log_position(const TaskConfig *config, const SourceTable *table, char *const *value)
 {
 	StringInfoData lines;
 

@@ -30,12 +30,12 @@ extern bool checkpoint_stop_requested(int64 task_id);
  * may still be in the target (see sink_copy_rows_replacing).
  */
 extern void checkpoint_commit_position(int64 task_id, const SourceTable *table,
-									   const char *value, int64 rows_added,
+									   char *const *value, int64 rows_added,
 									   bool finished, bool replacing);
 
 /* A resume position decided from files or another task's catalog. */
 extern void checkpoint_set_resume(int64 task_id, const SourceTable *table,
-								  const char *value, bool replacing);
+								  char *const *value, bool replacing);
 
 /* A table a worker took: copy it from value (NULL: from the start). */
 typedef struct ClaimedTable
@@ -44,7 +44,8 @@ typedef struct ClaimedTable
 	char	   *tb;
 	char	   *dst_schema;
 	char	   *dst_tb;
-	char	   *value;
+	char	  **value;			/* a position: nvalues values of the order key */
+	int			nvalues;
 	bool		replacing;
 	char	   *pending_keys;	/* keys to add when the table is complete */
 } ClaimedTable;
@@ -67,7 +68,7 @@ extern void checkpoint_target_keys_added(const char *dst_schema, const char *dst
 
 /* The table's committed position; false if it is not in the catalog. */
 extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,
-									  char **value, bool *replacing);
+									  char ***value, bool *replacing);
 
 /* Tables not finished or skipped yet. */
 extern int	checkpoint_tables_left(int64 task_id);
@@ -81,11 +82,11 @@ extern void checkpoint_mark_skipped(int64 task_id, const SourceTable *table);
  * follow are durable, then appended in one write.
  */
 extern void checkpoint_format_position(StringInfo lines, const TaskConfig *config,
-									   const SourceTable *table, const char *value);
+									   const SourceTable *table, char *const *value);
 extern void checkpoint_append_positions(const TaskConfig *config, StringInfo lines);
 
 extern void checkpoint_log_position(const TaskConfig *config, const SourceTable *table,
-									const char *value);
+									char *const *value);
 extern void checkpoint_log_finished(const TaskConfig *config, const SourceTable *table);
 
 /* default.log and the server log: "ts - LEVEL - [pid] - message" */

@@ -97,6 +97,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "order_key.h"
 #include "source.h"
 
 #define MYSQL_CONNECT_TIMEOUT_SECS 10
@@ -176,11 +177,11 @@ struct Source
 	bool		scan_done;		/* scan_next returned false */
 	bool		scan_active;	/* between scan_begin and scan_end */
 	const SourceTable *scan_table;	/* the table of scan_res */
-	StringInfoData scan_key;	/* order column of the last row returned */
+	StringInfoData *scan_keys;	/* order key of the last row returned */
+	int			scan_nkeys;
 	char	   *scan_schema;
 	char	   *scan_tb;
 	int			scan_ncols;
-	int			scan_order_col; /* -1: none */
 	ColInfo    *scan_cols;
 	char	  **scan_colnames;
 	int64		scan_limit;
@@ -1131,27 +1132,60 @@ load_columns(Source *s, SourceTable *t)
 	t->ncolumns = n;
 }
 
-/* Primary key, unique keys and the order column of a table. */
+/* Is column col, a nullable key column, without NULL now?  (order_key.h) */
+static bool
+mysql_column_has_no_null(void *arg, const SourceTable *t, int col)
+{
+	Source	   *s = arg;
+	StringInfoData sql;
+	bool		has_null;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT 1 FROM ");
+	append_ident(&sql, t->schema);
+	appendStringInfoChar(&sql, '.');
+	append_ident(&sql, t->tb);
+	appendStringInfoString(&sql, " WHERE ");
+	append_ident(&sql, t->columns[col].name);
+	appendStringInfoString(&sql, " IS NULL LIMIT 1");
+	meta_query(s, sql.data);
+	has_null = meta_next(s) != NULL;
+	meta_done(s);
+	pfree(sql.data);
+	return !has_null;
+}
+
+/* The index of column name in t->columns, or -1. */
+static int
+column_index(const SourceTable *t, const char *name)
+{
+	for (int i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Primary key, unique keys and the order key of a table.  A key can order
+ * the copy when every column has a type that orders the same way as its
+ * text compares at the source (kind_can_order) and the index holds whole
+ * columns (no prefix) in ascending order: then "ORDER BY key" and the
+ * keyset predicate are a range scan of that index.
+ */
 static void
 load_keys(Source *s, SourceTable *t)
 {
 	StringInfoData sql;
 	MYSQL_ROW	row;
-	char	   *cur_index = NULL;
-	List	   *cur_cols = NIL;
+	KeyCandidate *cur = NULL;
 	bool		cur_unique = false;
 	bool		cur_usable = true;
-	List	   *names = NIL;	/* index names of unique_keys, in step */
-	int			pk_col = -1;
-	int			nn_col = -1;
-	List	   *null_cols = NIL;	/* nullable candidates, in index order */
-	ListCell   *lc1;
-	ListCell   *lc2;
+	List	   *candidates = NIL;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE,"
-						   " SEQ_IN_INDEX, COLUMN_NAME"
+						   " SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, COLLATION"
 						   " FROM information_schema.STATISTICS");
 	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
@@ -1165,104 +1199,52 @@ load_keys(Source *s, SourceTable *t)
 					row[3] == NULL || strcmp(row[0], t->schema) != 0 ||
 					strcmp(row[1], t->tb) != 0))
 			continue;
-		if (cur_index && (row == NULL || strcmp(cur_index, row[2]) != 0))
+		if (cur && (row == NULL || strcmp(cur->index, row[2]) != 0))
 		{
-			if (cur_unique && cur_usable && cur_cols != NIL)
+			if (cur_unique && cur_usable && cur->cols != NIL)
 			{
-				if (strcmp(cur_index, "PRIMARY") == 0)
-					t->primary_key = cur_cols;
+				List	   *names = NIL;
+				ListCell   *lc;
+
+				foreach(lc, cur->cols)
+					names = lappend(names, t->columns[lfirst_int(lc)].name);
+				if (cur->primary)
+					t->primary_key = names;
 				else
-				{
-					t->unique_keys = lappend(t->unique_keys, cur_cols);
-					names = lappend(names, cur_index);
-				}
+					t->unique_keys = lappend(t->unique_keys, names);
+				candidates = lappend(candidates, cur);
 			}
-			cur_index = NULL;
-			cur_cols = NIL;
+			cur = NULL;
 		}
 		if (row == NULL)
 			break;
-		if (cur_index == NULL)
+		if (cur == NULL)
 		{
-			cur_index = pstrdup(row[2]);
+			cur = palloc0(sizeof(KeyCandidate));
+			cur->index = pstrdup(row[2]);
+			cur->primary = strcmp(row[2], "PRIMARY") == 0;
+			cur->orderable = true;
 			cur_unique = strcmp(row[3], "0") == 0;
 			cur_usable = true;
 		}
-		if (row[5] == NULL)
+		if (row[5] == NULL || column_index(t, row[5]) < 0)
 			cur_usable = false; /* an index on an expression */
 		else
-			cur_cols = lappend(cur_cols, pstrdup(row[5]));
+		{
+			int			col = column_index(t, row[5]);
+
+			cur->cols = lappend_int(cur->cols, col);
+			if (row[6] != NULL || row[7] == NULL || strcmp(row[7], "A") != 0 ||
+				!kind_can_order(classify(t->columns[col].source_type,
+										 t->columns[col].pg_type).kind))
+				cur->orderable = false;
+		}
 	}
 	meta_done(s);
+	pfree(sql.data);
 
-	/* the order column */
-	t->order_col = -1;
-	if (list_length(t->primary_key) == 1)
-	{
-		for (int i = 0; i < t->ncolumns; i++)
-			if (strcmp(t->columns[i].name, linitial(t->primary_key)) == 0)
-				pk_col = i;
-	}
-	/* names are sorted by the query; pick the first by strcmp */
-	forboth(lc1, t->unique_keys, lc2, names)
-	{
-		List	   *cols = lfirst(lc1);
-
-		if (list_length(cols) != 1)
-			continue;
-		for (int i = 0; i < t->ncolumns; i++)
-		{
-			ColInfo		ci;
-
-			if (strcmp(t->columns[i].name, linitial(cols)) != 0)
-				continue;
-			ci = classify(t->columns[i].source_type, t->columns[i].pg_type);
-			if (!kind_can_order(ci.kind))
-				continue;
-			if (t->columns[i].not_null && nn_col < 0)
-				nn_col = i;
-			if (!t->columns[i].not_null)
-				null_cols = lappend_int(null_cols, i);
-		}
-	}
-	if (pk_col >= 0 &&
-		kind_can_order(classify(t->columns[pk_col].source_type,
-								t->columns[pk_col].pg_type).kind))
-		t->order_col = pk_col;
-	else if (nn_col >= 0)
-		t->order_col = nn_col;
-	else
-	{
-		/*
-		 * A NULL cannot be a resume position ("> value" never finds the
-		 * rows after it), so a nullable unique column orders the copy only
-		 * when it holds no NULL; otherwise the table has no order column
-		 * and is copied in one transaction.  A NULL that appears later
-		 * stops the copy with an error (see scan_next).
-		 */
-		foreach(lc1, null_cols)
-		{
-			int			col = lfirst_int(lc1);
-			bool		has_null;
-
-			resetStringInfo(&sql);
-			appendStringInfoString(&sql, "SELECT 1 FROM ");
-			append_ident(&sql, t->schema);
-			appendStringInfoChar(&sql, '.');
-			append_ident(&sql, t->tb);
-			appendStringInfoString(&sql, " WHERE ");
-			append_ident(&sql, t->columns[col].name);
-			appendStringInfoString(&sql, " IS NULL LIMIT 1");
-			meta_query(s, sql.data);
-			has_null = meta_next(s) != NULL;
-			meta_done(s);
-			if (!has_null)
-			{
-				t->order_col = col;
-				break;
-			}
-		}
-	}
+	/* index names sorted by the query: the first by strcmp wins a rule */
+	order_key_choose(t, candidates, mysql_column_has_no_null, s);
 }
 
 /*
@@ -1332,14 +1314,14 @@ mysql_source_list_tables(Source *s, const NameFilter *filter)
 	return tables;
 }
 
-/* ERROR for a resume value that does not fit the order column. */
+/* ERROR for a resume value that does not fit its key column. */
 static void
-bad_after_value(const SourceTable *t, const char *value, const char *expected)
+bad_after_value(const SourceTable *t, int col, const char *value, const char *expected)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid resume value \"%s\" for column \"%s\" of table \"%s\".\"%s\"",
-					value, t->columns[t->order_col].name, t->schema, t->tb),
+					value, t->columns[col].name, t->schema, t->tb),
 			 errdetail("Expected %s.", expected)));
 }
 
@@ -1408,11 +1390,13 @@ unconvert_datetime(const char *value, bool with_time, bool with_tz)
 	return v;
 }
 
-/* Append the literal of after_value for the order column, checked. */
+/* Append the literal of resume value value for key column k, checked. */
 static void
-append_after_value(Source *s, StringInfo sql, const SourceTable *t,
-				   const ColInfo *ci, const char *value)
+append_after_value(void *arg, StringInfo sql, const SourceTable *t, int k, const char *value)
 {
+	Source	   *s = arg;
+	int			col = t->key_cols[k];
+	const ColInfo *ci = &s->scan_cols[col];
 	const char *p;
 	char	   *lit;
 
@@ -1426,24 +1410,24 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 				if (*p == '+' || *p == '-')
 					p++;
 				if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
-					bad_after_value(t, value, "an integer");
+					bad_after_value(t, col, value, "an integer");
 				errno = 0;
 				if (ci->is_unsigned)
 				{
 					uint64		u;
 
 					if (value[0] == '-')
-						bad_after_value(t, value, "an integer of the column's range");
+						bad_after_value(t, col, value, "an integer of the column's range");
 					u = strtou64(value, &end, 10);
 					if (errno != 0 || *end != '\0' || u > ci->umax)
-						bad_after_value(t, value, "an integer of the column's range");
+						bad_after_value(t, col, value, "an integer of the column's range");
 				}
 				else
 				{
 					int64		i = strtoi64(value, &end, 10);
 
 					if (errno != 0 || *end != '\0' || i < ci->min || i > ci->max)
-						bad_after_value(t, value, "an integer of the column's range");
+						bad_after_value(t, col, value, "an integer of the column's range");
 				}
 				appendStringInfoString(sql, value);
 				return;
@@ -1461,18 +1445,18 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 				if (d1 == 0 ||
 					p[d1 + (p[d1] == '.' ? 1 + d2 : 0)] != '\0' ||
 					(p[d1] == '.' && d2 == 0))
-					bad_after_value(t, value, "a decimal number");
+					bad_after_value(t, col, value, "a decimal number");
 			}
 			appendStringInfoString(sql, value);
 			return;
 		case CK_YEAR:
 			if (!matches_digits(value, "9999") && !matches_digits(value, "9"))
-				bad_after_value(t, value, "a year of four digits");
+				bad_after_value(t, col, value, "a year of four digits");
 			appendStringInfoString(sql, value);
 			return;
 		case CK_BIT:
 			if (strlen(value) != ci->bits || strspn(value, "01") != strlen(value))
-				bad_after_value(t, value, psprintf("%d bits (0 or 1)", ci->bits));
+				bad_after_value(t, col, value, psprintf("%d bits (0 or 1)", ci->bits));
 			appendStringInfo(sql, "b'%s'", value);
 			return;
 		case CK_DATE:
@@ -1481,7 +1465,7 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 			lit = unconvert_datetime(value, ci->kind != CK_DATE,
 									 ci->kind == CK_TIMESTAMP);
 			if (lit == NULL)
-				bad_after_value(t, value,
+				bad_after_value(t, col, value,
 								ci->kind == CK_DATE ? "a date YYYY-MM-DD" :
 								ci->kind == CK_DATETIME ?
 								"a datetime YYYY-MM-DD HH:MM:SS[.ffffff]" :
@@ -1497,7 +1481,7 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 
 				if (h < 2 || h > 3 || !matches_digits(pnstrdup(p + h, 6), ":99:99") ||
 					!fraction_ok(p + h + 6))
-					bad_after_value(t, value, "a time [-]HH:MM:SS[.ffffff]");
+					bad_after_value(t, col, value, "a time [-]HH:MM:SS[.ffffff]");
 			}
 			append_literal(s, sql, value, strlen(value));
 			return;
@@ -1511,7 +1495,7 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 				if (len < 2 || value[0] != '\\' || value[1] != 'x' ||
 					len % 2 != 0 ||
 					strspn(value + 2, "0123456789abcdefABCDEF") != len - 2)
-					bad_after_value(t, value, "bytea hex text \\x...");
+					bad_after_value(t, col, value, "bytea hex text \\x...");
 				appendStringInfo(sql, "X'%s'", value + 2);
 				return;
 			}
@@ -1524,7 +1508,14 @@ append_after_value(Source *s, StringInfo sql, const SourceTable *t,
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("column \"%s\" of table \"%s\".\"%s\" cannot order a resumable copy",
-					t->columns[t->order_col].name, t->schema, t->tb)));
+					t->columns[col].name, t->schema, t->tb)));
+}
+
+/* KeyAppendIdent of order_key.h */
+static void
+append_key_ident(void *arg, StringInfo sql, const char *name)
+{
+	append_ident(sql, name);
 }
 
 /*
@@ -1549,9 +1540,19 @@ free_scan(Source *s)
 									   s->scan_schema, s->scan_tb));
 }
 
+/* Did the parked query stop right at position after? */
+static bool
+keys_equal(Source *s, char *const *after)
+{
+	for (int k = 0; k < s->scan_nkeys; k++)
+		if (strcmp(after[k], s->scan_keys[k].data) != 0)
+			return false;
+	return true;
+}
+
 static void
 mysql_source_scan_begin(Source *s, const SourceTable *t,
-						const char *after_value, int64 limit)
+						char *const *after, int64 limit)
 {
 	MemoryContext old;
 	StringInfoData sql;
@@ -1559,20 +1560,20 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 
 	if (s->scan_active)
 		elog(ERROR, "a MySQL scan is already in progress");
-	if (t->order_col < 0 && (after_value != NULL || limit != 0))
-		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
+	if (t->nkeys == 0 && (after != NULL || limit != 0))
+		elog(ERROR, "table \"%s\".\"%s\" has no order key to resume on",
 			 t->schema, t->tb);
 
 	/*
-	 * One query streams a whole table: a batch that stopped at after_value
+	 * One query streams a whole table: a batch that stopped at after
 	 * left it parked (see scan_end), and the next batch reads on, so the
 	 * source never waits for a new query between checkpoints.  A parked
 	 * query that does not continue here is finished off first.
 	 */
 	if (s->scan_res)
 	{
-		if (s->scan_table == t && t->order_col >= 0 && after_value != NULL &&
-			s->scan_key.data != NULL && strcmp(after_value, s->scan_key.data) == 0)
+		if (s->scan_table == t && t->nkeys > 0 && after != NULL &&
+			s->scan_nkeys == t->nkeys && keys_equal(s, after))
 		{
 			s->scan_active = true;
 			s->scan_limit = limit;
@@ -1624,8 +1625,17 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 		pfree(s->scan_tb);
 	s->scan_schema = pstrdup(t->schema);
 	s->scan_tb = pstrdup(t->tb);
+	if (s->scan_keys)
+	{
+		for (i = 0; i < s->scan_nkeys; i++)
+			pfree(s->scan_keys[i].data);
+		pfree(s->scan_keys);
+	}
+	s->scan_nkeys = t->nkeys;
+	s->scan_keys = palloc(sizeof(StringInfoData) * Max(t->nkeys, 1));
+	for (i = 0; i < t->nkeys; i++)
+		initStringInfo(&s->scan_keys[i]);
 	MemoryContextSwitchTo(old);
-	s->scan_order_col = t->order_col;
 	s->scan_limit = limit;
 	s->scan_rows = 0;
 	s->scan_done = false;
@@ -1654,20 +1664,28 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 	append_ident(&sql, t->schema);
 	appendStringInfoChar(&sql, '.');
 	append_ident(&sql, t->tb);
-	if (t->order_col >= 0)
+	if (t->nkeys > 0)
 	{
-		const char *oc = t->columns[t->order_col].name;
-
-		if (after_value != NULL)
+		/*
+		 * The key's index, whatever the optimizer estimates: a range scan
+		 * in key order, never a full scan and a sort.  MariaDB does not
+		 * make an index range of a row comparison: the predicate is
+		 * expanded.
+		 */
+		if (t->key_index)
+		{
+			appendStringInfoString(&sql, " FORCE INDEX (");
+			append_ident(&sql, t->key_index);
+			appendStringInfoChar(&sql, ')');
+		}
+		if (after != NULL)
 		{
 			appendStringInfoString(&sql, " WHERE ");
-			append_ident(&sql, oc);
-			appendStringInfoString(&sql, " > ");
-			append_after_value(s, &sql, t, &s->scan_cols[t->order_col],
-							   after_value);
+			order_key_append_after(&sql, t, after, KEYSET_EXPANDED, append_key_ident,
+								   append_after_value, s);
 		}
 		appendStringInfoString(&sql, " ORDER BY ");
-		append_ident(&sql, oc);
+		order_key_append_columns(&sql, t, append_key_ident, NULL);
 	}
 
 	/* waits until the server starts sending (a lock may hold it back) */
@@ -1685,13 +1703,6 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 	pfree(sql.data);
 	s->scan_table = t;
 	s->scan_active = true;
-	if (s->scan_key.data == NULL)
-	{
-		old = MemoryContextSwitchTo(s->cxt);
-		initStringInfo(&s->scan_key);
-		MemoryContextSwitchTo(old);
-	}
-	resetStringInfo(&s->scan_key);
 }
 
 /* ERROR for a text value that is not valid UTF-8. */
@@ -1833,11 +1844,13 @@ mysql_source_scan_next(Source *s, char **values, int *lengths)
 	for (i = 0; i < s->scan_ncols; i++)
 		if (s->offsets[i] >= 0)
 			values[i] = s->buf.data + s->offsets[i];
-	if (s->scan_order_col >= 0)
+	for (i = 0; i < s->scan_nkeys; i++)
 	{
-		resetStringInfo(&s->scan_key);
-		appendBinaryStringInfo(&s->scan_key, values[s->scan_order_col],
-							   lengths[s->scan_order_col]);
+		int			col = s->scan_table->key_cols[i];
+
+		resetStringInfo(&s->scan_keys[i]);
+		if (values[col] != NULL)
+			appendBinaryStringInfo(&s->scan_keys[i], values[col], lengths[col]);
 	}
 	return true;
 }
@@ -1857,7 +1870,7 @@ mysql_source_scan_end(Source *s)
 	s->scan_active = false;
 	last_batch = s->scan_done;
 	/* rows remain: the query is parked for the next batch */
-	if (!last_batch && s->scan_order_col >= 0)
+	if (!last_batch && s->scan_nkeys > 0)
 		return;
 	free_scan(s);
 	if (!last_batch)

@@ -67,6 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "order_key.h"
 #include "privileges.h"
 #include "source.h"
 
@@ -81,8 +82,7 @@ typedef struct PgTableInfo
 	char	   *tb;
 	char	   *relation;		/* [ONLY] "schema"."tb" */
 	char	   *select_list;	/* quoted columns, money cast to numeric */
-	char	   *order_ident;	/* quoted order column, or NULL */
-	char	   *order_cast;		/* type to cast a resume value to, or NULL */
+	char	  **key_casts;		/* per key column: type to cast a resume value to, or NULL */
 } PgTableInfo;
 
 struct Source
@@ -114,7 +114,9 @@ struct Source
 	int64		chunk_limit;	/* the COPY's LIMIT, 0: none */
 	int64		chunk_rows;		/* rows of the COPY so far */
 	char	   *row;			/* libpq's buffer of the current row */
-	StringInfoData key;			/* the order column's value of the last row */
+	StringInfoData *keys;		/* the order key's values of the last row */
+	char	  **key_data;		/* keys[k].data, as a position */
+	int			nkeys;
 };
 
 static void pg_error_report(Source *s, PGresult *res, const char *what) pg_attribute_noreturn();
@@ -430,7 +432,6 @@ pg_source_connect(const TaskConfig *config)
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
-	initStringInfo(&s->key);
 	parse_pg_url(s, config->url);
 
 	keys[n] = "connect_timeout";
@@ -576,18 +577,24 @@ static const char *const columns_sql =
 
 /*
  * Unique indexes of a table, one row a key column: index name, primary,
- * column name (NULL for an expression), NOT NULL, generated, default
- * operator class.  Partial and invalid indexes are left out, INCLUDE
- * columns too.
+ * column name (NULL for an expression), NOT NULL, generated, and whether
+ * the index column is in the column's own order: the default operator
+ * class, ascending with NULLs last, the column's collation (then ORDER BY
+ * the column and a row comparison on it are a range of the index).
+ * Partial and invalid indexes are left out, INCLUDE columns too.
  */
 static const char *const keys_sql =
 "SELECT ci.relname, i.indisprimary, a.attname, a.attnotnull,"
-"       a.attgenerated <> '', COALESCE(oc.opcdefault, false)"
+"       a.attgenerated <> '',"
+"       COALESCE(oc.opcdefault, false) AND k.opt OPERATOR(pg_catalog.=) 0"
+"       AND k.coll OPERATOR(pg_catalog.=) a.attcollation"
 "  FROM pg_catalog.pg_index i"
 "  JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid"
 "  CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(i.indkey::pg_catalog.int2[]),"
-"                                 pg_catalog.unnest(i.indclass::pg_catalog.oid[]))"
-"       WITH ORDINALITY AS k(attnum, opc, ord)"
+"                                 pg_catalog.unnest(i.indclass::pg_catalog.oid[]),"
+"                                 pg_catalog.unnest(i.indoption::pg_catalog.int2[]),"
+"                                 pg_catalog.unnest(i.indcollation::pg_catalog.oid[]))"
+"       WITH ORDINALITY AS k(attnum, opc, opt, coll, ord)"
 "  LEFT JOIN pg_catalog.pg_attribute a"
 "         ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0"
 "  LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opc"
@@ -607,18 +614,20 @@ column_index(const SourceTable *t, const char *name)
 
 /*
  * Does the column hold no NULL?  false also when the table cannot be read
- * (the copy of that table will say why).
+ * (the copy of that table will say why).  A KeyNoNullCheck (order_key.h).
  */
 static bool
-column_has_no_null(Source *s, const char *relation, const char *column)
+column_has_no_null(void *arg, const SourceTable *t, int col)
 {
+	Source	   *s = arg;
+	const PgTableInfo *info = llast(s->tables);
 	StringInfoData sql;
 	PGresult   *res;
 	bool		no_null = false;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT NOT EXISTS (SELECT 1 FROM %s WHERE ", relation);
-	append_ident(s, &sql, column);
+	appendStringInfo(&sql, "SELECT NOT EXISTS (SELECT 1 FROM %s WHERE ", info->relation);
+	append_ident(s, &sql, t->columns[col].name);
 	appendStringInfoString(&sql, " IS NULL)");
 	if (PQsendQuery(s->conn, sql.data) == 0)
 		pg_error_report(s, NULL, "checking a unique key for NULLs");
@@ -639,9 +648,9 @@ column_has_no_null(Source *s, const char *relation, const char *column)
 }
 
 /*
- * Load the columns, keys and order column of one table, and remember what
- * a scan needs (PgTableInfo).  Returns false (with a WARNING) for a table
- * that has no column to copy.
+ * Load the columns, keys and order key of one table, and remember what a
+ * scan needs (PgTableInfo, appended to s->tables).  Returns false (with a
+ * WARNING) for a table that has no column to copy.
  */
 static bool
 load_table(Source *s, SourceTable *t, const char *oid, char relkind)
@@ -656,14 +665,9 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	char	  **cast_types;
 	int			nrows;
 	int			n = 0;
-	int			pk_col = -1;
-	int			nn_col = -1;
-	int			null_col = -1;
-	char	   *cur_index = NULL;
-	bool		cur_primary = false;
+	KeyCandidate *cur = NULL;
 	bool		cur_usable = true;
-	bool		cur_default_opc = true;
-	List	   *cur_cols = NIL;
+	List	   *candidates = NIL;
 	MemoryContext old;
 
 	/* columns */
@@ -712,49 +716,42 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	{
 		const char *index = r < nrows ? PQgetvalue(res, r, 0) : NULL;
 
-		if (cur_index && (index == NULL || strcmp(cur_index, index) != 0))
+		if (cur && (index == NULL || strcmp(cur->index, index) != 0))
 		{
-			if (cur_usable && cur_cols != NIL)
+			if (cur_usable && cur->cols != NIL)
 			{
-				if (cur_primary)
-					t->primary_key = cur_cols;
-				else
-					t->unique_keys = lappend(t->unique_keys, cur_cols);
-				/* a single-column key can order the copy */
-				if (list_length(cur_cols) == 1 && cur_default_opc)
-				{
-					int			i = column_index(t, linitial(cur_cols));
+				List	   *names = NIL;
+				ListCell   *lc;
 
-					if (cur_primary && pk_col < 0)
-						pk_col = i;
-					else if (!cur_primary && nn_col < 0 && t->columns[i].not_null)
-						nn_col = i;
-					else if (!cur_primary && null_col < 0 && !t->columns[i].not_null)
-						null_col = i;
-				}
+				foreach(lc, cur->cols)
+					names = lappend(names, t->columns[lfirst_int(lc)].name);
+				if (cur->primary)
+					t->primary_key = names;
+				else
+					t->unique_keys = lappend(t->unique_keys, names);
+				candidates = lappend(candidates, cur);
 			}
-			cur_index = NULL;
-			cur_cols = NIL;
+			cur = NULL;
 		}
 		if (index == NULL)
 			break;
-		if (cur_index == NULL)
+		if (cur == NULL)
 		{
-			cur_index = pstrdup(index);
-			cur_primary = strcmp(PQgetvalue(res, r, 1), "t") == 0;
+			cur = palloc0(sizeof(KeyCandidate));
+			cur->index = pstrdup(index);
+			cur->primary = strcmp(PQgetvalue(res, r, 1), "t") == 0;
+			cur->orderable = true;
 			cur_usable = true;
-			cur_default_opc = true;
 		}
 		if (PQgetisnull(res, r, 2) || strcmp(PQgetvalue(res, r, 4), "t") == 0 ||
 			column_index(t, PQgetvalue(res, r, 2)) < 0)
 			cur_usable = false; /* an expression or a column not copied */
 		else
-			cur_cols = lappend(cur_cols, pstrdup(PQgetvalue(res, r, 2)));
+			cur->cols = lappend_int(cur->cols, column_index(t, PQgetvalue(res, r, 2)));
 		if (strcmp(PQgetvalue(res, r, 5), "t") != 0)
-			cur_default_opc = false;
+			cur->orderable = false;
 	}
 	clear_result(s);
-	t->order_col = pk_col >= 0 ? pk_col : nn_col;
 
 	/* what the scans need, kept with the connection */
 	old = MemoryContextSwitchTo(s->cxt);
@@ -768,17 +765,6 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	appendStringInfoChar(&rel, '.');
 	append_ident(s, &rel, t->tb);
 	info->relation = rel.data;
-	MemoryContextSwitchTo(old);
-
-	/*
-	 * A nullable unique key orders the copy only if it holds no NULL now: a
-	 * NULL cannot be a position.
-	 */
-	if (t->order_col < 0 && null_col >= 0 &&
-		column_has_no_null(s, info->relation, t->columns[null_col].name))
-		t->order_col = null_col;
-
-	old = MemoryContextSwitchTo(s->cxt);
 	initStringInfo(&sel);
 	for (int i = 0; i < t->ncolumns; i++)
 	{
@@ -789,18 +775,20 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 			appendStringInfo(&sel, "::%s", casts[i]);
 	}
 	info->select_list = sel.data;
-	if (t->order_col >= 0)
-	{
-		StringInfoData oc;
-
-		initStringInfo(&oc);
-		append_ident(s, &oc, t->columns[t->order_col].name);
-		info->order_ident = oc.data;
-		/* an unknown literal cannot become an anonymous record */
-		if (composite[t->order_col])
-			info->order_cast = pstrdup(cast_types[t->order_col]);
-	}
 	s->tables = lappend(s->tables, info);
+	MemoryContextSwitchTo(old);
+
+	/* primary key first, then by index name: the query's order */
+	order_key_choose(t, candidates, column_has_no_null, s);
+	/* the source's planner finds the index itself (enable_sort is off) */
+	t->key_index = NULL;
+
+	old = MemoryContextSwitchTo(s->cxt);
+	info->key_casts = palloc0(sizeof(char *) * Max(t->nkeys, 1));
+	for (int k = 0; k < t->nkeys; k++)
+		/* an unknown literal cannot become an anonymous record */
+		if (composite[t->key_cols[k]])
+			info->key_casts[k] = pstrdup(cast_types[t->key_cols[k]]);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -899,7 +887,6 @@ pg_source_list_tables(Source *s, const NameFilter *filter)
 		f->table = palloc0(sizeof(SourceTable));
 		f->table->schema = pstrdup(schema);
 		f->table->tb = pstrdup(tb);
-		f->table->order_col = -1;
 		f->table->rows_estimated = PQgetisnull(res, r, 4) ? -1 :
 			strtoi64(PQgetvalue(res, r, 4), NULL, 10);
 		f->oid = pstrdup(PQgetvalue(res, r, 0));
@@ -966,7 +953,8 @@ table_info(Source *s, const SourceTable *t)
 	now->schema = t->schema;
 	now->tb = t->tb;
 	if (!load_table(s, now, oid, relkind) || now->ncolumns != t->ncolumns ||
-		now->order_col != t->order_col)
+		now->nkeys != t->nkeys ||
+		memcmp(now->key_cols, t->key_cols, sizeof(int) * t->nkeys) != 0)
 		i = -1;
 	else
 	{
@@ -984,15 +972,60 @@ table_info(Source *s, const SourceTable *t)
 	return llast(s->tables);
 }
 
+/* KeyAppendIdent of order_key.h */
+static void
+append_key_ident(void *arg, StringInfo sql, const char *name)
+{
+	append_ident(arg, sql, name);
+}
+
+/*
+ * KeyAppendValue of order_key.h: a quoted literal, which the source
+ * coerces to the column's type as it parses the statement.
+ */
+static void
+append_key_value(void *arg, StringInfo sql, const SourceTable *t, int k, const char *value)
+{
+	Source	   *s = arg;
+
+	append_literal(s, sql, value);
+	if (s->scan_info->key_casts[k])
+		appendStringInfo(sql, "::%s", s->scan_info->key_casts[k]);
+}
+
+/* Room for the order key's values of the scan's rows. */
+static void
+set_scan_keys(Source *s, int nkeys)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	for (int k = 0; k < s->nkeys; k++)
+		pfree(s->keys[k].data);
+	if (s->keys)
+	{
+		pfree(s->keys);
+		pfree(s->key_data);
+	}
+	s->nkeys = nkeys;
+	s->keys = palloc(sizeof(StringInfoData) * Max(nkeys, 1));
+	s->key_data = palloc(sizeof(char *) * Max(nkeys, 1));
+	for (int k = 0; k < nkeys; k++)
+	{
+		initStringInfo(&s->keys[k]);
+		s->key_data[k] = s->keys[k].data;
+	}
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * Start a COPY (SELECT ...) TO STDOUT of the scan's table: ordered by the
- * order column, after after_value, at most chunk_limit rows.  The resume
+ * order key, after position after, at most chunk_limit rows.  The resume
  * value is a quoted literal that the source coerces to the column's type
  * as it parses the statement, so a value that does not fit fails before
  * any row is sent.
  */
 static void
-start_copy(Source *s, const char *after_value)
+start_copy(Source *s, char *const *after)
 {
 	const PgTableInfo *info = s->scan_info;
 	const SourceTable *t = s->scan_table;
@@ -1013,16 +1046,17 @@ start_copy(Source *s, const char *after_value)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
-	if (t->order_col >= 0)
+	if (t->nkeys > 0)
 	{
-		if (after_value != NULL)
+		/* (k1, k2) > (v1, v2): an index condition of the key's index */
+		if (after != NULL)
 		{
-			appendStringInfo(&sql, " WHERE %s > ", info->order_ident);
-			append_literal(s, &sql, after_value);
-			if (info->order_cast)
-				appendStringInfo(&sql, "::%s", info->order_cast);
+			appendStringInfoString(&sql, " WHERE ");
+			order_key_append_after(&sql, t, after, KEYSET_ROW, append_key_ident,
+								   append_key_value, s);
 		}
-		appendStringInfo(&sql, " ORDER BY %s", info->order_ident);
+		appendStringInfoString(&sql, " ORDER BY ");
+		order_key_append_columns(&sql, t, append_key_ident, s);
 		if (s->chunk_limit > 0)
 			appendStringInfo(&sql, " LIMIT " INT64_FORMAT, s->chunk_limit);
 	}
@@ -1039,14 +1073,15 @@ start_copy(Source *s, const char *after_value)
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 		s->res = res;
-		if (after_value != NULL && sqlstate && strncmp(sqlstate, "22", 2) == 0)
+		if (after != NULL && sqlstate && strncmp(sqlstate, "22", 2) == 0)
 		{
 			char	   *msg = clean_message(s, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid resume value \"%s\" for column \"%s\" of table \"%s\".\"%s\"",
-							after_value, t->columns[t->order_col].name, t->schema, t->tb),
+							order_key_values_text(t->nkeys, after),
+							order_key_names_text(t), t->schema, t->tb),
 					 errdetail("The source server says: %s", msg)));
 		}
 		pg_error_report(s, res, s->scan_what);
@@ -1125,26 +1160,27 @@ cancel_copy(Source *s)
 
 /*
  * Start streaming a table's rows ordered by its order column, after
- * after_value, at most limit rows.  A parked COPY of the same table that
- * stopped right at after_value goes on; any other is cancelled first.
+ * position after, at most limit rows.  A parked COPY of the same table that
+ * stopped right at after goes on; any other is cancelled first.
  */
 static void
 pg_source_scan_begin(Source *s, const SourceTable *t,
-					 const char *after_value, int64 limit)
+					 char *const *after, int64 limit)
 {
 	const PgTableInfo *info;
 
 	if (s->scan_active)
 		elog(ERROR, "a PostgreSQL scan is already in progress");
-	if (t->order_col < 0 && (after_value != NULL || limit != 0))
-		elog(ERROR, "table \"%s\".\"%s\" has no order column to resume on",
+	if (t->nkeys == 0 && (after != NULL || limit != 0))
+		elog(ERROR, "table \"%s\".\"%s\" has no order key to resume on",
 			 t->schema, t->tb);
 	info = table_info(s, t);
 
 	if (s->copy_open)
 	{
-		if (s->scan_info == info && s->scan_table == t && t->order_col >= 0 &&
-			after_value != NULL && strcmp(after_value, s->key.data) == 0)
+		if (s->scan_info == info && s->scan_table == t && t->nkeys > 0 &&
+			after != NULL && s->nkeys == t->nkeys &&
+			order_key_equal(t->nkeys, after, s->key_data))
 		{
 			s->scan_active = true;
 			s->scan_limit = limit;
@@ -1164,8 +1200,8 @@ pg_source_scan_begin(Source *s, const SourceTable *t,
 	s->scan_rows = 0;
 	/* a whole number of batches a query, so that chunks end with batches */
 	s->chunk_limit = limit > 0 ? Max(limit, (PG_COPY_CHUNK_ROWS / limit) * limit) : 0;
-	resetStringInfo(&s->key);
-	start_copy(s, after_value);
+	set_scan_keys(s, t->nkeys);
+	start_copy(s, after);
 	s->scan_active = true;
 }
 
@@ -1390,7 +1426,7 @@ read_copy_row(Source *s)
 		if (s->chunk_limit > 0 && s->chunk_rows == s->chunk_limit)
 		{
 			/* the table may have more: the next chunk */
-			start_copy(s, s->key.data);
+			start_copy(s, s->key_data);
 			continue;
 		}
 		return -1;
@@ -1401,73 +1437,92 @@ read_copy_row(Source *s)
 	return len;
 }
 
-/* Remember the order column's value of the row read, [p, end) escaped. */
+/* Remember key value k of the row read, [p, end) escaped. */
 static void
-remember_key(Source *s, const char *p, const char *end)
+remember_key(Source *s, int k, const char *p, const char *end)
 {
-	resetStringInfo(&s->key);
-	enlargeStringInfo(&s->key, end - p);
-	s->key.len = unescape_copy_text(s, p, end, s->key.data);
-	s->key.data[s->key.len] = '\0';
+	StringInfo	key = &s->keys[k];
+
+	resetStringInfo(key);
+	enlargeStringInfo(key, end - p);
+	key->len = unescape_copy_text(s, p, end, key->data);
+	key->data[key->len] = '\0';
+	s->key_data[k] = key->data;
 }
 
 /* Next row: the values of COPY text, un-escaped. */
 static bool
 pg_source_scan_next(Source *s, char **values, int *lengths)
 {
-	int			oc = s->scan_table->order_col;
 	int			len = read_copy_row(s);
 
 	if (len < 0)
 		return false;
 	decode_copy_row(s, s->row, len, values, lengths);
-	if (oc >= 0 && values[oc] != NULL)
+	for (int k = 0; k < s->nkeys; k++)
 	{
-		resetStringInfo(&s->key);
-		appendBinaryStringInfo(&s->key, values[oc], lengths[oc]);
+		int			col = s->scan_table->key_cols[k];
+
+		resetStringInfo(&s->keys[k]);
+		if (values[col] != NULL)
+			appendBinaryStringInfo(&s->keys[k], values[col], lengths[col]);
+		s->key_data[k] = s->keys[k].data;
 	}
 	return true;
 }
 
 /*
  * Next row as the COPY text line the source sent, for the sink to take as
- * it is; only the order column's value is un-escaped, into s->key.
+ * it is; only the order key's values are un-escaped, into s->keys.
  */
 static bool
 pg_source_scan_next_line(Source *s, const char **line, int *len,
-						 const char **order_value, int *order_len)
+						 const char **key_values, int *key_lens)
 {
+	const SourceTable *t = s->scan_table;
 	int			n = read_copy_row(s);
+	int			last = -1;
 	const char *p;
 	const char *end;
-	const char *field_end;
 
 	if (n < 0)
 		return false;
 	*line = s->row;
 	*len = n;
-	*order_value = NULL;
-	*order_len = 0;
-	if (s->scan_table->order_col < 0)
+	if (t->nkeys == 0)
 		return true;
 
 	p = s->row;
 	end = s->row + n;
 	if (n < 1 || end[-1] != '\n')
 		bad_copy_row(s, "a row does not end with a newline");
-	for (int i = 0; i < s->scan_table->order_col; i++)
+	for (int k = 0; k < t->nkeys; k++)
+		last = Max(last, t->key_cols[k]);
+	for (int i = 0; i <= last; i++)
 	{
-		p = memchr(p, '\t', end - p);
-		if (p == NULL)
-			bad_copy_row(s, "a row has fewer values than columns");
-		p++;
+		const char *field_end = p + strcspn(p, "\t\n");
+
+		for (int k = 0; k < t->nkeys; k++)
+		{
+			if (t->key_cols[k] != i)
+				continue;
+			if (field_end - p == 2 && p[0] == '\\' && p[1] == 'N')
+			{
+				key_values[k] = NULL;	/* NULL */
+				key_lens[k] = 0;
+				continue;
+			}
+			remember_key(s, k, p, field_end);
+			key_values[k] = s->keys[k].data;
+			key_lens[k] = s->keys[k].len;
+		}
+		if (i < last)
+		{
+			if (*field_end != '\t')
+				bad_copy_row(s, "a row has fewer values than columns");
+			p = field_end + 1;
+		}
 	}
-	field_end = p + strcspn(p, "\t\n");
-	if (field_end - p == 2 && p[0] == '\\' && p[1] == 'N')
-		return true;			/* NULL */
-	remember_key(s, p, field_end);
-	*order_value = s->key.data;
-	*order_len = s->key.len;
 	return true;
 }
 
@@ -1488,7 +1543,7 @@ pg_source_scan_end(Source *s)
 	}
 	s->scan_active = false;
 	/* a table without an order column cannot be taken up again */
-	if (s->copy_open && s->scan_table->order_col < 0)
+	if (s->copy_open && s->scan_table->nkeys == 0)
 		cancel_copy(s);
 }
 

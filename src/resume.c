@@ -8,8 +8,8 @@
  * (and of the task that last wrote the resume log dir); then a
  * current_position line of position.log; then any other position line
  * (position.log before resume.config).  Within one kind a later line beats
- * an earlier one.  A position whose order column is not the table's is
- * ignored, with a line saying so.
+ * an earlier one.  A position on other columns than the table's order key
+ * (all of them, in key order) is ignored, with a line saying so.
  *
  * The files are read once per run into an array sorted by table, so that a
  * decision is a binary search whatever the size of position.log.
@@ -27,7 +27,9 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "catalog.h"
 #include "checkpoint.h"
+#include "order_key.h"
 #include "position.h"
 #include "privileges.h"
 #include "resume.h"
@@ -62,8 +64,10 @@ typedef struct CatalogMark
 	char	   *tb;
 	bool		own;			/* of this task, not of its predecessor */
 	bool		finished;
-	char	   *order_col;
-	char	   *value;
+	int			ncols;
+	char	  **key_cols;		/* the order key it was copied on */
+	int			nvalues;
+	char	  **values;			/* its position, NULL: none */
 } CatalogMark;
 
 struct ResumeInputs
@@ -282,7 +286,7 @@ load_catalog(ResumeInputs *in, int64 task_id)
 							   "SELECT p.schema, p.tb, p.task_id = $1, "
 							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
 							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb), "
-							   "p.order_col, p.value "
+							   "p.key_cols, p.key_values "
 							   "FROM ape_resume.position p "
 							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
 							   "ORDER BY 3 DESC",
@@ -296,17 +300,14 @@ load_catalog(ResumeInputs *in, int64 task_id)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		CatalogMark *c = &in->cat[i];
-		char	   *v;
 		bool		isnull;
 
 		c->schema = MemoryContextStrdup(in->cxt, SPI_getvalue(tup, desc, 1));
 		c->tb = MemoryContextStrdup(in->cxt, SPI_getvalue(tup, desc, 2));
 		c->own = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 		c->finished = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		v = SPI_getvalue(tup, desc, 5);
-		c->order_col = v ? MemoryContextStrdup(in->cxt, v) : NULL;
-		v = SPI_getvalue(tup, desc, 6);
-		c->value = v ? MemoryContextStrdup(in->cxt, v) : NULL;
+		c->key_cols = catalog_get_text_array(tup, desc, 5, &c->ncols, in->cxt);
+		c->values = catalog_get_text_array(tup, desc, 6, &c->nvalues, in->cxt);
 	}
 	catalog_as_owner_end(&cu);
 }
@@ -358,6 +359,16 @@ first_mark(ResumeInputs *in, const char *schema, const char *tb)
 	return -1;
 }
 
+/* Does a position hold a JSON null? */
+static bool
+has_null(int n, char *const *values)
+{
+	for (int i = 0; i < n; i++)
+		if (values[i] == NULL)
+			return true;
+	return false;
+}
+
 /* Note why a position was ignored, in the plan and in default.log. */
 static void
 add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const char *msg)
@@ -370,23 +381,32 @@ add_note(ResumeInputs *in, const SourceTable *table, StringInfo notes, const cha
 				 table->schema, table->tb, msg);
 }
 
-/* The order column(s) of a file mark, for messages. */
+/* Order columns, for messages: "a" or "a, b" */
 static char *
-mark_key_text(const FileMark *m)
+key_text(int n, char *const *cols)
 {
 	StringInfoData buf;
 	int			i;
 
 	initStringInfo(&buf);
-	for (i = 0; i < m->nkeys; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", m->order_cols[i] ? m->order_cols[i] : "null");
-	return buf.data;
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", cols[i] ? cols[i] : "null");
+	return n > 0 ? buf.data : "(none)";
+}
+
+/* Why a position on other columns is ignored. */
+static char *
+not_the_key(const SourceTable *table)
+{
+	if (table->nkeys == 0)
+		return "the table has no order key";
+	return psprintf("the order key is %s",
+					key_text(table->nkeys, order_key_names(table)));
 }
 
 void
 resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 {
-	const char *oc = table->order_col >= 0 ? table->columns[table->order_col].name : NULL;
 	StringInfoData notes;
 	int			first = first_mark(in, table->schema, table->tb);
 	int			i;
@@ -426,20 +446,19 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 	{
 		CatalogMark *c = &in->cat[i];
 
-		if (table_cmp(c->schema, c->tb, table->schema, table->tb) != 0 || c->value == NULL)
+		if (table_cmp(c->schema, c->tb, table->schema, table->tb) != 0 || c->values == NULL)
 			continue;
-		if (oc == NULL || c->order_col == NULL || strcmp(c->order_col, oc) != 0)
+		if (!order_key_matches(table, c->ncols, c->key_cols) || c->nvalues != c->ncols)
 		{
 			add_note(in, table, &notes,
-					 psprintf("catalog position on column %s ignored: %s",
-							  c->order_col ? c->order_col : "(none)",
-							  oc ? psprintf("the order column is %s", oc) : "the table has no order column"));
+					 psprintf("catalog position on %s ignored: %s",
+							  key_text(c->ncols, c->key_cols), not_the_key(table)));
 			continue;
 		}
 		d->action = RESUME_FROM_VALUE;
 		d->origin = ORIGIN_CATALOG;
 		d->own = c->own;
-		d->value = c->value;
+		d->value = c->values;
 	}
 
 	/* then the files, strongest first */
@@ -449,16 +468,15 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 
 		if (table_cmp(m->schema, m->tb, table->schema, table->tb) != 0)
 			break;
-		if (oc == NULL || m->nkeys != 1 || m->order_cols[0] == NULL ||
-			strcmp(m->order_cols[0], oc) != 0)
+		if (!order_key_matches(table, m->nkeys, m->order_cols))
 		{
 			add_note(in, table, &notes,
 					 psprintf("position on %s at line %d of %s ignored: %s",
-							  mark_key_text(m), m->line_no, resume_origin_name(m->origin),
-							  oc ? psprintf("the order column is %s", oc) : "the table has no order column"));
+							  key_text(m->nkeys, m->order_cols), m->line_no,
+							  resume_origin_name(m->origin), not_the_key(table)));
 			continue;
 		}
-		if (m->values[0] == NULL)
+		if (has_null(m->nkeys, m->values))
 		{
 			add_note(in, table, &notes,
 					 psprintf("position at line %d of %s ignored: its value is null",
@@ -467,16 +485,20 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 		}
 		d->action = RESUME_FROM_VALUE;
 		d->origin = m->origin;
-		d->value = m->values[0];
+		d->value = m->values;
 		d->line_no = m->line_no;
 	}
 	d->note = notes.len > 0 ? notes.data : NULL;
 
-	if (in->log && oc != NULL)
+	if (in->log && table->nkeys > 0)
+	{
+		const char *v = order_key_values_text(table->nkeys, d->value);
+
 		task_log(in->config, "INFO",
 				 "resumer, get resume value, schema: %s, tb: %s, col: %s, result: %s%s%s",
-				 table->schema, table->tb, oc,
-				 d->value ? "Some(\"" : "None", d->value ? d->value : "", d->value ? "\")" : "");
+				 table->schema, table->tb, order_key_names_text(table),
+				 v ? "Some(\"" : "None", v ? v : "", v ? "\")" : "");
+	}
 }
 
 /*
@@ -560,7 +582,7 @@ resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables)
 		CatalogMark *c = NULL;
 		int			first = first_mark(in, table->schema, table->tb);
 		bool		logged_finished = false;
-		const char *logged_value = NULL;
+		char	  **logged_value = NULL;
 		int			i;
 
 		for (i = 0; i < in->ncat; i++)
@@ -575,16 +597,17 @@ resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables)
 			if (in->marks[i].rank == RANK_FINISHED && in->marks[i].origin == ORIGIN_FINISHED_LOG)
 				logged_finished = true;
 			if (in->marks[i].rank == RANK_LOG_CURRENT && logged_value == NULL &&
-				in->marks[i].nkeys == 1)
-				logged_value = in->marks[i].values[0];
+				order_key_matches(table, in->marks[i].nkeys, in->marks[i].order_cols) &&
+				!has_null(in->marks[i].nkeys, in->marks[i].values))
+				logged_value = in->marks[i].values;
 		}
-		if (table->order_col >= 0 && c->value != NULL && c->order_col != NULL &&
-			strcmp(c->order_col, table->columns[table->order_col].name) == 0 &&
-			(logged_value == NULL || strcmp(logged_value, c->value) != 0))
+		if (c->values != NULL && order_key_matches(table, c->ncols, c->key_cols) &&
+			c->nvalues == table->nkeys &&
+			(logged_value == NULL || !order_key_equal(table->nkeys, logged_value, c->values)))
 		{
-			checkpoint_log_position(config, table, c->value);
+			checkpoint_log_position(config, table, c->values);
 			task_log(config, "INFO", "position.log was behind the catalog for \"%s\".\"%s\": appended its position %s",
-					 table->schema, table->tb, c->value);
+					 table->schema, table->tb, order_key_values_text(table->nkeys, c->values));
 		}
 		if (c->finished && !logged_finished)
 		{

@@ -32,7 +32,7 @@ typedef struct ResumeDecision
 {
 	ResumeAction action;
 	ResumeOrigin origin;
-	char	   *value;			/* RESUME_FROM_VALUE: the last copied value */
+	char	  **value;			/* RESUME_FROM_VALUE: the last copied key, nkeys values */
 	int			line_no;		/* the deciding line of a file, 0 otherwise */
 	bool		own;			/* ORIGIN_CATALOG: this task's own row */
 	char	   *note;			/* positions that were ignored, and why */

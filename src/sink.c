@@ -128,11 +128,13 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
-	const char *oc = table->columns[table->order_col].name;
 	SourceColumn *cols = palloc0(sizeof(SourceColumn) * Max(desc->natts, 1));
+	int		   *key_cols = palloc(sizeof(int) * Max(table->nkeys, 1));
 	int			n = 0;
-	int			order_col = -1;
 	int			i;
+
+	for (int k = 0; k < table->nkeys; k++)
+		key_cols[k] = -1;
 
 	for (i = 0; i < desc->natts; i++)
 	{
@@ -142,22 +144,25 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 			continue;
 		cols[n].name = pstrdup(NameStr(att->attname));
 		cols[n].pg_type = format_type_with_typemod(att->atttypid, att->atttypmod);
-		cols[n].source_type = table->columns[table->order_col].source_type;
+		cols[n].source_type = table->columns[table->key_cols[0]].source_type;
 		cols[n].not_null = att->attnotnull;
-		if (strcmp(cols[n].name, oc) == 0)
-			order_col = n;
+		for (int k = 0; k < table->nkeys; k++)
+			if (strcmp(cols[n].name, table->columns[table->key_cols[k]].name) == 0)
+				key_cols[k] = n;
 		n++;
 	}
 	table_close(rel, AccessShareLock);
-	if (order_col < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
-						qualified_name(dst_schema, dst_tb), oc, table->schema, table->tb),
-				 errhint("Add the column, or drop the target table to let ape_resume create it.")));
+	for (int k = 0; k < table->nkeys; k++)
+		if (key_cols[k] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
+							qualified_name(dst_schema, dst_tb),
+							table->columns[table->key_cols[k]].name, table->schema, table->tb),
+					 errhint("Add the column, or drop the target table to let ape_resume create it.")));
 	table->columns = cols;
 	table->ncolumns = n;
-	table->order_col = order_col;
+	table->key_cols = key_cols;
 }
 
 char *
@@ -263,7 +268,8 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 				   ReplaceBound *bound)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	const char *col = table->columns[table->order_col].name;
+	/* a composite key: bounded by its first column */
+	const char *col = table->columns[table->key_cols[0]].name;
 	Oid			relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
 	AttrNumber	attnum = OidIsValid(relid) ? get_attnum(relid, col) : InvalidAttrNumber;
 	TypeCacheEntry *tc = NULL;
@@ -275,6 +281,8 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 	Datum		max;
 
 	memset(bound, 0, sizeof(ReplaceBound));
+	/* rows with the max first value may follow it in the other columns */
+	bound->past = table->nkeys > 1;
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -330,12 +338,14 @@ bool
 sink_replace_bound_reached(const ReplaceBound *bound, const char *value)
 {
 	Datum		v;
+	int			cmp;
 
 	if (!bound->bounded)
 		return false;
 	/* the value was just written to that column: its input takes it */
 	v = OidInputFunctionCall(bound->typinput, unconstify(char *, value), bound->typioparam, -1);
-	return DatumGetInt32(FunctionCall2Coll(bound->cmp, InvalidOid, v, bound->max)) >= 0;
+	cmp = DatumGetInt32(FunctionCall2Coll(bound->cmp, InvalidOid, v, bound->max));
+	return bound->past ? cmp > 0 : cmp >= 0;
 }
 
 bool
@@ -711,16 +721,23 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	List	   *names = NIL;
 	char	   *cols;
 	char	   *target = qualified_name(dst_schema, dst_tb);
-	const char *oc_name;
-	const char *oc;
+	StringInfoData same_key;
 	uint64		rows;
 	int			rc;
 	int			nestlevel;
 	int			i;
 
-	Assert(table->order_col >= 0);
-	oc_name = table->columns[table->order_col].name;
-	oc = quote_identifier(oc_name);
+	Assert(table->nkeys > 0);
+	/* t.k1 OPERATOR(s.=) s.k1 AND ...: every column of the order key */
+	initStringInfo(&same_key);
+	for (int k = 0; k < table->nkeys; k++)
+	{
+		const char *name = table->columns[table->key_cols[k]].name;
+		const char *qname = quote_identifier(name);
+
+		appendStringInfo(&same_key, "%st.%s %s s.%s", k > 0 ? " AND " : "", qname,
+						 equality_operator(dst_schema, dst_tb, name), qname);
+	}
 	for (i = 0; i < table->ncolumns; i++)
 		names = lappend(names, table->columns[i].name);
 	cols = column_list(names);
@@ -732,9 +749,8 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	CommandCounterIncrement();
 
 	nestlevel = pinned_spi_connect();
-	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE t.%s %s s.%s",
-							  target, stage, oc, equality_operator(dst_schema, dst_tb, oc_name),
-							  oc), false, 0);
+	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE %s",
+							  target, stage, same_key.data), false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not delete replaced rows of %s: %s", target,
 			 SPI_result_code_string(rc));

@@ -37,6 +37,7 @@ typedef struct ReplaceBound
 {
 	bool		empty;			/* the target holds no row: nothing to replace */
 	bool		bounded;		/* false: replace to the end of the table */
+	bool		past;			/* reached only past max (a composite key's first column) */
 	Oid			typid;
 	Datum		max;
 	Oid			typinput;
@@ -47,7 +48,7 @@ typedef struct ReplaceBound
 extern void sink_replace_bound(const SourceTable *table, const char *dst_schema,
 							   const char *dst_tb, ReplaceBound *bound);
 
-/* Has a batch that ended at order value value passed the bound? */
+/* Has a batch that ended at order value value (of the key's first column) passed the bound? */
 extern bool sink_replace_bound_reached(const ReplaceBound *bound, const char *value);
 
 /* Rows are pulled from a feed: returns false at its end. */

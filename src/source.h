@@ -5,8 +5,8 @@
  *	  discover the tables a filter selects, and stream a table's rows in
  *	  order-column order, in batches that start after a given value.
  *
- * One file per source kind (mysql_source.c, ...) implements SourceOps;
- * it alone includes its client library's headers.  Values cross this
+ * One folder per source kind (src/mysql/, ...) implements SourceOps; it
+ * alone includes its client library's headers.  Values cross this
  * interface as text in PostgreSQL's input format for the column's target
  * type, so the sink never needs to know the source's types.
  *
@@ -31,7 +31,14 @@ typedef struct SourceTable
 	char	   *tb;				/* source table / collection, exactly */
 	int			ncolumns;
 	SourceColumn *columns;
-	int			order_col;		/* index in columns of the order column, -1: none */
+	/*
+	 * The order key (see order_key.h): the columns, in key order, whose
+	 * values order the copy and make its positions.  nkeys 0: none, the
+	 * table is copied in one transaction.
+	 */
+	int			nkeys;
+	int		   *key_cols;		/* indexes in columns */
+	char	   *key_index;		/* the source's index on the key, NULL if the source needs none */
 	List	   *primary_key;	/* column names (char *), NIL if none */
 	List	   *unique_keys;	/* List of Lists of column names */
 	int64		rows_estimated; /* from the source's statistics, -1 if unknown */
@@ -53,16 +60,17 @@ typedef struct SourceOps
 	List	   *(*list_tables) (Source *source, const NameFilter *filter);
 
 	/*
-	 * Start streaming rows of table ordered by its order column, only rows
-	 * whose order column is greater than after_value (NULL: from the start),
-	 * at most limit rows (0: no limit).  A table without an order column is
-	 * streamed whole (after_value must be NULL, limit 0).  after_value is
-	 * the text of a value as scan_next returned it for the order column (or
-	 * as a position file holds it); a value that does not fit the column's
-	 * type is an ERROR naming table and column.
+	 * Start streaming rows of table in order-key order, only rows whose key
+	 * is greater than after (NULL: from the start; else nkeys values,
+	 * compared as a row: the first column first), at most limit rows (0: no
+	 * limit).  A table without an order key is streamed whole (after must
+	 * be NULL, limit 0).  Each value of after is the text of a value as
+	 * scan_next returned it for its key column (or as a position file holds
+	 * it); a value that does not fit the column's type is an ERROR naming
+	 * table and column.
 	 */
 	void		(*scan_begin) (Source *source, const SourceTable *table,
-							   const char *after_value, int64 limit);
+							   char *const *after, int64 limit);
 
 	/*
 	 * Next row: values[i] is the text of column i in PostgreSQL input
@@ -75,12 +83,13 @@ typedef struct SourceOps
 	void		(*scan_end) (Source *source);
 
 	/*
-	 * Optional (NULL: the text itself).  The text of a position, as the
-	 * catalog, position.log and scan_begin's after_value hold it, for an
-	 * order-column value as scan_next returned it (for Mongo: 24-hex for an
-	 * ObjectId, ape-dts's tagged JSON otherwise).  Called once per batch.
+	 * Optional (NULL: the text itself).  The text of a position value, as
+	 * the catalog, position.log and scan_begin's after hold it, for the
+	 * value of key column k (0 .. nkeys - 1) as scan_next returned it (for
+	 * Mongo: 24-hex for an ObjectId, ape-dts's tagged JSON otherwise).
+	 * Called once per batch.
 	 */
-	char	   *(*position_value) (Source *source, const SourceTable *table,
+	char	   *(*position_value) (Source *source, const SourceTable *table, int k,
 								   const char *value, int length);
 
 	/*

@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "order_key.h"
 #include "privileges.h"
 #include "resume.h"
 #include "task_run.h"
@@ -333,13 +334,14 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(table->tb);
 		values[2] = CStringGetTextDatum(dst_schema);
 		values[3] = CStringGetTextDatum(dst_tb);
-		if (table->order_col >= 0)
-			values[4] = CStringGetTextDatum(table->columns[table->order_col].name);
+		/* a composite key's names and values: JSON arrays, as in progress */
+		if (table->nkeys > 0)
+			values[4] = CStringGetTextDatum(order_key_names_text(table));
 		else
 			nulls[4] = true;
 		values[5] = CStringGetTextDatum(resume_action_name(d.action));
 		if (d.value)
-			values[6] = CStringGetTextDatum(d.value);
+			values[6] = CStringGetTextDatum(order_key_values_text(table->nkeys, d.value));
 		else
 			nulls[6] = true;
 		if (origin)

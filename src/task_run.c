@@ -27,6 +27,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "order_key.h"
 #include "resume.h"
 #include "sink.h"
 #include "source.h"
@@ -43,7 +44,9 @@ typedef struct BatchFeed
 	int64		limit;			/* rows at most, 0: all */
 	TimestampTz deadline;		/* end the batch early after this */
 	int64		rows;
-	StringInfoData last_value;	/* order column of the last row fed */
+	StringInfoData *last_key;	/* order key of the last row fed, nkeys values */
+	const char **line_keys;		/* scan_next_line's key values, nkeys */
+	int		   *line_key_lens;
 	bool		exhausted;		/* the source had no more rows */
 } BatchFeed;
 
@@ -55,36 +58,34 @@ batch_feed_more(BatchFeed *feed)
 	if (feed->limit > 0 && feed->rows >= feed->limit)
 		return false;
 	/* stop_task signalled: end the batch, the checkpoint then stops */
-	if (ape_stop_signalled && feed->table->order_col >= 0)
+	if (ape_stop_signalled && feed->table->nkeys > 0)
 		return false;
 	/* the clock is read every 256 rows: it costs more than a row */
-	if (feed->rows > 0 && feed->table->order_col >= 0 && (feed->rows & 255) == 0 &&
+	if (feed->rows > 0 && feed->table->nkeys > 0 && (feed->rows & 255) == 0 &&
 		GetCurrentTimestamp() >= feed->deadline)
 		return false;
 	return true;
 }
 
 /*
- * The order column's value of the row just read becomes the feed's last
- * value.  A NULL cannot be a position (the next scan would run WHERE key >
- * ''): an ERROR naming the table and column, before the batch commits.
+ * The order key's values of the row just read become the feed's last key.
+ * A NULL cannot be a position (the next scan would run WHERE key > ''): an
+ * ERROR naming the table and column, before the batch commits.
  */
 static void
-feed_order_value(BatchFeed *feed, const char *value, int len)
+feed_key_value(BatchFeed *feed, int k, const char *value, int len)
 {
 	const SourceTable *t = feed->table;
 
-	if (t->order_col < 0)
-		return;
 	if (value == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
-						t->columns[t->order_col].name, t->schema, t->tb),
+						t->columns[t->key_cols[k]].name, t->schema, t->tb),
 				 errdetail("The column had no NULL when the task started; a NULL cannot be a resume position."),
 				 errhint("Remove the NULL at the source and resume the task.")));
-	resetStringInfo(&feed->last_value);
-	appendBinaryStringInfo(&feed->last_value, value, len);
+	resetStringInfo(&feed->last_key[k]);
+	appendBinaryStringInfo(&feed->last_key[k], value, len);
 }
 
 /* The same as batch_feed_next, for a source's COPY text lines. */
@@ -92,18 +93,18 @@ static bool
 batch_feed_line(void *arg, const char **line, int *len)
 {
 	BatchFeed  *feed = arg;
-	const char *order_value;
-	int			order_len;
 
 	if (!batch_feed_more(feed))
 		return false;
-	if (!feed->ops->scan_next_line(feed->source, line, len, &order_value, &order_len))
+	if (!feed->ops->scan_next_line(feed->source, line, len, feed->line_keys,
+								   feed->line_key_lens))
 	{
 		feed->exhausted = true;
 		return false;
 	}
 	feed->rows++;
-	feed_order_value(feed, order_value, order_len);
+	for (int k = 0; k < feed->table->nkeys; k++)
+		feed_key_value(feed, k, feed->line_keys[k], feed->line_key_lens[k]);
 	return true;
 }
 
@@ -120,9 +121,9 @@ batch_feed_next(void *arg, char **values, int *lengths)
 		return false;
 	}
 	feed->rows++;
-	if (feed->table->order_col >= 0)
-		feed_order_value(feed, values[feed->table->order_col],
-						 lengths[feed->table->order_col]);
+	for (int k = 0; k < feed->table->nkeys; k++)
+		feed_key_value(feed, k, values[feed->table->key_cols[k]],
+					   lengths[feed->table->key_cols[k]]);
 	return true;
 }
 
@@ -209,14 +210,14 @@ append_durable_positions(const TaskConfig *config, StringInfo pending, XLogRecPt
 static bool
 copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
 		   const SourceTable *table, const char *dst_schema, const char *dst_tb,
-		   const char *after, bool replacing, char **pending_keys)
+		   char **after, bool replacing, char **pending_keys)
 {
 	BatchFeed	feed;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"ape_resume batch",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old_cxt;
-	char	   *value = after ? pstrdup(after) : NULL;
+	char	  **value = order_key_copy(table->nkeys, after);
 	bool		finished = false;
 	uint64		replaced_total = 0;
 	ReplaceBound bound;
@@ -229,7 +230,11 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	feed.ops = ops;
 	feed.source = source;
 	feed.table = table;
-	initStringInfo(&feed.last_value);
+	feed.last_key = palloc(sizeof(StringInfoData) * Max(table->nkeys, 1));
+	for (int k = 0; k < table->nkeys; k++)
+		initStringInfo(&feed.last_key[k]);
+	feed.line_keys = palloc0(sizeof(char *) * Max(table->nkeys, 1));
+	feed.line_key_lens = palloc0(sizeof(int) * Max(table->nkeys, 1));
 
 	begin_xact();
 	created_keys = sink_prepare_table(table, dst_schema, dst_tb);
@@ -242,7 +247,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	else if (*pending_keys == NULL)
 		/* created by a task since dropped: its keys are still to be added */
 		*pending_keys = checkpoint_target_pending_keys(dst_schema, dst_tb);
-	if (replacing && table->order_col >= 0)
+	if (replacing && table->nkeys > 0)
 	{
 		sink_replace_bound(table, dst_schema, dst_tb, &bound);
 		if (bound.empty)
@@ -280,7 +285,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		}
 		feed.rows = 0;
 		feed.exhausted = false;
-		if (table->order_col >= 0)
+		if (table->nkeys > 0)
 		{
 			feed.limit = config->checkpoint_rows;
 			feed.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
@@ -307,7 +312,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			 * source inside the range copied already.
 			 */
 			if (feed.exhausted ||
-				(feed.rows > 0 && sink_replace_bound_reached(&bound, feed.last_value.data)))
+				(feed.rows > 0 && sink_replace_bound_reached(&bound, feed.last_key[0].data)))
 			{
 				replacing = false;
 				task_log(config, "INFO",
@@ -323,15 +328,17 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		Assert(rows == (uint64) feed.rows);
 
 		/* a batch shorter than asked for, or the whole table: the end */
-		finished = feed.exhausted || table->order_col < 0;
+		finished = feed.exhausted || table->nkeys == 0;
 		MemoryContextSwitchTo(old_cxt);
-		if (table->order_col >= 0 && feed.rows > 0)
+		if (table->nkeys > 0 && feed.rows > 0)
 		{
-			if (value)
-				pfree(value);
-			value = ops->position_value
-				? ops->position_value(source, table, feed.last_value.data, feed.last_value.len)
-				: pstrdup(feed.last_value.data);
+			order_key_free(table->nkeys, value);
+			value = palloc(sizeof(char *) * table->nkeys);
+			for (int k = 0; k < table->nkeys; k++)
+				value[k] = ops->position_value
+					? ops->position_value(source, table, k, feed.last_key[k].data,
+										  feed.last_key[k].len)
+					: pstrdup(feed.last_key[k].data);
 		}
 		/* the keys of a table we created, in the transaction of its end */
 		if (finished && *pending_keys != NULL)
@@ -339,12 +346,12 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			sink_add_keys(table, *pending_keys);
 			checkpoint_target_keys_added(dst_schema, dst_tb);
 		}
-		checkpoint_commit_position(task->id, table, table->order_col >= 0 ? value : NULL,
+		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
 								   (int64) rows, finished, replacing);
 		commit_xact();
 		MemoryContextReset(batch_cxt);
 
-		if (table->order_col >= 0 && rows > 0)
+		if (table->nkeys > 0 && rows > 0)
 		{
 			checkpoint_format_position(&pending, config, table, value);
 			pending_lsn = XactLastCommitEnd;
@@ -441,6 +448,9 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 		{
 			if (conn->source == NULL)
 				source_open(conn);
+			if (table && claimed->value != NULL && claimed->nvalues != table->nkeys)
+				elog(ERROR, "the catalog position of table \"%s\".\"%s\" has %d values, its order key %d columns",
+					 table->schema, table->tb, claimed->nvalues, table->nkeys);
 			if (table)
 				done = copy_table(task, conn->config, conn->ops, conn->source, table,
 								  claimed->dst_schema, claimed->dst_tb, claimed->value,
@@ -483,6 +493,7 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 			begin_xact();
 			if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
 				elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
+			claimed->nvalues = table->nkeys;
 			commit_xact();
 		}
 	}

@@ -74,6 +74,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "catalog.h"
 #include "privileges.h"
 #include "task_state.h"
 #include "worker.h"
@@ -406,7 +407,7 @@ task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 							  "updated_at = pg_catalog.clock_timestamp() "
 							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
 							  "AND p.tb = next.tb AND p.worker_pid IS NULL "
-							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.value, p.replacing, "
+							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.key_values, p.replacing, "
 							  "p.pending_keys",
 							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.position");
@@ -422,8 +423,7 @@ task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 		claimed->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
 		claimed->dst_schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
 		claimed->dst_tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 4));
-		v = SPI_getvalue(tup, desc, 5);
-		claimed->value = v ? MemoryContextStrdup(cxt, v) : NULL;
+		claimed->value = catalog_get_text_array(tup, desc, 5, &claimed->nvalues, cxt);
 		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		v = SPI_getvalue(tup, desc, 7);
 		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;

@@ -59,7 +59,10 @@ collection_table(const char *db, const char *name)
 	t->columns[1].pg_type = "jsonb";
 	t->columns[1].source_type = "BSON document";
 	t->columns[1].not_null = true;
-	t->order_col = 0;
+	/* _id orders the copy */
+	t->nkeys = 1;
+	t->key_cols = palloc(sizeof(int));
+	t->key_cols[0] = 0;
 	t->primary_key = list_make1(t->columns[0].name);
 	t->unique_keys = NIL;
 	t->rows_estimated = -1;

@@ -116,22 +116,23 @@ stream_query(Source *s)
 }
 
 /*
- * Start a batch of a collection's documents in _id order after
- * after_value, at most limit.  When after_value is where the open stream of
- * this collection stopped, the batch goes on reading that cursor;
- * otherwise a new sorted query starts after after_value.
+ * Start a batch of a collection's documents in _id order after the
+ * position after (one value: _id), at most limit.  When after is where the
+ * open stream of this collection stopped, the batch goes on reading that
+ * cursor; otherwise a new sorted query starts after it.
  */
 static void
-mongo_source_scan_begin(Source *s, const SourceTable *t, const char *after_value,
+mongo_source_scan_begin(Source *s, const SourceTable *t, char *const *after,
 						int64 limit)
 {
 	MemoryContext old;
 	int			i;
 	bool		same_stream;
+	const char *after_value = after ? after[0] : NULL;
 
 	if (s->scanning)
 		elog(ERROR, "a MongoDB scan is already in progress");
-	if (t->order_col < 0)
+	if (t->nkeys != 1)
 		elog(ERROR, "collection \"%s\".\"%s\" has no _id column", t->schema, t->tb);
 
 	same_stream = s->stream_open && after_value != NULL && s->have_last &&
@@ -190,7 +191,7 @@ mongo_source_scan_begin(Source *s, const SourceTable *t, const char *after_value
 			c->kind = CK_DATE;
 		else
 			c->kind = CK_TEXT;
-		if (i == t->order_col)
+		if (i == t->key_cols[0])
 			c->from = CF_ID;
 		else if (strcmp(name, "doc") == 0 && c->kind == CK_JSON)
 			c->from = CF_DOC;
@@ -395,7 +396,7 @@ mongo_source_scan_end(Source *s)
 
 /* The position of the last document returned (see mongo_position_text). */
 static char *
-mongo_source_position_value(Source *s, const SourceTable *t, const char *value,
+mongo_source_position_value(Source *s, const SourceTable *t, int k, const char *value,
 							int length)
 {
 	return pstrdup(mongo_position_text(s));

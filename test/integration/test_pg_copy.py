@@ -337,7 +337,7 @@ def test_order_columns_keys_partitions_and_names(types_source, copied):
         progress = {r[0]: r[1:] for r in cur.fetchall()}
     assert progress == {
         "all_types": ("finished", "id", 4),
-        "composite_pk": ("finished", None, 7),
+        "composite_pk": ("finished", '["a","b"]', 7),
         "enum_key": ("finished", "m", 4),
         "inh_child": ("finished", None, 2),
         "inh_parent": ("finished", "id", 2),
@@ -372,6 +372,9 @@ def test_order_columns_keys_partitions_and_names(types_source, copied):
     assert '"tb":"enum_key","order_col":"m","value":"wow \\"q\\""' in positions
     assert '"tb":"we\\"ird.tb*","order_col":"p.k","value":"k.3"' in positions
     assert '"tb":"ts_key","order_col":"ts","value":"-infinity"' not in positions
+    # a composite key: ape-dts's order_key form, its last row (2, 'b5')
+    assert ('"tb":"composite_pk","order_key":{"composite":[["a","2"],["b","b5"]]}}\n'
+            in positions)
     assert '"tb":"ts_key","order_col":"ts","value":"4713-01-01 00:00:00+00 BC"' in positions
     # a table without a column to copy is left out with a WARNING
     with open(os.path.join(log_dir, "default.log")) as f:

@@ -1,9 +1,11 @@
 """ALTER EXTENSION ape_resume UPDATE keeps users' tasks, the way a user
-upgrades: the previous release (0.1.0, built from this repository's
-history) is installed and runs a finished task and a failed one; then this
-build is installed, the catalog is updated, and the tasks are intact,
-visible and the failed one resumes to an exact copy.  Before the update,
-this build refuses the old catalog with a clear error."""
+upgrades: an earlier release (0.1.0 and 0.2.0, each built from this
+repository's history) is installed and runs a finished task, a failed one
+and one that failed mid-table with a committed position; then this build
+is installed, the catalog is updated, and the tasks are intact, visible,
+and the failed ones resume to exact copies (the mid-table one from its
+position).  Before the update, this build refuses the old catalog with a
+clear error."""
 import os
 import subprocess
 
@@ -41,18 +43,21 @@ def git(*args):
                           text=True).stdout
 
 
-def previous_release():
-    """The last commit whose ape_resume.control has default_version 0.1.0."""
+CURRENT = "0.3.0"
+
+
+def previous_release(version):
+    """The last commit whose ape_resume.control has default_version version."""
     if git("rev-parse", "--is-shallow-repository").strip() == "true":
         # a shallow clone: its origin (often a local path) has the history
         subprocess.run(["git", "-C", REPO, "fetch", "-q", "--unshallow"], capture_output=True)
     newer = None
     for h in git("log", "--format=%H", "--", "ape_resume.control").split():
-        if "default_version = '0.1.0'" in git("show", f"{h}:ape_resume.control"):
-            assert newer, "the control file never left 0.1.0"
+        if f"default_version = '{version}'" in git("show", f"{h}:ape_resume.control"):
+            assert newer, f"the control file never left {version}"
             return git("rev-parse", f"{newer}^").strip()
         newer = h
-    raise AssertionError("no commit with default_version 0.1.0: the test needs the "
+    raise AssertionError(f"no commit with default_version {version}: the test needs the "
                          "repository's history (not a shallow clone)")
 
 
@@ -66,23 +71,25 @@ def install(src):
         subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
 
 
-@pytest.fixture
-def old_release():
-    """Build the previous release once per test bed; after the test, this
+@pytest.fixture(params=["0.1.0", "0.2.0"])
+def old_release(request):
+    """Build an earlier release once per test bed; after the test, this
     build is installed again whatever happened."""
-    rev = previous_release()
-    src = os.path.join(env("APE_TESTBED"), f"release-0.1.0-{rev[:12]}")
+    version = request.param
+    rev = previous_release(version)
+    src = os.path.join(env("APE_TESTBED"), f"release-{version}-{rev[:12]}")
     if not os.path.exists(os.path.join(src, "ape_resume.so")):
         os.makedirs(src, exist_ok=True)
         archive = subprocess.run(["git", "-C", REPO, "archive", rev], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
         subprocess.run(["make", "-s", "-j2", "-C", src], check=True, capture_output=True)
-    yield src
+    yield version, src
     install(REPO)
 
 
-def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
+def test_update_keeps_tasks_resumable(old_release, mysql_admin):
+    version, old_src = old_release
     with mysql_admin.cursor() as my:
         my.execute(f"DROP DATABASE IF EXISTS {SRC_DB}")
         my.execute(f"CREATE DATABASE {SRC_DB}")
@@ -90,7 +97,9 @@ def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
         for tb in ("a", "b"):
             my.execute(f"CREATE TABLE {tb} (id int PRIMARY KEY, v varchar(10))")
             my.execute(f"INSERT INTO {tb} SELECT seq, concat('{tb}', seq) FROM seq_1_to_50")
-    install(old_release)
+        my.execute("CREATE TABLE c (id int PRIMARY KEY, v varchar(10))")
+        my.execute("INSERT INTO c SELECT seq, concat('c', seq) FROM seq_1_to_500")
+    install(old_src)
     local = connect_local()
     with local.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
@@ -101,7 +110,7 @@ def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
         with db.cursor() as cur:
             cur.execute("CREATE EXTENSION ape_resume")
             cur.execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ape_resume'")
-            assert cur.fetchone()[0] == "0.1.0"
+            assert cur.fetchone()[0] == version
             # a: finished; b: failed on a target that is not empty
             cur.execute(f'CREATE SCHEMA "{SRC_DB}"')
             cur.execute(f'CREATE TABLE "{SRC_DB}".b (id int, v text)')
@@ -112,10 +121,18 @@ def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT ape_resume.start_task('up_b', %s)", (config(fresh_dir("it_up_b"), "b"),))
             cur.execute("SELECT ape_resume.wait_task('up_b', 60)")
             assert cur.fetchone()[0] == "failed"
+            # c: fails mid-table (a CHECK of the target) after committed batches
+            cur.execute(f'CREATE TABLE "{SRC_DB}".c (id int CHECK (id < 200), v text)')
+            cur.execute("SELECT ape_resume.start_task('up_c', %s)", (config(fresh_dir("it_up_c"), "c"),))
+            cur.execute("SELECT ape_resume.wait_task('up_c', 60)")
+            assert cur.fetchone()[0] == "failed"
+            cur.execute("SELECT state, order_col, value, rows_copied FROM ape_resume.progress('up_c')")
+            assert cur.fetchall() == [("copying", "id", "196", 196)]
             cur.execute("SELECT name, id, state, tables_total, tables_finished, rows_copied "
                         "FROM ape_resume.tasks ORDER BY name")
             before = cur.fetchall()
-            assert [(r[0], r[2]) for r in before] == [("up_a", "finished"), ("up_b", "failed")]
+            assert [(r[0], r[2]) for r in before] == [
+                ("up_a", "finished"), ("up_b", "failed"), ("up_c", "failed")]
         db.close()
 
         # this build: the old catalog is refused until it is updated
@@ -125,28 +142,39 @@ def test_update_from_0_1_0_keeps_tasks_resumable(old_release, mysql_admin):
         with db.cursor() as cur:
             with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState) as e:
                 cur.execute("SELECT ape_resume.resume_task('up_b')")
-            assert ('the ape_resume catalog of database "it_upgrade" is at version 0.1.0, '
-                    'the library needs 0.2.0') in str(e.value)
+            assert (f'the ape_resume catalog of database "it_upgrade" is at version {version}, '
+                    f'the library needs {CURRENT}') in str(e.value)
             assert "ALTER EXTENSION ape_resume UPDATE" in str(e.value)
             cur.execute("ALTER EXTENSION ape_resume UPDATE")
             cur.execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ape_resume'")
-            assert cur.fetchone()[0] == "0.2.0"
+            assert cur.fetchone()[0] == CURRENT
             cur.execute("SELECT name, id, state, tables_total, tables_finished, rows_copied "
                         "FROM ape_resume.tasks ORDER BY name")
             assert cur.fetchall() == before
             cur.execute("SELECT schema, tb, state, rows_copied FROM ape_resume.progress('up_a')")
             assert cur.fetchall() == [(SRC_DB, "a", "finished", 50)]
+            cur.execute("SELECT state, order_col, value, rows_copied FROM ape_resume.progress('up_c')")
+            assert cur.fetchall() == [("copying", "id", "196", 196)]
+            cur.execute("SELECT schema, tb, order_col, action, value, decided_by "
+                        "FROM ape_resume.resume_plan('up_c')")
+            assert cur.fetchall() == [(SRC_DB, "c", "id", "resume", "196", "catalog")]
 
             # the failed task resumes on the updated catalog
             cur.execute(f'DELETE FROM "{SRC_DB}".b')
             cur.execute("SELECT ape_resume.resume_task('up_b')")
             cur.execute("SELECT ape_resume.wait_task('up_b', 60)")
             assert cur.fetchone()[0] == "finished"
-            for tb in ("a", "b"):
+            # the mid-table one from its position: rows 197.. only, once
+            cur.execute(f'ALTER TABLE "{SRC_DB}".c DROP CONSTRAINT c_id_check')
+            cur.execute("SELECT ape_resume.resume_task('up_c')")
+            cur.execute("SELECT ape_resume.wait_task('up_c', 60)")
+            assert cur.fetchone()[0] == "finished"
+            for tb, n in (("a", 50), ("b", 50), ("c", 500)):
                 cur.execute(f'SELECT id, v FROM "{SRC_DB}".{tb} ORDER BY id')
-                assert cur.fetchall() == [(i, f"{tb}{i}") for i in range(1, 51)]
+                assert cur.fetchall() == [(i, f"{tb}{i}") for i in range(1, n + 1)]
             cur.execute("SELECT name, state, tables_finished, rows_copied FROM ape_resume.tasks ORDER BY name")
-            assert cur.fetchall() == [("up_a", "finished", 1, 50), ("up_b", "finished", 1, 50)]
+            assert cur.fetchall() == [("up_a", "finished", 1, 50), ("up_b", "finished", 1, 50),
+                                      ("up_c", "finished", 1, 500)]
     finally:
         db.close()
         local = connect_local()

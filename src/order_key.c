@@ -1,0 +1,230 @@
+/*-------------------------------------------------------------------------
+ *
+ * order_key.c
+ *	  The order key of a table: its choice, the keyset predicate of a
+ *	  resume, and positions.  See order_key.h for the rules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "order_key.h"
+#include "position.h"
+
+/* Are all the candidate's columns NOT NULL? */
+static bool
+all_not_null(const SourceTable *t, const KeyCandidate *c)
+{
+	ListCell   *lc;
+
+	foreach(lc, c->cols)
+		if (!t->columns[lfirst_int(lc)].not_null)
+			return false;
+	return true;
+}
+
+static void
+take_key(SourceTable *t, const KeyCandidate *c)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	t->nkeys = list_length(c->cols);
+	t->key_cols = palloc(sizeof(int) * t->nkeys);
+	foreach(lc, c->cols)
+		t->key_cols[k++] = lfirst_int(lc);
+	t->key_index = c->index ? pstrdup(c->index) : NULL;
+}
+
+void
+order_key_choose(SourceTable *t, List *candidates, KeyNoNullCheck no_null, void *arg)
+{
+	ListCell   *lc;
+	int			rule;
+
+	t->nkeys = 0;
+	t->key_cols = NULL;
+	t->key_index = NULL;
+	for (rule = 1; rule <= 5; rule++)
+	{
+		foreach(lc, candidates)
+		{
+			KeyCandidate *c = lfirst(lc);
+			bool		single = list_length(c->cols) == 1;
+			bool		nn;
+
+			if (!c->orderable || c->cols == NIL)
+				continue;
+			nn = all_not_null(t, c);
+			switch (rule)
+			{
+				case 1:
+					if (!(c->primary && single))
+						continue;
+					break;
+				case 2:
+					if (!(!c->primary && single && nn))
+						continue;
+					break;
+				case 3:
+					if (!(c->primary && !single))
+						continue;
+					break;
+				case 4:
+					if (!(!c->primary && !single && nn))
+						continue;
+					break;
+				case 5:
+
+					/*
+					 * A NULL cannot be a position ("> value" never finds the
+					 * rows after it): a nullable column orders the copy only
+					 * while it holds none; a NULL that comes later stops the
+					 * copy with an error (see task_run.c).
+					 */
+					if (!(!c->primary && single && !nn &&
+						  no_null(arg, t, linitial_int(c->cols))))
+						continue;
+					break;
+			}
+			take_key(t, c);
+			return;
+		}
+	}
+}
+
+void
+order_key_append_columns(StringInfo sql, const SourceTable *t, KeyAppendIdent ident, void *arg)
+{
+	for (int k = 0; k < t->nkeys; k++)
+	{
+		if (k > 0)
+			appendStringInfoString(sql, ", ");
+		ident(arg, sql, t->columns[t->key_cols[k]].name);
+	}
+}
+
+void
+order_key_append_after(StringInfo sql, const SourceTable *t, char *const *after,
+					   KeysetForm form, KeyAppendIdent ident, KeyAppendValue value,
+					   void *arg)
+{
+	int			n = t->nkeys;
+
+	Assert(n > 0 && after != NULL);
+	if (n == 1)
+	{
+		ident(arg, sql, t->columns[t->key_cols[0]].name);
+		appendStringInfoString(sql, " > ");
+		value(arg, sql, t, 0, after[0]);
+		return;
+	}
+	if (form == KEYSET_ROW)
+	{
+		appendStringInfoChar(sql, '(');
+		order_key_append_columns(sql, t, ident, arg);
+		appendStringInfoString(sql, ") > (");
+		for (int k = 0; k < n; k++)
+		{
+			if (k > 0)
+				appendStringInfoString(sql, ", ");
+			value(arg, sql, t, k, after[k]);
+		}
+		appendStringInfoChar(sql, ')');
+		return;
+	}
+
+	/* (k1 > v1 OR (k1 = v1 AND k2 > v2) OR (k1 = v1 AND k2 = v2 AND k3 > v3)) */
+	appendStringInfoChar(sql, '(');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(sql, " OR (");
+		for (int k = 0; k <= i; k++)
+		{
+			if (k > 0)
+				appendStringInfoString(sql, " AND ");
+			ident(arg, sql, t->columns[t->key_cols[k]].name);
+			appendStringInfoString(sql, k < i ? " = " : " > ");
+			value(arg, sql, t, k, after[k]);
+		}
+		if (i > 0)
+			appendStringInfoChar(sql, ')');
+	}
+	appendStringInfoChar(sql, ')');
+}
+
+char **
+order_key_copy(int nkeys, char *const *values)
+{
+	char	  **copy;
+
+	if (values == NULL)
+		return NULL;
+	copy = palloc(sizeof(char *) * Max(nkeys, 1));
+	for (int k = 0; k < nkeys; k++)
+		copy[k] = pstrdup(values[k]);
+	return copy;
+}
+
+bool
+order_key_equal(int nkeys, char *const *a, char *const *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (int k = 0; k < nkeys; k++)
+		if (strcmp(a[k], b[k]) != 0)
+			return false;
+	return true;
+}
+
+void
+order_key_free(int nkeys, char **values)
+{
+	if (values == NULL)
+		return;
+	for (int k = 0; k < nkeys; k++)
+		pfree(values[k]);
+	pfree(values);
+}
+
+char **
+order_key_names(const SourceTable *t)
+{
+	char	  **names = palloc(sizeof(char *) * Max(t->nkeys, 1));
+
+	for (int k = 0; k < t->nkeys; k++)
+		names[k] = t->columns[t->key_cols[k]].name;
+	return names;
+}
+
+char *
+order_key_names_text(const SourceTable *t)
+{
+	if (t->nkeys == 0)
+		return NULL;
+	if (t->nkeys == 1)
+		return t->columns[t->key_cols[0]].name;
+	return position_json_string_array(order_key_names(t), t->nkeys);
+}
+
+char *
+order_key_values_text(int nkeys, char *const *values)
+{
+	if (values == NULL)
+		return NULL;
+	if (nkeys == 1)
+		return values[0];
+	return position_json_string_array((char **) values, nkeys);
+}
+
+bool
+order_key_matches(const SourceTable *t, int n, char *const *names)
+{
+	if (t->nkeys == 0 || n != t->nkeys || names == NULL)
+		return false;
+	for (int k = 0; k < n; k++)
+		if (names[k] == NULL || strcmp(names[k], t->columns[t->key_cols[k]].name) != 0)
+			return false;
+	return true;
+}
