@@ -16,6 +16,20 @@ PEER_CASES = os.environ.get("APE_PEER_CASES") or os.path.join(
 HAVE_PEER_CASES = os.path.isfile(os.path.join(PEER_CASES, "EXPECTED.md"))
 
 
+def _catalog_version():
+    """The catalog version this checkout builds: default_version of the
+    control file, the one the library checks the catalog against."""
+    with open(os.path.join(REPO, "ape_resume.control")) as f:
+        for line in f:
+            key, _, value = line.partition("=")
+            if key.strip() == "default_version":
+                return value.strip().strip("'")
+    raise RuntimeError("ape_resume.control has no default_version")
+
+
+CATALOG_VERSION = _catalog_version()
+
+
 def pytest_collection_modifyitems(config, items):
     """ape-dts's peer cases live outside the repository: without them, their
     tests are left out (not skipped) with one line saying so."""

@@ -9,7 +9,7 @@ import os
 import psycopg2
 import pytest
 
-from conftest import env, fresh_dir
+from conftest import CATALOG_VERSION, env, fresh_dir
 from test_pg_copy import pg_exec
 
 SCHEMA = "it_nopre"
@@ -53,7 +53,7 @@ INSERT INTO {SCHEMA}.b SELECT generate_series(1, 10);
     cur = nopreload.cursor()
     cur.execute("CREATE EXTENSION ape_resume")
     cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'ape_resume'")
-    assert cur.fetchone()[0] == "0.2.0"
+    assert cur.fetchone()[0] == CATALOG_VERSION
     # the server-start setting exists only where the library is preloaded
     cur.execute("SELECT count(*) FROM pg_settings WHERE name = 'ape_resume.database'")
     assert cur.fetchone()[0] == 0

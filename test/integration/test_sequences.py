@@ -678,14 +678,15 @@ def test_launcher_survives_an_error_in_a_pass(local):
         while time.time() < deadline:
             with open(log, errors="replace") as f:
                 f.seek(size)
-                if "is at version 0.1.0, the library needs 0.2.0" in f.read():
+                if f"is at version 0.1.0, the library needs {conftest.CATALOG_VERSION}" in f.read():
                     break
             time.sleep(0.2)
         else:
             raise AssertionError("the launcher logged no error")
     finally:
         with local.cursor() as cur:
-            cur.execute("UPDATE pg_catalog.pg_extension SET extversion = '0.2.0' WHERE extname = 'ape_resume'")
+            cur.execute("UPDATE pg_catalog.pg_extension SET extversion = %s WHERE extname = 'ape_resume'",
+                        (conftest.CATALOG_VERSION,))
     time.sleep(1)
     assert launcher_pid(local) == pid
 
