@@ -27,8 +27,8 @@ OBJS = \
 	src/copy_binary.o \
 	src/checkpoint.o \
 	src/order_key.o \
-	src/mysql_source.o \
-	src/pg_source.o \
+	src/mysql/mysql_conn.o \
+	src/pg/pg_scan.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
 	src/mongo/mongo_json.o \
@@ -58,7 +58,7 @@ include $(PGXS)
 
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
-src/mysql_source.o src/mysql_source.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
+src/mysql/%.o src/mysql/%.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
 src/mongo/%.o src/mongo/%.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
 
 # PGXS tracks no header dependencies: every object depends on every header
