@@ -28,6 +28,9 @@ OBJS = \
 	src/checkpoint.o \
 	src/order_key.o \
 	src/mysql/mysql_conn.o \
+	src/mysql/mysql_discover.o \
+	src/mysql/mysql_values.o \
+	src/mysql/mysql_scan.o \
 	src/pg/pg_scan.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
@@ -62,6 +65,6 @@ src/mysql/%.o src/mysql/%.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
 src/mongo/%.o src/mongo/%.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
 
 # PGXS tracks no header dependencies: every object depends on every header
-# of src/ and src/mongo/, so that a changed struct (source.h, ...) rebuilds
-# all its users.
-$(OBJS): $(wildcard src/*.h src/mongo/*.h)
+# of src/ and of the source folders, so that a changed struct (source.h,
+# ...) rebuilds all its users.
+$(OBJS): $(wildcard src/*.h src/mysql/*.h src/pg/*.h src/mongo/*.h)
