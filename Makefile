@@ -31,6 +31,8 @@ OBJS = \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \
 	src/mysql/mysql_scan.o \
+	src/pg/pg_conn.o \
+	src/pg/pg_discover.o \
 	src/pg/pg_scan.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
@@ -53,7 +55,7 @@ MONGOC_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0)
 MONGOC_LIBS := $(shell pkg-config --libs libmongoc-1.0)
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
+PG_CPPFLAGS = -Isrc
 SHLIB_LINK = $(libpq) $(JSONC_LIBS) $(MYSQL_LIBS) $(MONGOC_LIBS)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -62,6 +64,7 @@ include $(PGXS)
 # Per-file include paths for the client-library wrappers.
 src/position_json.o src/position_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
 src/mysql/%.o src/mysql/%.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
+src/pg/%.o src/pg/%.bc: override CPPFLAGS += -I$(libpq_srcdir)
 src/mongo/%.o src/mongo/%.bc: override CPPFLAGS += $(MONGOC_CFLAGS)
 
 # PGXS tracks no header dependencies: every object depends on every header
