@@ -27,6 +27,7 @@ OBJS = \
 	src/copy_binary.o \
 	src/checkpoint.o \
 	src/order_key.o \
+	src/source.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \

@@ -3,12 +3,18 @@
  * source.h
  *	  The interface every kind of source server implements: connect,
  *	  discover the tables a filter selects, and stream a table's rows in
- *	  order-column order, in batches that start after a given value.
+ *	  order-key order, in batches that start after a given position.
  *
- * One folder per source kind (src/mysql/, ...) implements SourceOps; it
- * alone includes its client library's headers.  Values cross this
- * interface as text in PostgreSQL's input format for the column's target
- * type, so the sink never needs to know the source's types.
+ * One folder per source kind (src/mysql/, src/pg/, src/mongo/) implements
+ * SourceOps; it alone includes its client library's headers.  Values cross
+ * this interface as text in PostgreSQL's input format for the column's
+ * target type, so the sink never needs to know the source's types.
+ *
+ * Besides its ERRORs, a source tells the user things (a value it had to
+ * change, say) as WARNINGs, with source_warning: the WARNING goes to the
+ * client and the server log, and the same message to the reporter that
+ * connect was given, if any (the worker's writes it into the task's
+ * default.log); a source never writes the task's files itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,14 +53,28 @@ typedef struct SourceTable
 
 typedef struct Source Source;	/* a connection, private to each kind */
 
+/*
+ * Where a source's warnings go besides the server log: fn(arg, level,
+ * message), level "WARN", message the WARNING's primary message.
+ */
+typedef void (*SourceReportFn) (void *arg, const char *level, const char *message);
+
+typedef struct SourceReport
+{
+	SourceReportFn fn;			/* NULL: none */
+	void	   *arg;			/* for fn; must outlive the connection */
+} SourceReport;
+
 typedef struct SourceOps
 {
 	/*
 	 * Connect to the source of the config.  ERROR (never showing the
 	 * password) when that fails.  The connection is closed when the current
 	 * memory context is reset or deleted, so an ERROR leaks nothing.
+	 * report (NULL: none) is where the connection's warnings go besides
+	 * the server log; the source keeps a copy of it.
 	 */
-	Source	   *(*connect) (const TaskConfig *config);
+	Source	   *(*connect) (const TaskConfig *config, const SourceReport *report);
 
 	/* The tables the filter selects, sorted by (schema, tb). */
 	List	   *(*list_tables) (Source *source, const NameFilter *filter);
@@ -93,20 +113,35 @@ typedef struct SourceOps
 								   const char *value, int length);
 
 	/*
-	 * Optional fast path, used instead of scan_next when set: the next row
-	 * as one line of COPY's text format (values tab-separated, \N for NULL,
+	 * Optional fast path: when set, batches are read with it instead of
+	 * scan_next (except a batch that replaces rows already in the target,
+	 * which needs the values).  *line and *len receive the next row as one
+	 * line of COPY's text format (values tab-separated, \N for NULL,
 	 * backslash escapes as COPY TO writes them, a newline at the end), for
-	 * the sink to take as it is; valid until the next call.  *order_value
-	 * receives the order column's value as scan_next would return it (NULL
-	 * for SQL NULL or without an order column), *order_len its length.
-	 * Returns false at the end of the scan.
+	 * the sink to take as it is.  For each key column k (0 .. nkeys - 1 of
+	 * the scan's table, the column key_cols[k]), key_values[k] receives its
+	 * value as scan_next would return it (un-escaped; NULL for SQL NULL)
+	 * and key_lens[k] its length in bytes; the caller's arrays have nkeys
+	 * entries, and a table without an order key leaves them as they are.
+	 * All of it is valid until the next call.  Returns false at the end of
+	 * the scan.
 	 */
 	bool		(*scan_next_line) (Source *source, const char **line, int *len,
-								   const char **order_value, int *order_len);
+								   const char **key_values, int *key_lens);
 } SourceOps;
+
+/* source.c */
 
 /* list_sort comparator of SourceTables: (schema, tb) by strcmp. */
 extern int	source_table_cmp(const ListCell *a, const ListCell *b);
+
+/*
+ * A WARNING of a source: errmsg message, errdetail detail (NULL: none);
+ * the message (without the detail) also goes to report->fn, if report and
+ * fn are not NULL, at level "WARN".
+ */
+extern void source_warning(const SourceReport *report, const char *message,
+						   const char *detail);
 
 extern const SourceOps mysql_source_ops;
 extern const SourceOps pg_source_ops;

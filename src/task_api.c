@@ -310,7 +310,8 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 	config = task_config_parse(PG_ARGISNULL(1) ? task.config
 							   : text_to_cstring(PG_GETARG_TEXT_PP(1)), name);
 	ops = source_ops_for(config->db_type);
-	source = ops->connect(config);
+	/* resume_plan writes no file: no reporter */
+	source = ops->connect(config, NULL);
 	tables = ops->list_tables(source, &config->filter);
 	resume_check_files(config);
 	inputs = resume_inputs_load(config, exists ? task.id : 0, 0);

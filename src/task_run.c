@@ -127,16 +127,6 @@ batch_feed_next(void *arg, char **values, int *lengths)
 	return true;
 }
 
-int
-source_table_cmp(const ListCell *a, const ListCell *b)
-{
-	const SourceTable *ta = lfirst(a);
-	const SourceTable *tb = lfirst(b);
-	int			r = strcmp(ta->schema, tb->schema);
-
-	return r != 0 ? r : strcmp(ta->tb, tb->tb);
-}
-
 const SourceOps *
 source_ops_for(SourceKind kind)
 {
@@ -376,9 +366,17 @@ typedef struct SourceConn
 {
 	const SourceOps *ops;
 	TaskConfig *config;
+	SourceReport report;		/* the source's warnings: default.log too */
 	MemoryContext cxt;
 	Source	   *source;
 } SourceConn;
+
+/* SourceReportFn of the worker: a line of the task's default.log. */
+static void
+source_report_to_log(void *arg, const char *level, const char *message)
+{
+	task_file_log((const TaskConfig *) arg, level, message);
+}
 
 static void
 source_open(SourceConn *conn)
@@ -388,7 +386,7 @@ source_open(SourceConn *conn)
 	conn->cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume source",
 									  ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(conn->cxt);
-	conn->source = conn->ops->connect(conn->config);
+	conn->source = conn->ops->connect(conn->config, &conn->report);
 	MemoryContextSwitchTo(old);
 }
 
@@ -621,6 +619,8 @@ task_run(TaskRow *task, bool helper)
 	memset(&conn, 0, sizeof(conn));
 	conn.ops = ops;
 	conn.config = config;
+	conn.report.fn = source_report_to_log;
+	conn.report.arg = config;
 	if (resumed)
 		(void) with_source_retries(task, &conn, NULL, NULL);
 	else

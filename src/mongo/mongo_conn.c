@@ -204,7 +204,7 @@ uri_servers(const mongoc_uri_t *uri)
  * connection and tells whether the server is FerretDB.
  */
 Source *
-mongo_source_connect(const TaskConfig *config)
+mongo_source_connect(const TaskConfig *config, const SourceReport *report)
 {
 	Source	   *s;
 	bson_error_t error;

@@ -175,7 +175,7 @@ typedef struct JsonOut
 } JsonOut;
 
 /* mongo_conn.c */
-extern Source *mongo_source_connect(const TaskConfig *config);
+extern Source *mongo_source_connect(const TaskConfig *config, const SourceReport *report);
 extern void mongo_error_report(Source *s, const char *what, const bson_error_t *error);
 
 /* mongo_discover.c */

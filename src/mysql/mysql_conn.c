@@ -562,7 +562,7 @@ run_setting_if_known(Source *s, const char *sql)
  * long timeouts.
  */
 Source *
-mysql_source_connect(const TaskConfig *config)
+mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 {
 	Source	   *s;
 	char	   *user;
@@ -580,7 +580,8 @@ mysql_source_connect(const TaskConfig *config)
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
-	s->config = config;
+	if (report)
+		s->report = *report;
 	s->server = psprintf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 	initStringInfo(&s->buf);
 

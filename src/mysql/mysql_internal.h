@@ -57,11 +57,12 @@
  *
  * Values: zero dates ('0000-00-00', or month or day 00) become -infinity
  * (a WARNING at the first of each column, and one with the column's count
- * when the table is finished, in the server log and default.log); year 0000
- * becomes 0001 BC (the same proleptic year); timestamps are read in UTC and
- * get "+00"; bit(n) becomes n '0'/'1' characters; binary values become "\x"
- * and lowercase hex; float and double values are read as "col + 0e0", the
- * exact double, since MySQL renders a float with 6 digits.
+ * when the table is finished, in the server log and, through the source's
+ * reporter, default.log); year 0000 becomes 0001 BC (the same proleptic
+ * year); timestamps are read in UTC and get "+00"; bit(n) becomes n
+ * '0'/'1' characters; binary values become "\x" and lowercase hex; float
+ * and double values are read as "col + 0e0", the exact double, since MySQL
+ * renders a float with 6 digits.
  *
  * The files:
  *	mysql_conn.c		connect, the URL, session settings, the non-blocking
@@ -101,7 +102,6 @@
 #include "lib/stringinfo.h"
 #include "storage/latch.h"
 
-#include "checkpoint.h"
 #include "config.h"
 #include "source.h"
 
@@ -153,6 +153,7 @@ struct Source
 	char	   *server;			/* "host:port", for messages */
 	bool		is_mariadb;
 	MYSQL_RES  *meta_res;		/* a metadata result being read, or NULL */
+	SourceReport report;		/* where warnings go besides the server log */
 
 	/*
 	 * The non-blocking call under way.  It stays set when an ERROR (a
@@ -184,7 +185,6 @@ struct Source
 	int		   *offsets;		/* of converted values in buf, -1: as is */
 
 	/* zero dates counted per column over consecutive scans of one table */
-	const TaskConfig *config;	/* for default.log */
 	char	   *zd_schema;
 	char	   *zd_tb;
 	int			zd_ncols;
@@ -193,7 +193,7 @@ struct Source
 };
 
 /* mysql_conn.c */
-extern Source *mysql_source_connect(const TaskConfig *config);
+extern Source *mysql_source_connect(const TaskConfig *config, const SourceReport *report);
 extern void mysql_error_report(Source *s, const char *what);
 extern int	mysql_nb_real_query(Source *s, const char *sql, unsigned long len);
 extern MYSQL_RES *mysql_nb_store_result(Source *s);

@@ -250,13 +250,10 @@ convert_datetime(Source *s, int col, StringInfo buf, const char *v, int len,
 			char	   *shown = pnstrdup(v, Min(len, 26));
 
 			s->zd_warned[col] = true;
-			ereport(WARNING,
-					(errmsg("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
-							s->scan_schema, s->scan_tb, s->scan_colnames[col], shown),
-					 errdetail("PostgreSQL has no zero dates; a date whose month or day is 00 becomes -infinity. The count follows when the table is finished.")));
-			task_file_log(s->config, "WARN",
-						  psprintf("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
-								   s->scan_schema, s->scan_tb, s->scan_colnames[col], shown));
+			source_warning(&s->report,
+						   psprintf("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" copied as -infinity",
+									s->scan_schema, s->scan_tb, s->scan_colnames[col], shown),
+						   "PostgreSQL has no zero dates; a date whose month or day is 00 becomes -infinity. The count follows when the table is finished.");
 			pfree(shown);
 		}
 		return;
@@ -356,16 +353,11 @@ mysql_report_zero_dates(Source *s)
 	{
 		if (s->zero_dates[i] == 0)
 			continue;
-		ereport(WARNING,
-				(errmsg_plural("table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date copied as -infinity",
-							   "table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero dates copied as -infinity",
-							   s->zero_dates[i],
-							   s->scan_schema, s->scan_tb, s->scan_colnames[i],
-							   s->zero_dates[i])));
-		task_file_log(s->config, "WARN",
-					  psprintf("table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date%s copied as -infinity",
-							   s->scan_schema, s->scan_tb, s->scan_colnames[i], s->zero_dates[i],
-							   s->zero_dates[i] == 1 ? "" : "s"));
+		source_warning(&s->report,
+					   psprintf("table \"%s\".\"%s\" column \"%s\": " INT64_FORMAT " zero date%s copied as -infinity",
+								s->scan_schema, s->scan_tb, s->scan_colnames[i], s->zero_dates[i],
+								s->zero_dates[i] == 1 ? "" : "s"),
+					   NULL);
 		s->zero_dates[i] = 0;
 		s->zd_warned[i] = false;
 	}

@@ -307,7 +307,7 @@ check_password_used(Source *s, const char *url, bool connected)
  * after it (client_encoding) are forced.
  */
 Source *
-pg_source_connect(const TaskConfig *config)
+pg_source_connect(const TaskConfig *config, const SourceReport *report)
 {
 	Source	   *s;
 	const char *keys[8];
