@@ -36,6 +36,21 @@ take_key(SourceTable *t, const KeyCandidate *c)
 	t->key_index = c->index ? pstrdup(c->index) : NULL;
 }
 
+List *
+order_key_add_candidate(SourceTable *t, List *candidates, KeyCandidate *c)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, c->cols)
+		names = lappend(names, t->columns[lfirst_int(lc)].name);
+	if (c->primary)
+		t->primary_key = names;
+	else
+		t->unique_keys = lappend(t->unique_keys, names);
+	return lappend(candidates, c);
+}
+
 void
 order_key_choose(SourceTable *t, List *candidates, KeyNoNullCheck no_null, void *arg)
 {

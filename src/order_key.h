@@ -41,6 +41,13 @@ typedef struct KeyCandidate
 /* Does column col hold no NULL now?  (rule 5; asked of the source) */
 typedef bool (*KeyNoNullCheck) (void *arg, const SourceTable *t, int col);
 
+/*
+ * A unique key on columns (no expression) that a source found: its column
+ * names become t->primary_key (c->primary) or one more of t->unique_keys,
+ * and c one more of the candidates, which are returned.
+ */
+extern List *order_key_add_candidate(SourceTable *t, List *candidates, KeyCandidate *c);
+
 /* Set t->nkeys, t->key_cols and t->key_index from the candidates. */
 extern void order_key_choose(SourceTable *t, List *candidates,
 							 KeyNoNullCheck no_null, void *arg);

@@ -2,8 +2,8 @@
  *
  * source.c
  *	  What the sources share, whatever their kind: the order of table
- *	  lists, and the WARNINGs that also go to the source's reporter.  See
- *	  source.h for the interface.
+ *	  lists, finding a column by name, and the WARNINGs that also go to
+ *	  the source's reporter.  See source.h for the interface.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +19,15 @@ source_table_cmp(const ListCell *a, const ListCell *b)
 	int			r = strcmp(ta->schema, tb->schema);
 
 	return r != 0 ? r : strcmp(ta->tb, tb->tb);
+}
+
+int
+source_column_index(const SourceTable *t, const char *name)
+{
+	for (int i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i].name, name) == 0)
+			return i;
+	return -1;
 }
 
 void

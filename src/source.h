@@ -135,6 +135,9 @@ typedef struct SourceOps
 /* list_sort comparator of SourceTables: (schema, tb) by strcmp. */
 extern int	source_table_cmp(const ListCell *a, const ListCell *b);
 
+/* The index of column name in t->columns, or -1 (strcmp). */
+extern int	source_column_index(const SourceTable *t, const char *name);
+
 /*
  * A WARNING of a source: errmsg message, errdetail detail (NULL: none);
  * the message (without the detail) also goes to report->fn, if report and

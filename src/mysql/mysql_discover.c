@@ -326,16 +326,6 @@ mysql_column_has_no_null(void *arg, const SourceTable *t, int col)
 	return !has_null;
 }
 
-/* The index of column name in t->columns, or -1. */
-static int
-column_index(const SourceTable *t, const char *name)
-{
-	for (int i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /*
  * Primary key, unique keys and the order key of a table.  A key can order
  * the copy when every column has a type that orders the same way as its
@@ -373,18 +363,7 @@ load_keys(Source *s, SourceTable *t)
 		if (cur && (row == NULL || strcmp(cur->index, row[2]) != 0))
 		{
 			if (cur_unique && cur_usable && cur->cols != NIL)
-			{
-				List	   *names = NIL;
-				ListCell   *lc;
-
-				foreach(lc, cur->cols)
-					names = lappend(names, t->columns[lfirst_int(lc)].name);
-				if (cur->primary)
-					t->primary_key = names;
-				else
-					t->unique_keys = lappend(t->unique_keys, names);
-				candidates = lappend(candidates, cur);
-			}
+				candidates = order_key_add_candidate(t, candidates, cur);
 			cur = NULL;
 		}
 		if (row == NULL)
@@ -398,11 +377,11 @@ load_keys(Source *s, SourceTable *t)
 			cur_unique = strcmp(row[3], "0") == 0;
 			cur_usable = true;
 		}
-		if (row[5] == NULL || column_index(t, row[5]) < 0)
+		if (row[5] == NULL || source_column_index(t, row[5]) < 0)
 			cur_usable = false; /* an index on an expression */
 		else
 		{
-			int			col = column_index(t, row[5]);
+			int			col = source_column_index(t, row[5]);
 
 			cur->cols = lappend_int(cur->cols, col);
 			if (row[6] != NULL || row[7] == NULL || strcmp(row[7], "A") != 0 ||

@@ -93,16 +93,6 @@ static const char *const keys_sql =
 "   AND i.indpred IS NULL AND k.ord <= i.indnkeyatts"
 " ORDER BY i.indisprimary DESC, ci.relname COLLATE \"C\", i.indexrelid, k.ord";
 
-/* Is the column copied (not generated)?  Its index in t->columns, or -1. */
-static int
-column_index(const SourceTable *t, const char *name)
-{
-	for (int i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /*
  * Does the column hold no NULL?  false also when the table cannot be read
  * (the copy of that table will say why).  A KeyNoNullCheck (order_key.h).
@@ -210,18 +200,7 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 		if (cur && (index == NULL || strcmp(cur->index, index) != 0))
 		{
 			if (cur_usable && cur->cols != NIL)
-			{
-				List	   *names = NIL;
-				ListCell   *lc;
-
-				foreach(lc, cur->cols)
-					names = lappend(names, t->columns[lfirst_int(lc)].name);
-				if (cur->primary)
-					t->primary_key = names;
-				else
-					t->unique_keys = lappend(t->unique_keys, names);
-				candidates = lappend(candidates, cur);
-			}
+				candidates = order_key_add_candidate(t, candidates, cur);
 			cur = NULL;
 		}
 		if (index == NULL)
@@ -235,10 +214,10 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 			cur_usable = true;
 		}
 		if (PQgetisnull(res, r, 2) || strcmp(PQgetvalue(res, r, 4), "t") == 0 ||
-			column_index(t, PQgetvalue(res, r, 2)) < 0)
-			cur_usable = false; /* an expression or a column not copied */
+			source_column_index(t, PQgetvalue(res, r, 2)) < 0)
+			cur_usable = false; /* an expression or a column not copied (generated) */
 		else
-			cur->cols = lappend_int(cur->cols, column_index(t, PQgetvalue(res, r, 2)));
+			cur->cols = lappend_int(cur->cols, source_column_index(t, PQgetvalue(res, r, 2)));
 		if (strcmp(PQgetvalue(res, r, 5), "t") != 0)
 			cur->orderable = false;
 	}
