@@ -63,6 +63,14 @@ SELECT pg_temp.put_file('bytes.log',
   convert_to(E'{"type":"None"}\n', 'UTF8'));
 SELECT line_no, type, error FROM ape_resume.load_resume_config('bytes.log');
 
+-- \u0000 in a string would cut C text short: an error, never a shorter value
+SELECT pg_temp.put_file('nul.log', convert_to(
+  E'{"type":"RdbSnapshot","db_type":"mysql","schema":"s","tb":"t","order_col":"id","value":"5\\u0000junk"}\n' ||
+  E'{"type":"RdbSnapshot","db_type":"mysql","schema":"s","tb":"t","order_key":{"composite":[["id\\u0000x","5"],["b","1"]]}}\n' ||
+  E'{"type":"RdbSnapshot","db_type":"mysql","schema":"s","tb":"t","order_key":{"composite":[["id","5"],["b","1\\u0000"]]}}\n' ||
+  E'{"type":"RdbSnapshotFinished","db_type":"mysql","schema":"s\\u0000","tb":"t"}\n', 'UTF8'));
+SELECT line_no, type, schema, tb, order_col, value, error FROM ape_resume.load_resume_config('nul.log');
+
 -- a 1 MB line: a valid one is read whole, a broken one is an error row
 SELECT pg_temp.put_file('long.log', convert_to(
   '{"type":"RdbSnapshot","db_type":"mongo","schema":"s","tb":"t","order_col":"_id","value":"' ||

@@ -19,6 +19,25 @@
 
 #define POSITION_JSON_MAX_DEPTH 64
 
+/*
+ * A copy of JSON string v.  A string holding \u0000 is an error: C text
+ * would end there, and the value used would not be the file's.
+ */
+static bool
+dup_string(struct json_object *v, const char *what, char **out, char **error)
+{
+	const char *str = json_object_get_string(v);
+	int			len = json_object_get_string_len(v);
+
+	if (memchr(str, '\0', len) != NULL)
+	{
+		*error = psprintf("%s holds a NUL character", what);
+		return false;
+	}
+	*out = pnstrdup(str, len);
+	return true;
+}
+
 /* A member that must be a JSON string (or null when null_ok). */
 static bool
 get_string(struct json_object *obj, const char *key, bool required,
@@ -45,8 +64,7 @@ get_string(struct json_object *obj, const char *key, bool required,
 						  key, json_type_to_name(json_object_get_type(v)));
 		return false;
 	}
-	*out = pnstrdup(json_object_get_string(v), json_object_get_string_len(v));
-	return true;
+	return dup_string(v, psprintf("key \"%s\"", key), out, error);
 }
 
 /* One [col, value] pair of order_key. */
@@ -74,9 +92,9 @@ get_key_pair(struct json_object *pair, char **col, char **value, char **error)
 		*error = pstrdup("an order_key value must be a string or null");
 		return false;
 	}
-	*col = pnstrdup(json_object_get_string(c), json_object_get_string_len(c));
-	*value = v ? pnstrdup(json_object_get_string(v), json_object_get_string_len(v)) : NULL;
-	return true;
+	*value = NULL;
+	return dup_string(c, "an order_key column", col, error) &&
+		(v == NULL || dup_string(v, "an order_key value", value, error));
 }
 
 static bool

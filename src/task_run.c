@@ -330,6 +330,12 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 										  feed.last_key[k].len)
 					: pstrdup(feed.last_key[k].data);
 		}
+		/*
+		 * What the checkpoint allocates (catalog arguments, the position
+		 * line) lives until the end of the batch: a billion rows make a
+		 * million batches.
+		 */
+		MemoryContextSwitchTo(batch_cxt);
 		/* the keys of a table we created, in the transaction of its end */
 		if (finished && *pending_keys != NULL)
 		{
@@ -339,7 +345,6 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
 								   (int64) rows, finished, replacing);
 		commit_xact();
-		MemoryContextReset(batch_cxt);
 
 		if (table->nkeys > 0 && rows > 0)
 		{
@@ -349,6 +354,8 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 			if (GetFlushRecPtr(NULL) >= pending_lsn)
 				checkpoint_append_positions(config, &pending);
 		}
+		MemoryContextSwitchTo(old_cxt);
+		MemoryContextReset(batch_cxt);
 		pgstat_report_activity(STATE_RUNNING, NULL);
 	}
 	append_durable_positions(config, &pending, XactLastCommitEnd);

@@ -330,8 +330,9 @@ mysql_column_has_no_null(void *arg, const SourceTable *t, int col)
  * Primary key, unique keys and the order key of a table.  A key can order
  * the copy when every column has a type that orders the same way as its
  * text compares at the source (kind_can_order) and the index holds whole
- * columns (no prefix) in ascending order: then "ORDER BY key" and the
- * keyset predicate are a range scan of that index.
+ * columns (no prefix) in ascending order and the optimizer may use it
+ * (not IGNORED or INVISIBLE): then "ORDER BY key" and the keyset
+ * predicate are a range scan of that index.
  */
 static void
 load_keys(Source *s, SourceTable *t)
@@ -346,8 +347,18 @@ load_keys(Source *s, SourceTable *t)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE,"
-						   " SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, COLLATION"
-						   " FROM information_schema.STATISTICS");
+						   " SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, COLLATION, ");
+	/*
+	 * An index the optimizer must not use (MariaDB 10.6's IGNORED, MySQL
+	 * 8's INVISIBLE) cannot be forced: its key cannot order the copy.
+	 */
+	if (s->is_mariadb && mysql_get_server_version(s->conn) >= 100600)
+		appendStringInfoString(&sql, "IGNORED = 'YES'");
+	else if (!s->is_mariadb && mysql_get_server_version(s->conn) >= 80000)
+		appendStringInfoString(&sql, "IS_VISIBLE = 'NO'");
+	else
+		appendStringInfoString(&sql, "0");
+	appendStringInfoString(&sql, " FROM information_schema.STATISTICS");
 	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
 	meta_query(s, sql.data);
@@ -385,6 +396,7 @@ load_keys(Source *s, SourceTable *t)
 
 			cur->cols = lappend_int(cur->cols, col);
 			if (row[6] != NULL || row[7] == NULL || strcmp(row[7], "A") != 0 ||
+				row[8] == NULL || strcmp(row[8], "0") != 0 ||
 				!kind_can_order(mysql_classify(t->columns[col].source_type,
 										 t->columns[col].pg_type).kind))
 				cur->orderable = false;

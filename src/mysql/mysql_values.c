@@ -232,6 +232,30 @@ bad_text(Source *s, int col)
 }
 
 /*
+ * Whether the zero date v (month or day 00) of column col cannot be a
+ * value of the order key: every zero date becomes -infinity, and a
+ * position of -infinity reads back as the all-zero date.  Only that one
+ * (no other digit than 0) keeps its place in the key's order and stays
+ * apart from the key's other values; any other, like 2024-05-00, would
+ * share -infinity with it and sort where it does not belong.
+ */
+static bool
+zero_date_is_lossy(Source *s, int col, const char *v, int len)
+{
+	bool		in_key = false;
+
+	for (int k = 0; k < s->scan_nkeys; k++)
+		if (s->scan_table->key_cols[k] == col)
+			in_key = true;
+	if (!in_key)
+		return false;
+	for (int i = 0; i < len; i++)
+		if (v[i] >= '1' && v[i] <= '9')
+			return true;
+	return false;
+}
+
+/*
  * Append a date/datetime/timestamp value of column col converted for
  * PostgreSQL: zero dates become -infinity (counted, and the first of a
  * column reported at once), year 0000 becomes 0001 BC.
@@ -243,6 +267,17 @@ convert_datetime(Source *s, int col, StringInfo buf, const char *v, int len,
 	if (len < 10 || (strncmp(v + 5, "00", 2) == 0) ||
 		(strncmp(v + 8, "00", 2) == 0))
 	{
+		if (zero_date_is_lossy(s, col, v, len))
+		{
+			char	   *shown = pnstrdup(v, Min(len, 26));
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("table \"%s\".\"%s\" column \"%s\": zero date \"%s\" in the order key",
+							s->scan_schema, s->scan_tb, s->scan_colnames[col], shown),
+					 errdetail("PostgreSQL has no zero dates: it would become -infinity, a value other zero dates of the key become too, so rows could not be told apart and the copy could not resume exactly."),
+					 errhint("Correct the date at the source (to a real date, or to 0000-00-00 00:00:00 if it is the only one) and resume the task.")));
+		}
 		appendStringInfoString(buf, "-infinity");
 		s->zero_dates[col]++;
 		if (!s->zd_warned[col])
