@@ -46,6 +46,8 @@ typedef struct ClaimedTable
 	char	   *dst_tb;
 	char	  **value;			/* a position: nvalues values of the order key */
 	int			nvalues;
+	char	  **key_cols;		/* the order key the catalog knows: nkey_cols names */
+	int			nkey_cols;
 	bool		replacing;
 	char	   *pending_keys;	/* keys to add when the table is complete */
 } ClaimedTable;

@@ -453,9 +453,21 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 		{
 			if (conn->source == NULL)
 				source_open(conn);
-			if (table && claimed->value != NULL && claimed->nvalues != table->nkeys)
-				elog(ERROR, "the catalog position of table \"%s\".\"%s\" has %d values, its order key %d columns",
-					 table->schema, table->tb, claimed->nvalues, table->nkeys);
+			/*
+			 * The position is a position on the catalog's key: a worker
+			 * that found another key at the source (a NULL came into a
+			 * nullable key, an index changed) must not read after it.
+			 */
+			if (table && claimed->value != NULL &&
+				(claimed->nvalues != table->nkeys ||
+				 !order_key_matches(table, claimed->nkey_cols, claimed->key_cols)))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("the order key of table \"%s\".\"%s\" changed at the source during the task",
+								table->schema, table->tb),
+						 errdetail("The task's position is on %s, the table's order key is now %s.",
+								   claimed->key_cols ? order_key_values_text(claimed->nkey_cols, claimed->key_cols) : "no key",
+								   table->nkeys > 0 ? order_key_names_text(table) : "none")));
 			if (table)
 				done = copy_table(task, conn->config, conn->ops, conn->source, table,
 								  claimed->dst_schema, claimed->dst_tb, claimed->value,

@@ -408,7 +408,7 @@ task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
 							  "AND p.tb = next.tb AND p.worker_pid IS NULL "
 							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.key_values, p.replacing, "
-							  "p.pending_keys",
+							  "p.pending_keys, p.key_cols",
 							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.position");
 	found = SPI_processed > 0;
@@ -427,6 +427,7 @@ task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 		claimed->replacing = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		v = SPI_getvalue(tup, desc, 7);
 		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;
+		claimed->key_cols = catalog_get_text_array(tup, desc, 8, &claimed->nkey_cols, cxt);
 	}
 	catalog_as_owner_end(&cu);
 	return found;
