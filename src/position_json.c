@@ -20,20 +20,18 @@
 #define POSITION_JSON_MAX_DEPTH 64
 
 /*
- * A copy of JSON string v.  A string holding \u0000 is an error: C text
- * would end there, and the value used would not be the file's.
+ * A copy of JSON string v into *out; false for a string holding \u0000,
+ * an error for the caller to name: C text would end there, and the value
+ * used would not be the file's.
  */
 static bool
-dup_string(struct json_object *v, const char *what, char **out, char **error)
+dup_string(struct json_object *v, char **out)
 {
 	const char *str = json_object_get_string(v);
 	int			len = json_object_get_string_len(v);
 
 	if (memchr(str, '\0', len) != NULL)
-	{
-		*error = psprintf("%s holds a NUL character", what);
 		return false;
-	}
 	*out = pnstrdup(str, len);
 	return true;
 }
@@ -64,7 +62,12 @@ get_string(struct json_object *obj, const char *key, bool required,
 						  key, json_type_to_name(json_object_get_type(v)));
 		return false;
 	}
-	return dup_string(v, psprintf("key \"%s\"", key), out, error);
+	if (!dup_string(v, out))
+	{
+		*error = psprintf("key \"%s\" holds a NUL character", key);
+		return false;
+	}
+	return true;
 }
 
 /* One [col, value] pair of order_key. */
@@ -93,8 +96,17 @@ get_key_pair(struct json_object *pair, char **col, char **value, char **error)
 		return false;
 	}
 	*value = NULL;
-	return dup_string(c, "an order_key column", col, error) &&
-		(v == NULL || dup_string(v, "an order_key value", value, error));
+	if (!dup_string(c, col))
+	{
+		*error = pstrdup("an order_key column holds a NUL character");
+		return false;
+	}
+	if (v != NULL && !dup_string(v, value))
+	{
+		*error = pstrdup("an order_key value holds a NUL character");
+		return false;
+	}
+	return true;
 }
 
 static bool
