@@ -358,6 +358,41 @@ checkpoint_tables_left(int64 task_id)
 	return n;
 }
 
+List *
+checkpoint_kept_keys(int64 task_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	List	   *kept = NIL;
+
+	if (task_id == 0)
+		return NIL;
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT schema, tb, key_cols FROM ape_resume.position "
+							  "WHERE task_id = $1 AND key_cols IS NOT NULL",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		SourceKeptKey *k = MemoryContextAlloc(cxt, sizeof(SourceKeptKey));
+		MemoryContext old;
+
+		k->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
+		k->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
+		k->cols = catalog_get_text_array(tup, desc, 3, &k->ncols, cxt);
+		old = MemoryContextSwitchTo(cxt);
+		kept = lappend(kept, k);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_as_owner_end(&cu);
+	return kept;
+}
+
 static char *
 log_path(const TaskConfig *config, const char *file)
 {

@@ -75,6 +75,13 @@ extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,
 /* Tables not finished or skipped yet. */
 extern int	checkpoint_tables_left(int64 task_id);
 
+/*
+ * The order keys the catalog registered the task's tables on, as
+ * SourceKeptKeys (see source.h) allocated in the current memory context;
+ * NIL for a task without tables yet (task_id 0: none).
+ */
+extern List *checkpoint_kept_keys(int64 task_id);
+
 /* After the commit: the mirror lines. */
 /* A table skipped as finished elsewhere: finished in the catalog too. */
 extern void checkpoint_mark_skipped(int64 task_id, const SourceTable *table);

@@ -51,15 +51,82 @@ order_key_add_candidate(SourceTable *t, List *candidates, KeyCandidate *c)
 	return lappend(candidates, c);
 }
 
-void
-order_key_choose(SourceTable *t, List *candidates, KeyNoNullCheck no_null, void *arg)
+/* Is candidate c on the columns names, in this order? */
+static bool
+candidate_is(const SourceTable *t, const KeyCandidate *c, int n, char *const *names)
 {
+	ListCell   *lc;
+	int			k = 0;
+
+	if (list_length(c->cols) != n)
+		return false;
+	foreach(lc, c->cols)
+		if (strcmp(t->columns[lfirst_int(lc)].name, names[k++]) != 0)
+			return false;
+	return true;
+}
+
+/* The kept key of t, NULL if none. */
+static const SourceKeptKey *
+kept_key_of(const List *kept, const SourceTable *t)
+{
+	ListCell   *lc;
+
+	foreach(lc, kept)
+	{
+		const SourceKeptKey *k = lfirst(lc);
+
+		if (strcmp(k->schema, t->schema) == 0 && strcmp(k->tb, t->tb) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+List *
+order_key_kept_of(const SourceTable *t)
+{
+	SourceKeptKey *k;
+
+	if (t->nkeys == 0)
+		return NIL;
+	k = palloc(sizeof(SourceKeptKey));
+	k->schema = t->schema;
+	k->tb = t->tb;
+	k->ncols = t->nkeys;
+	k->cols = order_key_names(t);
+	return list_make1(k);
+}
+
+void
+order_key_choose(SourceTable *t, List *candidates, const List *kept,
+				 KeyNoNullCheck no_null, void *arg)
+{
+	const SourceKeptKey *keep = kept_key_of(kept, t);
 	ListCell   *lc;
 	int			rule;
 
 	t->nkeys = 0;
 	t->key_cols = NULL;
 	t->key_index = NULL;
+
+	/* the key of the task's position, while it can still order the copy */
+	if (keep != NULL)
+	{
+		foreach(lc, candidates)
+		{
+			KeyCandidate *c = lfirst(lc);
+
+			if (!c->orderable || !candidate_is(t, c, keep->ncols, keep->cols))
+				continue;
+			if (c->primary || all_not_null(t, c) ||
+				(list_length(c->cols) == 1 && no_null(arg, t, linitial_int(c->cols))))
+			{
+				take_key(t, c);
+				return;
+			}
+		}
+	}
+
 	for (rule = 1; rule <= 5; rule++)
 	{
 		foreach(lc, candidates)

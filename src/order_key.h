@@ -13,7 +13,8 @@
  *	5. a single-column unique key on a nullable column that holds no NULL;
  *	6. none: the table is copied in one transaction.
  * Among keys of one rule, the source's order of the candidates decides
- * (by index name).  A key the source cannot scan in order, through its
+ * (by index name).  A key the task already holds a position on comes
+ * before the rules while it is still a usable key (see SourceKeptKey).  A key the source cannot scan in order, through its
  * index, is no candidate (see the sources).
  *
  * A position is an array of nkeys values (char *), never NULL; a position
@@ -48,9 +49,16 @@ typedef bool (*KeyNoNullCheck) (void *arg, const SourceTable *t, int col);
  */
 extern List *order_key_add_candidate(SourceTable *t, List *candidates, KeyCandidate *c);
 
-/* Set t->nkeys, t->key_cols and t->key_index from the candidates. */
-extern void order_key_choose(SourceTable *t, List *candidates,
+/*
+ * Set t->nkeys, t->key_cols and t->key_index from the candidates: the key
+ * of kept (SourceKeptKeys, see source.h) for t if it is still a usable
+ * candidate, else by the rules.
+ */
+extern void order_key_choose(SourceTable *t, List *candidates, const List *kept,
 							 KeyNoNullCheck no_null, void *arg);
+
+/* A one-entry kept list holding t's order key (NIL if t has none). */
+extern List *order_key_kept_of(const SourceTable *t);
 
 /* How a source writes names and resume values into its SQL. */
 typedef void (*KeyAppendIdent) (void *arg, StringInfo sql, const char *name);

@@ -54,6 +54,23 @@ typedef struct SourceTable
 typedef struct Source Source;	/* a connection, private to each kind */
 
 /*
+ * An order key a task holds a position on: the table's key column names,
+ * in key order.  Discovery keeps it as the table's order key as long as
+ * the table still has it as a key that can order a copy (an index that
+ * can scan it, NOT NULL columns or, for one nullable column, no NULL in
+ * it), whatever the rules would choose today: a release whose rules
+ * differ, or an index added at the source, must not turn a half-copied
+ * table into one that starts again on a target that holds rows.
+ */
+typedef struct SourceKeptKey
+{
+	char	   *schema;
+	char	   *tb;
+	int			ncols;
+	char	  **cols;
+} SourceKeptKey;
+
+/*
  * Where a source's warnings go besides the server log: fn(arg, level,
  * message), level "WARN", message the WARNING's primary message.
  */
@@ -76,8 +93,11 @@ typedef struct SourceOps
 	 */
 	Source	   *(*connect) (const TaskConfig *config, const SourceReport *report);
 
-	/* The tables the filter selects, sorted by (schema, tb). */
-	List	   *(*list_tables) (Source *source, const NameFilter *filter);
+	/*
+	 * The tables the filter selects, sorted by (schema, tb).  kept: the
+	 * SourceKeptKeys of the task (NIL: none), see above.
+	 */
+	List	   *(*list_tables) (Source *source, const NameFilter *filter, const List *kept);
 
 	/*
 	 * Start streaming rows of table in order-key order, only rows whose key

@@ -312,7 +312,9 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 	ops = source_ops_for(config->db_type);
 	/* resume_plan writes no file: no reporter */
 	source = ops->connect(config, NULL);
-	tables = ops->list_tables(source, &config->filter);
+	/* the keys the task's run will keep */
+	tables = ops->list_tables(source, &config->filter,
+							  exists ? checkpoint_kept_keys(task.id) : NIL);
 	resume_check_files(config);
 	inputs = resume_inputs_load(config, exists ? task.id : 0, 0);
 

@@ -614,6 +614,7 @@ task_run(TaskRow *task, bool helper)
 	const SourceOps *ops;
 	SourceConn	conn;
 	List	   *tables;
+	List	   *kept;
 	bool		resumed;
 
 	begin_xact();
@@ -634,6 +635,8 @@ task_run(TaskRow *task, bool helper)
 	 */
 	begin_xact();
 	resumed = helper || checkpoint_tables_left(task->id) > 0;
+	/* outlives the transaction: the run's context */
+	kept = checkpoint_kept_keys(task->id);
 	commit_xact();
 	memset(&conn, 0, sizeof(conn));
 	conn.ops = ops;
@@ -645,7 +648,7 @@ task_run(TaskRow *task, bool helper)
 	else
 		source_open(&conn);
 	config->filter.named_may_be_missing = resumed;
-	tables = ops->list_tables(conn.source, &config->filter);
+	tables = ops->list_tables(conn.source, &config->filter, kept);
 	if (!helper)
 	{
 		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));

@@ -165,10 +165,11 @@ list_collections(Source *s, const char *db, const NameFilter *filter)
 /*
  * The collections of the user databases that the filter selects, sorted
  * by (database, collection).  admin, local and config, and system.*
- * collections, are never copied.
+ * collections, are never copied.  kept is not needed: the order key of a
+ * collection is always _id.
  */
 List *
-mongo_source_list_tables(Source *s, const NameFilter *filter)
+mongo_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 {
 	bson_error_t error;
 	List	   *dbs = NIL;

@@ -179,7 +179,8 @@ extern Source *mongo_source_connect(const TaskConfig *config, const SourceReport
 extern void mongo_error_report(Source *s, const char *what, const bson_error_t *error);
 
 /* mongo_discover.c */
-extern List *mongo_source_list_tables(Source *s, const NameFilter *filter);
+extern List *mongo_source_list_tables(Source *s, const NameFilter *filter,
+									   const List *kept);
 extern int64 mongo_collection_count(Source *s, const char *name);
 extern void mongo_check_collection_exists(Source *s);
 extern bool mongo_is_collated(Source *s);

@@ -335,7 +335,7 @@ mysql_column_has_no_null(void *arg, const SourceTable *t, int col)
  * predicate are a range scan of that index.
  */
 static void
-load_keys(Source *s, SourceTable *t)
+load_keys(Source *s, SourceTable *t, const List *kept)
 {
 	StringInfoData sql;
 	MYSQL_ROW	row;
@@ -406,7 +406,7 @@ load_keys(Source *s, SourceTable *t)
 	pfree(sql.data);
 
 	/* index names sorted by the query: the first by strcmp wins a rule */
-	order_key_choose(t, candidates, mysql_column_has_no_null, s);
+	order_key_choose(t, candidates, kept, mysql_column_has_no_null, s);
 }
 
 /*
@@ -414,7 +414,7 @@ load_keys(Source *s, SourceTable *t)
  * their columns, keys and order column, sorted by (schema, tb).
  */
 List *
-mysql_source_list_tables(Source *s, const NameFilter *filter)
+mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 {
 	List	   *dbs = NIL;
 	List	   *tables = NIL;
@@ -468,7 +468,7 @@ mysql_source_list_tables(Source *s, const NameFilter *filter)
 
 			CHECK_FOR_INTERRUPTS();
 			load_columns(s, t);
-			load_keys(s, t);
+			load_keys(s, t, kept);
 			tables = lappend(tables, t);
 		}
 	}

@@ -204,7 +204,8 @@ extern void mysql_append_ident(StringInfo sql, const char *name);
 
 /* mysql_discover.c */
 extern ColInfo mysql_classify(const char *source_type, const char *pg_type);
-extern List *mysql_source_list_tables(Source *s, const NameFilter *filter);
+extern List *mysql_source_list_tables(Source *s, const NameFilter *filter,
+									   const List *kept);
 
 /* mysql_values.c */
 extern void mysql_append_after_value(void *arg, StringInfo sql, const SourceTable *t,

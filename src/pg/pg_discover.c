@@ -134,7 +134,8 @@ column_has_no_null(void *arg, const SourceTable *t, int col)
  * WARNING) for a table that has no column to copy.
  */
 static bool
-load_table(Source *s, SourceTable *t, const char *oid, char relkind)
+load_table(Source *s, SourceTable *t, const char *oid, char relkind,
+		   const List *kept)
 {
 	const char *params[1] = {oid};
 	PGresult   *res;
@@ -249,7 +250,7 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind)
 	MemoryContextSwitchTo(old);
 
 	/* primary key first, then by index name: the query's order */
-	order_key_choose(t, candidates, column_has_no_null, s);
+	order_key_choose(t, candidates, kept, column_has_no_null, s);
 	/* the source's planner finds the index itself (enable_sort is off) */
 	t->key_index = NULL;
 
@@ -312,7 +313,7 @@ check_named_tables(Source *s, PGresult *res, const NameFilter *filter)
  * keys and order column, sorted by (schema, tb).
  */
 List *
-pg_source_list_tables(Source *s, const NameFilter *filter)
+pg_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 {
 	typedef struct Found
 	{
@@ -370,7 +371,7 @@ pg_source_list_tables(Source *s, const NameFilter *filter)
 		Found	   *f = lfirst(lc);
 
 		CHECK_FOR_INTERRUPTS();
-		if (load_table(s, f->table, f->oid, f->relkind))
+		if (load_table(s, f->table, f->oid, f->relkind, kept))
 			tables = lappend(tables, f->table);
 	}
 	list_sort(tables, source_table_cmp);
@@ -422,7 +423,7 @@ pg_table_info(Source *s, const SourceTable *t)
 	now = palloc0(sizeof(SourceTable));
 	now->schema = t->schema;
 	now->tb = t->tb;
-	if (!load_table(s, now, oid, relkind) || now->ncolumns != t->ncolumns ||
+	if (!load_table(s, now, oid, relkind, order_key_kept_of(t)) || now->ncolumns != t->ncolumns ||
 		now->nkeys != t->nkeys ||
 		memcmp(now->key_cols, t->key_cols, sizeof(int) * t->nkeys) != 0)
 		i = -1;

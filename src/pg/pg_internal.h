@@ -137,7 +137,8 @@ extern void pg_clear_result(Source *s);
 extern void pg_append_ident(Source *s, StringInfo sql, const char *name);
 
 /* pg_discover.c */
-extern List *pg_source_list_tables(Source *s, const NameFilter *filter);
+extern List *pg_source_list_tables(Source *s, const NameFilter *filter,
+									   const List *kept);
 extern const PgTableInfo *pg_table_info(Source *s, const SourceTable *t);
 
 #endif							/* APE_PG_INTERNAL_H */

@@ -99,6 +99,12 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             my.execute(f"INSERT INTO {tb} SELECT seq, concat('{tb}', seq) FROM seq_1_to_50")
         my.execute("CREATE TABLE c (id int PRIMARY KEY, v varchar(10))")
         my.execute("INSERT INTO c SELECT seq, concat('c', seq) FROM seq_1_to_500")
+        # d: the old releases order it by the nullable unique u (no NULL in
+        # it); this one would choose the composite primary key, but must
+        # keep the key the task's position is on
+        my.execute("CREATE TABLE d (p int, q int, u int NULL UNIQUE, v varchar(10), "
+                   "PRIMARY KEY (p, q))")
+        my.execute("INSERT INTO d SELECT seq % 3, seq, seq, concat('d', seq) FROM seq_1_to_500")
     install(old_src)
     local = connect_local()
     with local.cursor() as cur:
@@ -128,11 +134,17 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             assert cur.fetchone()[0] == "failed"
             cur.execute("SELECT state, order_col, value, rows_copied FROM ape_resume.progress('up_c')")
             assert cur.fetchall() == [("copying", "id", "196", 196)]
+            cur.execute(f'CREATE TABLE "{SRC_DB}".d (p int, q int, u int CHECK (u < 200), v text)')
+            cur.execute("SELECT ape_resume.start_task('up_d', %s)", (config(fresh_dir("it_up_d"), "d"),))
+            cur.execute("SELECT ape_resume.wait_task('up_d', 60)")
+            assert cur.fetchone()[0] == "failed"
+            cur.execute("SELECT state, order_col, value, rows_copied FROM ape_resume.progress('up_d')")
+            assert cur.fetchall() == [("copying", "u", "196", 196)]
             cur.execute("SELECT name, id, state, tables_total, tables_finished, rows_copied "
                         "FROM ape_resume.tasks ORDER BY name")
             before = cur.fetchall()
             assert [(r[0], r[2]) for r in before] == [
-                ("up_a", "finished"), ("up_b", "failed"), ("up_c", "failed")]
+                ("up_a", "finished"), ("up_b", "failed"), ("up_c", "failed"), ("up_d", "failed")]
         db.close()
 
         # this build: the old catalog is refused until it is updated
@@ -158,6 +170,9 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT schema, tb, order_col, action, value, decided_by "
                         "FROM ape_resume.resume_plan('up_c')")
             assert cur.fetchall() == [(SRC_DB, "c", "id", "resume", "196", "catalog")]
+            cur.execute("SELECT schema, tb, order_col, action, value, decided_by "
+                        "FROM ape_resume.resume_plan('up_d')")
+            assert cur.fetchall() == [(SRC_DB, "d", "u", "resume", "196", "catalog")]
 
             # the failed task resumes on the updated catalog
             cur.execute(f'DELETE FROM "{SRC_DB}".b')
@@ -169,12 +184,21 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT ape_resume.resume_task('up_c')")
             cur.execute("SELECT ape_resume.wait_task('up_c', 60)")
             assert cur.fetchone()[0] == "finished"
+            # on the key of its position, though the rules now choose (p, q)
+            cur.execute(f'ALTER TABLE "{SRC_DB}".d DROP CONSTRAINT d_u_check')
+            cur.execute("SELECT ape_resume.resume_task('up_d')")
+            cur.execute("SELECT ape_resume.wait_task('up_d', 60)")
+            assert cur.fetchone()[0] == "finished"
+            cur.execute("SELECT order_col, value, rows_copied FROM ape_resume.progress('up_d')")
+            assert cur.fetchall() == [("u", "500", 500)]
             for tb, n in (("a", 50), ("b", 50), ("c", 500)):
                 cur.execute(f'SELECT id, v FROM "{SRC_DB}".{tb} ORDER BY id')
                 assert cur.fetchall() == [(i, f"{tb}{i}") for i in range(1, n + 1)]
+            cur.execute(f'SELECT p, q, u, v FROM "{SRC_DB}".d ORDER BY u')
+            assert cur.fetchall() == [(i % 3, i, i, f"d{i}") for i in range(1, 501)]
             cur.execute("SELECT name, state, tables_finished, rows_copied FROM ape_resume.tasks ORDER BY name")
             assert cur.fetchall() == [("up_a", "finished", 1, 50), ("up_b", "finished", 1, 50),
-                                      ("up_c", "finished", 1, 500)]
+                                      ("up_c", "finished", 1, 500), ("up_d", "finished", 1, 500)]
     finally:
         db.close()
         local = connect_local()
