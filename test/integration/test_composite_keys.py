@@ -309,13 +309,15 @@ def wait_rows(local, task, tb, low, total):
     raise AssertionError(f"{task} copied nothing of {tb} in 60 s")
 
 
-def stop_mid_table(local, kind, task):
-    wait_rows(local, task, kind.big, 2000, BIG)
+def stop_mid_table(local, kind, task, tb=None):
+    tb = tb or kind.big
+    total = len(kind.want[tb])
+    wait_rows(local, task, tb, total // 10, total)
     with local.cursor() as cur:
         cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
     assert wait_state(local, task, 60) == "stopped"
-    state, order_col, value, n = progress(local, task)[kind.big]
-    assert 0 < n < BIG and state == "copying"
+    state, order_col, value, n = progress(local, task)[tb]
+    assert 0 < n < total and state == "copying"
     return json.loads(value)
 
 
@@ -354,38 +356,53 @@ def test_order_keys_and_positions(local, kind):
 
 
 def test_stop_then_resume(local, kind):
-    task = f"it_ck_stop_{kind.name}"
-    fresh_target(local, kind)
-    log_dir = fresh_dir(task)
-    start(local, task, config(kind, log_dir))
-    value = stop_mid_table(local, kind, task)
-    # the catalog's position is the last row committed, and position.log's last line
-    keys = kind.keys_in_order(kind.big)
-    n = progress(local, task)[kind.big][3]
-    assert value == keys[n - 1]
-    assert current_positions(log_dir, kind.big)[-1] == position_json(kind, kind.big, value)
-    assert len(target_rows(local, kind.big)) == n
-    with local.cursor() as cur:
-        cur.execute("SELECT action, value, decided_by FROM ape_resume.resume_plan(%s) WHERE tb = %s",
-                    (task, kind.big))
-        assert cur.fetchone() == ("resume", json.dumps(value, separators=(",", ":"),
-                                                       ensure_ascii=False), "catalog")
-        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
-    assert wait_state(local, task, 120) == "finished"
-    assert_complete(local, kind)
-    assert progress(local, task)[kind.big][3] == BIG
-    drop_task_if_exists(local, task)
+    """Each composite table (2 and 3 columns, primary and unique keys)
+    stopped mid-table and resumed."""
+    for tb in kind.tables:
+        task = f"it_ck_stop_{kind.name}_{tb}"
+        drop_task_if_exists(local, task)
+        fresh_target(local, kind, slow_ms=20)
+        log_dir = fresh_dir(task)
+        start(local, task, config(kind, log_dir, tables=[tb]))
+        value = stop_mid_table(local, kind, task, tb)
+        # the catalog's position is the last row committed, and position.log's last line
+        keys = kind.keys_in_order(tb)
+        n = progress(local, task)[tb][3]
+        assert value == keys[n - 1], tb
+        assert current_positions(log_dir, tb)[-1] == position_json(kind, tb, value), tb
+        assert len(target_rows(local, tb)) == n, tb
+        with local.cursor() as cur:
+            cur.execute("SELECT action, value, decided_by FROM ape_resume.resume_plan(%s) WHERE tb = %s",
+                        (task, tb))
+            assert cur.fetchone() == ("resume", json.dumps(value, separators=(",", ":"),
+                                                           ensure_ascii=False), "catalog"), tb
+            cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+        assert wait_state(local, task, 120) == "finished", tb
+        assert_complete(local, kind, [tb])
+        assert progress(local, task)[tb][3] == len(keys), tb
+        drop_task_if_exists(local, task)
 
 
 def test_sigkill_mid_batch_then_resume(local, kind):
-    """A worker SIGKILLed twice mid-copy; the launcher resumes each time."""
+    """A worker SIGKILLed mid-copy, twice in the big table, then once in
+    each other composite table; the launcher resumes each time."""
     task = f"it_ck_kill_{kind.name}"
     fresh_target(local, kind)
     log_dir = fresh_dir(task)
     start(local, task, config(kind, log_dir))
     conn = local
-    for low in (2000, 6000):
-        wait_rows(conn, task, kind.big, low, BIG)
+    # the others in the order the worker takes them (see task_state.c)
+    wait_rows(conn, task, kind.big, 1, BIG)
+    with conn.cursor() as cur:
+        cur.execute("SELECT p.tb FROM ape_resume.position p JOIN ape_resume.task t"
+                    " ON t.id = p.task_id WHERE t.name = %s"
+                    " ORDER BY p.rows_estimated DESC NULLS LAST, p.schema, p.tb", (task,))
+        order = [r[0] for r in cur.fetchall()]
+    assert order[0] == kind.big, order
+    cuts = [(kind.big, 2000), (kind.big, 6000)]
+    cuts += [(tb, len(kind.want[tb]) // 5) for tb in order if tb in kind.tables and tb != kind.big]
+    for tb, low in cuts:
+        wait_rows(conn, task, tb, low, len(kind.want[tb]))
         with conn.cursor() as cur:
             cur.execute("SELECT w.pid FROM ape_resume.worker w JOIN ape_resume.task t"
                         " ON t.id = w.task_id WHERE t.name = %s", (task,))
