@@ -687,3 +687,93 @@ def test_account_statement_time_limit_is_reset(local):
         if locker is not None:
             unlock(locker)
         mariadb_root(f"DROP USER IF EXISTS '{MST_USER}'@'127.0.0.1'")
+
+
+KG_USER, KG_PASSWORD = "ape_keygone", "Keygone_Pw_3c"
+
+
+def test_helper_refuses_a_position_on_a_key_the_table_lost(local):
+    """A helper worker lists the tables itself, after the coordinator.  The
+    order key of nk is its nullable unique column u, which holds no NULL
+    when the coordinator lists the tables and one when the helper does
+    (the helper waits for the source meanwhile: its account may open one
+    connection, the coordinator's).  The helper must not read nk on
+    another key than its committed position's (it would copy the whole
+    table again onto its rows): the task fails with an error naming both
+    keys, nk's committed rows stay as they were, and once the NULL is gone
+    the task resumes and copies every row of both tables once."""
+    task, db = "it_fail_keygone", "it_fail_keygone"
+
+    def nk_rows():
+        with local.cursor() as cur:
+            cur.execute(f"SELECT u, v FROM {db}.nk ORDER BY u")
+            return [tuple(r) for r in cur.fetchall()]
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"USE {db}")
+        cur.execute(f"CREATE TABLE {db}.big (id int PRIMARY KEY, v int)")
+        cur.execute(f"INSERT INTO {db}.big SELECT seq, seq FROM seq_1_to_3000")
+        cur.execute(f"CREATE TABLE {db}.nk (u int NULL, v int, UNIQUE KEY (u))")
+        cur.execute(f"INSERT INTO {db}.nk SELECT seq, seq FROM seq_1_to_1000")
+        cur.execute(f"ANALYZE TABLE {db}.big, {db}.nk")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {db} CASCADE")
+        cur.execute(f"CREATE SCHEMA {db}")
+        cur.execute(f"CREATE FUNCTION {db}.slow() RETURNS trigger LANGUAGE plpgsql"
+                    f" AS $$BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END$$")
+        for tb in ("big", "nk"):
+            cur.execute(f"CREATE TABLE {db}.{tb} ({'id' if tb == 'big' else 'u'} int, v int)")
+            cur.execute(f"CREATE TRIGGER slow AFTER INSERT ON {db}.{tb}"
+                        f" FOR EACH STATEMENT EXECUTE FUNCTION {db}.slow()")
+    mariadb_root(f"CREATE OR REPLACE USER '{KG_USER}'@'127.0.0.1' IDENTIFIED BY '{KG_PASSWORD}';"
+                 f" GRANT SELECT ON {db}.* TO '{KG_USER}'@'127.0.0.1'")
+    try:
+        url = f"mysql://{KG_USER}:{KG_PASSWORD}@127.0.0.1:{env('APE_MYSQL_PORT')}"
+        start(local, task, url, db, batch_size=10, extra="[parallelizer]\nparallel_size=2")
+        # the coordinator takes big (more rows), the helper nk
+        deadline = time.time() + 60
+        while (progress(local, task).get("nk") or (0, 0, 0, 0))[3] < 200:
+            assert time.time() < deadline, progress(local, task)
+            time.sleep(0.01)
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+        assert wait_state(local, task, 60) == "stopped"
+        p = progress(local, task)
+        assert p["nk"][:2] == ("copying", "u") and 0 < p["nk"][3] < 1000, p
+        assert p["big"][3] < 2500, p
+        committed = p["nk"][3]
+        assert nk_rows() == [(i, i) for i in range(1, committed + 1)]
+
+        mariadb_root(f"ALTER USER '{KG_USER}'@'127.0.0.1' WITH MAX_USER_CONNECTIONS 1")
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+        deadline = time.time() + 60
+        while not [l for l in retry_lines(task) if "while connecting" in l]:
+            assert time.time() < deadline, "the helper did not wait for the source"
+            time.sleep(0.01)
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {db}.nk VALUES (NULL, 0)")
+        mariadb_root(f"ALTER USER '{KG_USER}'@'127.0.0.1' WITH MAX_USER_CONNECTIONS 0")
+        assert wait_state(local, task, 120) == "failed", task_row(local, task)
+        error = task_row(local, task)[1]
+        assert f'the order key of table "{db}"."nk" changed at the source during the task' in error, error
+        # the task stops there, as on a NULL found mid-copy; nk as it was
+        p = progress(local, task)
+        assert p["nk"] == ("copying", "u", str(committed), committed), p
+        assert nk_rows() == [(i, i) for i in range(1, committed + 1)]
+        # the NULL removed, the task resumes on u and copies every row once
+        with conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {db}.nk WHERE u IS NULL")
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+        assert wait_state(local, task, 120) == "finished", task_row(local, task)
+        p = progress(local, task)
+        assert p == {"big": ("finished", "id", "3000", 3000),
+                     "nk": ("finished", "u", "1000", 1000)}, p
+        assert nk_rows() == [(i, i) for i in range(1, 1001)]
+        assert target_rows(local, db, "big") == [(i, i) for i in range(1, 3001)]
+    finally:
+        conn.close()
+        mariadb_root(f"DROP USER IF EXISTS '{KG_USER}'@'127.0.0.1'")
