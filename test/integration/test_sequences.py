@@ -411,7 +411,8 @@ GRANT SELECT ON {SCHEMA}.f TO ape_seq_rls;
 
 def test_order_column_changed_while_stopped_starts_over_not_mid_range(local, source):
     """a: stopped mid-table while a unique key u orders the copy; a primary
-    key on id is added at the source, so the next run orders by id.  The
+    key on id is added at the source (the task keeps u, still a key), then
+    u's unique constraint is dropped, so the next run orders by id.  The
     catalog kept u's value: the worker ran WHERE id > <u's value> (u runs
     backwards to id: rows lost), while resume_plan said full.  Now the old
     position is dropped with the old column: the copy starts over and,
@@ -437,6 +438,12 @@ CREATE TRIGGER slow AFTER INSERT ON {SCHEMA}.a FOR EACH STATEMENT EXECUTE FUNCTI
         oc, value = cur.fetchone()
     assert oc == "u" and 80000 < int(value) < 100000
     pg_exec(source, f"ALTER TABLE {SCHEMA}.a ADD PRIMARY KEY (id)")
+    with local.cursor() as cur:
+        # u is still a usable key: the task keeps the key its catalog holds
+        # a position on rather than starting over on the new primary key
+        cur.execute("SELECT action, order_col, value FROM ape_resume.resume_plan('it_seq_a')")
+        assert cur.fetchall() == [("resume", "u", value)]
+    pg_exec(source, f"ALTER TABLE {SCHEMA}.a DROP CONSTRAINT a_u_key")
     with local.cursor() as cur:
         cur.execute("SELECT action, value FROM ape_resume.resume_plan('it_seq_a')")
         assert cur.fetchall() == [("full", None)]
