@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 
 #include "config.h"
+#include "table_rule.h"
 
 /* One key = value line of the ini text. */
 typedef struct IniItem
@@ -34,21 +35,35 @@ typedef struct IniItem
 
 typedef enum ConfigKeyKind
 {
+	CK_NO_EFFECT,				/* known to ape-dts, no effect here: NOTICE */
 	CK_DB_TYPE,
 	CK_EXTRACT_TYPE,
 	CK_URL,
+	CK_USERNAME,
+	CK_PASSWORD,
+	CK_SSL_MODE,
+	CK_SSL_CA_PATH,
 	CK_EXTRACT_BATCH,
+	CK_EXTRACT_PARALLEL_TYPE,
+	CK_EXTRACT_PARALLEL_SIZE,
+	CK_MAX_RPS,
+	CK_MAX_MBPS,
+	CK_PIPELINE_MAX_RPS,
 	CK_SINK_IGNORED,
+	CK_SINK_TYPE,
 	CK_SINK_BATCH,
 	CK_DO_DBS,
 	CK_IGNORE_DBS,
 	CK_DO_TBS,
 	CK_IGNORE_TBS,
 	CK_DO_EVENTS,
+	CK_WHERE_CONDITIONS,
+	CK_IGNORE_COLS,
 	CK_DB_MAP,
 	CK_TB_MAP,
 	CK_COL_MAP,
 	CK_PARALLEL_SIZE,
+	CK_TB_PARALLEL_SIZE,
 	CK_CHECKPOINT_SECS,
 	CK_BUFFER_SIZE,
 	CK_LOG_DIR,
@@ -56,46 +71,147 @@ typedef enum ConfigKeyKind
 	CK_RESUME_FROM_LOG,
 	CK_RESUME_TYPE,
 	CK_RESUME_LOG_DIR,
-	CK_RESUME_CONFIG_FILE
+	CK_RESUME_CONFIG_FILE,
+	CK_TASK_ID,
+	CK_LUA_CODE_FILE
 } ConfigKeyKind;
 
 typedef struct ConfigKey
 {
 	const char *section;
-	const char *key;
+	const char *key;			/* NULL: every key of the section */
 	ConfigKeyKind kind;
+	const char *why;			/* CK_NO_EFFECT, CK_SINK_IGNORED: the reason, or NULL */
 } ConfigKey;
 
+#define CDC_ONLY "It matters only for change data capture; ape_resume copies snapshots."
+#define TARGET_LOCAL "The target is always the local database."
+#define CATALOG_POSITIONS "Positions are kept in ape_resume's catalog in the local database."
+
+/*
+ * Every key of both ape-dts generations that ape_resume knows.  A key that
+ * changes which rows or columns are copied, where they go, or how the
+ * source connection is authenticated or secured is implemented or refused;
+ * only keys without an effect on the result are CK_NO_EFFECT.
+ */
 static const ConfigKey config_keys[] = {
+	{"global", "task_id", CK_TASK_ID},
 	{"extractor", "db_type", CK_DB_TYPE},
 	{"extractor", "extract_type", CK_EXTRACT_TYPE},
 	{"extractor", "url", CK_URL},
+	{"extractor", "username", CK_USERNAME},
+	{"extractor", "password", CK_PASSWORD},
+	{"extractor", "ssl_mode", CK_SSL_MODE},
+	{"extractor", "ssl_ca_path", CK_SSL_CA_PATH},
 	{"extractor", "batch_size", CK_EXTRACT_BATCH},
-	{"sinker", "db_type", CK_SINK_IGNORED},
-	{"sinker", "sink_type", CK_SINK_IGNORED},
-	{"sinker", "url", CK_SINK_IGNORED},
-	{"sinker", "username", CK_SINK_IGNORED},
-	{"sinker", "password", CK_SINK_IGNORED},
+	{"extractor", "parallel_type", CK_EXTRACT_PARALLEL_TYPE},
+	{"extractor", "parallel_size", CK_EXTRACT_PARALLEL_SIZE},
+	{"extractor", "max_rps", CK_MAX_RPS},
+	{"extractor", "max_mbps", CK_MAX_MBPS},
+	{"extractor", "partition_cols", CK_NO_EFFECT, "It matters only for parallel_type=chunk."},
+	{"extractor", "max_connections", CK_NO_EFFECT, "Each worker holds one source connection."},
+	{"extractor", "connection_timeout_secs", CK_NO_EFFECT, NULL},
+	{"extractor", "app_name", CK_NO_EFFECT, NULL},
+	{"extractor", "is_direct_connection", CK_NO_EFFECT, NULL},
+	{"extractor", "heartbeat_interval_secs", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "keepalive_interval_secs", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "heartbeat_tb", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "binlog_filename", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "binlog_position", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "server_id", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "gtid_enabled", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "gtid_set", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "binlog_heartbeat_interval_secs", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "binlog_timeout_secs", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "keepalive_idle_secs", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "start_time_utc", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "end_time_utc", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "slot_name", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "pub_name", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "start_lsn", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "recreate_slot_if_exists", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "ddl_meta_tb", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "source", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "resume_token", CK_NO_EFFECT, CDC_ONLY},
+	{"extractor", "start_timestamp", CK_NO_EFFECT, CDC_ONLY},
+	{"sinker", "db_type", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "sink_type", CK_SINK_TYPE},
+	{"sinker", "url", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "username", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "password", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "ssl_mode", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "ssl_ca_path", CK_SINK_IGNORED, TARGET_LOCAL},
 	{"sinker", "batch_size", CK_SINK_BATCH},
+	{"sinker", "max_connections", CK_NO_EFFECT, NULL},
+	{"sinker", "connection_timeout_secs", CK_NO_EFFECT, NULL},
+	{"sinker", "app_name", CK_NO_EFFECT, NULL},
+	{"sinker", "is_direct_connection", CK_NO_EFFECT, NULL},
+	{"sinker", "is_cluster", CK_NO_EFFECT, NULL},
+	{"sinker", "max_rps", CK_NO_EFFECT, "Rows are written as fast as they are read; [extractor] max_rps limits the source."},
+	{"sinker", "max_mbps", CK_NO_EFFECT, "Rows are written as fast as they are read; [extractor] max_mbps limits the source."},
+	{"sinker", "conflict_policy", CK_NO_EFFECT, "A copy never writes over a row: a table copied from its start needs an empty target."},
+	{"sinker", "replace", CK_NO_EFFECT, "A copy never writes over a row: a table copied from its start needs an empty target."},
+	{"sinker", "disable_foreign_key_checks", CK_NO_EFFECT, NULL},
+	{"sinker", "transaction_isolation", CK_NO_EFFECT, NULL},
 	{"filter", "do_dbs", CK_DO_DBS},
 	{"filter", "ignore_dbs", CK_IGNORE_DBS},
 	{"filter", "do_tbs", CK_DO_TBS},
 	{"filter", "ignore_tbs", CK_IGNORE_TBS},
 	{"filter", "do_events", CK_DO_EVENTS},
+	{"filter", "where_conditions", CK_WHERE_CONDITIONS},
+	{"filter", "ignore_cols", CK_IGNORE_COLS},
+	{"filter", "do_structures", CK_NO_EFFECT, "ape_resume creates the tables it copies into, with their keys."},
+	{"filter", "do_ddls", CK_NO_EFFECT, CDC_ONLY},
+	{"filter", "do_dcls", CK_NO_EFFECT, CDC_ONLY},
+	{"filter", "ignore_cmds", CK_NO_EFFECT, CDC_ONLY},
 	{"router", "db_map", CK_DB_MAP},
 	{"router", "tb_map", CK_TB_MAP},
 	{"router", "col_map", CK_COL_MAP},
+	{"router", "topic_map", CK_NO_EFFECT, "It matters only for a Kafka target."},
 	{"parallelizer", "parallel_size", CK_PARALLEL_SIZE},
+	{"parallelizer", "parallel_type", CK_NO_EFFECT, "Each worker copies whole tables; [extractor] parallel_size says how many at once."},
+	{"parallelizer", "rebalance_strategy", CK_NO_EFFECT, NULL},
+	{"parallelizer", "rebalance_cost", CK_NO_EFFECT, NULL},
+	{"parallelizer", "rebalance_max_partitions_per_sinker", CK_NO_EFFECT, NULL},
+	{"parallelizer", "rebalance_min_partition_rows", CK_NO_EFFECT, NULL},
+	{"parallelizer", "rebalance_split_skew_ratio", CK_NO_EFFECT, NULL},
 	{"pipeline", "checkpoint_interval_secs", CK_CHECKPOINT_SECS},
 	{"pipeline", "buffer_size", CK_BUFFER_SIZE},
+	{"pipeline", "max_rps", CK_PIPELINE_MAX_RPS},
+	{"pipeline", "buffer_memory_mb", CK_NO_EFFECT, NULL},
+	{"pipeline", "batch_sink_interval_secs", CK_NO_EFFECT, NULL},
+	{"pipeline", "counter_time_window_secs", CK_NO_EFFECT, NULL},
+	{"pipeline", "counter_max_sub_count", CK_NO_EFFECT, NULL},
+	{"pipeline", "pipeline_type", CK_NO_EFFECT, NULL},
 	{"runtime", "log_dir", CK_LOG_DIR},
 	{"runtime", "log_level", CK_LOG_LEVEL},
+	{"runtime", "tb_parallel_size", CK_TB_PARALLEL_SIZE},
+	{"runtime", "log4rs_file", CK_NO_EFFECT, "ape_resume writes default.log itself."},
+	{"runtime", "check_result_stdout_only", CK_NO_EFFECT, NULL},
 	{"resumer", "resume_from_log", CK_RESUME_FROM_LOG},
 	{"resumer", "resume_type", CK_RESUME_TYPE},
 	{"resumer", "resume_log_dir", CK_RESUME_LOG_DIR},
 	{"resumer", "log_dir", CK_RESUME_LOG_DIR},
 	{"resumer", "resume_config_file", CK_RESUME_CONFIG_FILE},
 	{"resumer", "config_file", CK_RESUME_CONFIG_FILE},
+	{"resumer", "table_full_name", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "url", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "db_type", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "username", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "password", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "ssl_mode", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "ssl_ca_path", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "is_direct_connection", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"resumer", "max_connections", CK_NO_EFFECT, CATALOG_POSITIONS},
+	{"processor", "lua_code_file", CK_LUA_CODE_FILE},
+	{"checker", NULL, CK_NO_EFFECT, "It matters only for check tasks ([sinker] sink_type=check)."},
+	{"checker_cdc", NULL, CK_NO_EFFECT, CDC_ONLY},
+	{"checker_output", NULL, CK_NO_EFFECT, "It matters only for check tasks ([sinker] sink_type=check)."},
+	{"metacenter", NULL, CK_NO_EFFECT, CDC_ONLY},
+	{"data_marker", NULL, CK_NO_EFFECT, CDC_ONLY},
+	{"tracing", NULL, CK_NO_EFFECT, NULL},
+	{"metrics", NULL, CK_NO_EFFECT, NULL},
+	{"precheck", NULL, CK_NO_EFFECT, NULL},
 };
 
 #define DEFAULT_EXTRACT_BATCH	10000
@@ -239,7 +355,7 @@ find_key(const IniItem *item)
 
 	for (i = 0; i < lengthof(config_keys); i++)
 		if (strcmp(config_keys[i].section, item->section) == 0 &&
-			strcmp(config_keys[i].key, item->key) == 0)
+			(config_keys[i].key == NULL || strcmp(config_keys[i].key, item->key) == 0))
 			return &config_keys[i];
 	return NULL;
 }
@@ -272,6 +388,80 @@ parse_routes(const IniItem *item, SourceKind kind, bool want_tb)
 	if (error != NULL)
 		bad_value(item, psprintf("%s.", error));
 	return list;
+}
+
+static List *
+parse_table_rules(const IniItem *item, const TaskConfig *config, TableRuleKind kind)
+{
+	char	   *error;
+	List	   *rules = table_rules_parse(config->filter.table_rules, kind, item->value,
+										  config->db_type == SOURCE_MYSQL, &error);
+
+	if (error != NULL)
+		bad_value(item, psprintf("The value is ape-dts's JSON list, as in "
+								 "%s=json:[{\"db\":\"d\",\"tb\":\"t\",%s}]; %s.",
+								 item->key,
+								 kind == TABLE_RULE_WHERE ? "\"condition\":\"f_0 > 1\"" :
+								 kind == TABLE_RULE_IGNORE_COLS ? "\"ignore_cols\":[\"f_2\"]" :
+								 "\"col_map\":{\"f_0\":\"dst_f_0\"}",
+								 error));
+	return rules;
+}
+
+/* Append s percent-encoded: everything but RFC 3986's unreserved characters. */
+static void
+append_percent_encoded(StringInfo buf, const char *s)
+{
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+			appendStringInfoChar(buf, (char) c);
+		else
+			appendStringInfo(buf, "%%%02X", c);
+	}
+}
+
+/*
+ * The URL with [extractor] username and password in its user info, as
+ * ape-dts merges them: percent-encoded, each replacing the URL's own when
+ * set (NULL: the URL's stays).  The user info ends at the last '@' before
+ * the first '/', '?' or '#' after the scheme, as every source reads it.
+ */
+static char *
+url_with_credentials(const char *url, const char *user, const char *password)
+{
+	const char *auth = strstr(url, "://") + 3;
+	const char *end = auth + strcspn(auth, "/?#");
+	const char *at = NULL;
+	const char *colon = NULL;
+	const char *p;
+	StringInfoData buf;
+
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at != NULL)
+		colon = memchr(auth, ':', at - auth);
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, url, auth - url);
+	if (user != NULL)
+		append_percent_encoded(&buf, user);
+	else if (at != NULL)
+		appendBinaryStringInfo(&buf, auth, (colon ? colon : at) - auth);
+	if (password != NULL)
+	{
+		appendStringInfoChar(&buf, ':');
+		append_percent_encoded(&buf, password);
+	}
+	else if (colon != NULL)
+		appendBinaryStringInfo(&buf, colon, at - colon);
+	appendStringInfoChar(&buf, '@');
+	appendStringInfoString(&buf, at ? at + 1 : auth);
+	return buf.data;
 }
 
 static bool
@@ -332,6 +522,12 @@ task_config_parse(const char *text, const char *task_name)
 	List	   *items = ini_parse(text);
 	const IniItem *db_type_item = NULL;
 	const IniItem *url_item = NULL;
+	const IniItem *extract_parallel = NULL;
+	const IniItem *tb_parallel = NULL;
+	const IniItem *max_rps = NULL;
+	const IniItem *pipeline_max_rps = NULL;
+	const IniItem *resume_from_log = NULL;
+	const char *password = NULL;
 	int			sink_batch = 0;
 	ListCell   *lc;
 
@@ -398,6 +594,13 @@ task_config_parse(const char *text, const char *task_name)
 
 		switch (key->kind)
 		{
+			case CK_NO_EFFECT:
+				if (item->value[0] != '\0')
+					ereport(NOTICE,
+							(errmsg("key \"%s\" in section [%s] has no effect in ape_resume",
+									item->key, item->section),
+							 key->why ? errdetail("%s", key->why) : 0));
+				break;
 			case CK_DB_TYPE:
 				break;			/* handled above */
 			case CK_EXTRACT_TYPE:
@@ -407,15 +610,82 @@ task_config_parse(const char *text, const char *task_name)
 			case CK_URL:
 				url_item = item;
 				break;
+			case CK_USERNAME:
+				if (item->value[0] != '\0')
+					config->username = item->value;
+				break;
+			case CK_PASSWORD:
+				if (item->value[0] != '\0')
+					password = item->value;
+				config->password_set = password != NULL;
+				break;
+			case CK_SSL_MODE:
+				if (strcmp(item->value, "disable") == 0)
+					config->ssl_mode = SSL_MODE_DISABLE;
+				else if (strcmp(item->value, "require") == 0)
+					config->ssl_mode = SSL_MODE_REQUIRE;
+				else if (strcmp(item->value, "verify_ca") == 0)
+					config->ssl_mode = SSL_MODE_VERIFY_CA;
+				else if (strcmp(item->value, "verify_full") == 0)
+					config->ssl_mode = SSL_MODE_VERIFY_FULL;
+				else
+					bad_value(item, "Expected disable, require, verify_ca or verify_full.");
+				break;
+			case CK_SSL_CA_PATH:
+				if (item->value[0] != '\0')
+					config->ssl_ca_path = ape_resolve_path(item->value);
+				break;
 			case CK_EXTRACT_BATCH:
 				if (item->value[0] != '\0')
 					config->extract_batch_size = parse_int(item, 1, MAX_BATCH_ROWS);
 				break;
+			case CK_EXTRACT_PARALLEL_TYPE:
+				if (strcmp(item->value, "chunk") == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("parallel_type \"chunk\" in section [extractor] is not supported"),
+							 errdetail("ape_resume copies each table with one worker; several tables are copied at once."),
+							 errhint("Set parallel_type=table, or leave it out.")));
+				if (item->value[0] != '\0' && strcmp(item->value, "table") != 0)
+					bad_value(item, "Expected table.");
+				break;
+			case CK_EXTRACT_PARALLEL_SIZE:
+				extract_parallel = item;
+				break;
+			case CK_TB_PARALLEL_SIZE:
+				tb_parallel = item;
+				break;
+			case CK_PARALLEL_SIZE:
+				if (item->value[0] != '\0')
+					config->parallel_size = parse_int(item, 1, 1024);
+				break;
+			case CK_MAX_RPS:
+				if (item->value[0] != '\0')
+					max_rps = item;
+				break;
+			case CK_PIPELINE_MAX_RPS:
+				if (item->value[0] != '\0')
+					pipeline_max_rps = item;
+				break;
+			case CK_MAX_MBPS:
+				if (item->value[0] != '\0')
+					config->max_mbps = parse_int(item, 0, 4095);
+				break;
 			case CK_SINK_IGNORED:
 				if (item->value[0] != '\0')
 					ereport(NOTICE,
-							(errmsg("key \"%s\" in section [sinker] is ignored: the target is always the local database",
-									item->key)));
+							(errmsg("key \"%s\" in section [sinker] has no effect in ape_resume",
+									item->key),
+							 errdetail("%s", key->why)));
+				break;
+			case CK_SINK_TYPE:
+				if (strcmp(item->value, "check") == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("sink_type \"check\" in section [sinker] is not supported"),
+							 errdetail("ape_resume runs copy tasks only.")));
+				if (item->value[0] != '\0' && strcmp(item->value, "write") != 0)
+					bad_value(item, "Expected write: the rows are written into the local database.");
 				break;
 			case CK_SINK_BATCH:
 				if (item->value[0] != '\0')
@@ -435,19 +705,20 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_DO_EVENTS:
 				break;			/* a snapshot copies rows: accepted as ape-dts does */
+			case CK_WHERE_CONDITIONS:
+				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_WHERE);
+				break;
+			case CK_IGNORE_COLS:
+				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_IGNORE_COLS);
+				break;
+			case CK_COL_MAP:
+				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_COL_MAP);
+				break;
 			case CK_DB_MAP:
 				config->filter.db_map = parse_routes(item, config->db_type, false);
 				break;
 			case CK_TB_MAP:
 				config->filter.tb_map = parse_routes(item, config->db_type, true);
-				break;
-			case CK_COL_MAP:
-				if (item->value[0] != '\0')
-					bad_value(item, "Column renaming is not supported: create the target table with the columns you want instead.");
-				break;
-			case CK_PARALLEL_SIZE:
-				if (item->value[0] != '\0')
-					config->parallel_size = parse_int(item, 1, 1024);
 				break;
 			case CK_CHECKPOINT_SECS:
 				if (item->value[0] != '\0')
@@ -473,14 +744,19 @@ task_config_parse(const char *text, const char *task_name)
 				}
 				break;
 			case CK_RESUME_FROM_LOG:
-				if (item->value[0] != '\0')
-					config->resume_from_log = parse_bool_value(item);
+				if (item->value[0] != '\0' && parse_bool_value(item))
+					resume_from_log = item;
 				break;
 			case CK_RESUME_TYPE:
 				if (strcmp(item->value, "from_log") == 0)
-					config->resume_from_log = true;
+					config->resume_type = "from_log";
+				else if (strcmp(item->value, "from_target") == 0 ||
+						 strcmp(item->value, "from_db") == 0)
+					config->resume_type = "catalog";
 				else if (item->value[0] != '\0' && strcmp(item->value, "dummy") != 0)
-					bad_value(item, "Expected from_log (or dummy for no resume).");
+					bad_value(item, "Expected from_log, from_target, from_db or dummy.");
+				else
+					config->resume_type = NULL;
 				break;
 			case CK_RESUME_LOG_DIR:
 				config->resume_log_dir = resolve_dir_value(item);
@@ -489,8 +765,43 @@ task_config_parse(const char *text, const char *task_name)
 				if (item->value[0] != '\0')
 					config->resume_config_file = ape_resolve_path(item->value);
 				break;
+			case CK_TASK_ID:
+				if (item->value[0] != '\0')
+				{
+					if (strlen(item->value) > 200)
+						bad_value(item, "A task_id may have at most 200 bytes.");
+					config->task_id = item->value;
+				}
+				break;
+			case CK_LUA_CODE_FILE:
+				if (item->value[0] != '\0')
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("key \"lua_code_file\" in section [processor] is not supported"),
+							 errdetail("ape_resume copies rows as they are; it runs no Lua processor.")));
+				break;
 		}
 	}
+
+	/* as ape-dts: [extractor] parallel_size, even empty, beats the legacy key */
+	if (extract_parallel != NULL || tb_parallel != NULL)
+	{
+		const IniItem *item = extract_parallel ? extract_parallel : tb_parallel;
+
+		config->parallel_size = item->value[0] != '\0' ? parse_int(item, 1, 1024) : 1;
+	}
+	if (max_rps != NULL || pipeline_max_rps != NULL)
+		config->max_rps = parse_int(max_rps ? max_rps : pipeline_max_rps, 0, INT_MAX);
+	if (resume_from_log != NULL && config->resume_type != NULL &&
+		strcmp(config->resume_type, "catalog") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keys \"resume_from_log\" and \"resume_type\" in section [resumer] contradict each other"),
+				 errhint("Use resume_type alone: from_log reads the log files, from_target keeps to the catalog.")));
+	if (resume_from_log != NULL)
+		config->resume_type = "from_log";
+	config->resume_from_log = config->resume_type != NULL &&
+		strcmp(config->resume_type, "from_log") == 0;
 
 	if (url_item == NULL || url_item->value[0] == '\0')
 		ereport(ERROR,
@@ -505,6 +816,13 @@ task_config_parse(const char *text, const char *task_name)
 						   config->db_type == SOURCE_MYSQL ? "mysql://" :
 						   config->db_type == SOURCE_PG ? "postgres://" : "mongodb://")));
 	config->url = url_item->value;
+	if (config->username != NULL || password != NULL)
+		config->url = url_with_credentials(config->url, config->username, password);
+	if (config->db_type == SOURCE_MONGO && config->filter.table_rules != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("keys \"where_conditions\", \"ignore_cols\" and \"col_map\" are not supported for a MongoDB source"),
+				 errdetail("A collection is copied whole, each document into one jsonb column.")));
 
 	if (config->filter.do_dbs == NIL && config->filter.do_tbs == NIL)
 		ereport(ERROR,
@@ -547,27 +865,103 @@ add_setting(List *list, const char *section, const char *key, char *value)
 	return lappend(list, s);
 }
 
+const char *
+ssl_mode_name(SslMode mode)
+{
+	switch (mode)
+	{
+		case SSL_MODE_UNSET:
+			return "";
+		case SSL_MODE_DISABLE:
+			return "disable";
+		case SSL_MODE_REQUIRE:
+			return "require";
+		case SSL_MODE_VERIFY_CA:
+			return "verify_ca";
+		case SSL_MODE_VERIFY_FULL:
+			return "verify_full";
+	}
+	return "";
+}
+
+/* The rules of one kind, "d"."t": value; ..., NULL if none. */
+static char *
+table_rules_to_string(const List *rules, TableRuleKind kind)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, rules)
+	{
+		const TableRule *r = lfirst(lc);
+		ListCell   *lc2;
+		int			n = 0;
+
+		if ((kind == TABLE_RULE_WHERE && r->where == NULL) ||
+			(kind == TABLE_RULE_IGNORE_COLS && r->ignore_cols == NIL) ||
+			(kind == TABLE_RULE_COL_MAP && r->col_map == NIL))
+			continue;
+		appendStringInfo(&buf, "%s%s.%s: ", buf.len > 0 ? "; " : "",
+						 quote_identifier(r->db), quote_identifier(r->tb));
+		if (kind == TABLE_RULE_WHERE)
+			appendStringInfo(&buf, "(%s)", r->where);
+		else if (kind == TABLE_RULE_IGNORE_COLS)
+			foreach(lc2, r->ignore_cols)
+				appendStringInfo(&buf, "%s%s", n++ > 0 ? ", " : "",
+								 quote_identifier(lfirst(lc2)));
+		else
+			foreach(lc2, r->col_map)
+			{
+				ColumnRename *cr = lfirst(lc2);
+
+				appendStringInfo(&buf, "%s%s -> %s", n++ > 0 ? ", " : "",
+								 quote_identifier(cr->src), quote_identifier(cr->dst));
+			}
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
 List *
 task_config_settings(const TaskConfig *c)
 {
 	List	   *l = NIL;
 	char		quote = source_quote_char(c->db_type);
 
+	l = add_setting(l, "global", "task_id", c->task_id ? pstrdup(c->task_id) : NULL);
 	l = add_setting(l, "extractor", "db_type", pstrdup(source_kind_name(c->db_type)));
 	l = add_setting(l, "extractor", "url", url_mask_password(c->url));
+	l = add_setting(l, "extractor", "username", c->username ? pstrdup(c->username) : NULL);
+	l = add_setting(l, "extractor", "password", c->password_set ? pstrdup("*****") : NULL);
+	l = add_setting(l, "extractor", "ssl_mode",
+					c->ssl_mode != SSL_MODE_UNSET ? pstrdup(ssl_mode_name(c->ssl_mode)) : NULL);
+	l = add_setting(l, "extractor", "ssl_ca_path", c->ssl_ca_path ? pstrdup(c->ssl_ca_path) : NULL);
 	l = add_setting(l, "extractor", "batch_size", psprintf("%d", c->extract_batch_size));
+	l = add_setting(l, "extractor", "parallel_type", pstrdup("table"));
+	l = add_setting(l, "extractor", "parallel_size", psprintf("%d", c->parallel_size));
+	l = add_setting(l, "extractor", "max_rps", psprintf("%d", c->max_rps));
+	l = add_setting(l, "extractor", "max_mbps", psprintf("%d", c->max_mbps));
 	l = add_setting(l, "sinker", "batch_size", psprintf("%d", c->checkpoint_rows));
 	l = add_setting(l, "filter", "do_dbs", patterns_to_string(c->filter.do_dbs, quote));
 	l = add_setting(l, "filter", "ignore_dbs", patterns_to_string(c->filter.ignore_dbs, quote));
 	l = add_setting(l, "filter", "do_tbs", patterns_to_string(c->filter.do_tbs, quote));
 	l = add_setting(l, "filter", "ignore_tbs", patterns_to_string(c->filter.ignore_tbs, quote));
+	l = add_setting(l, "filter", "where_conditions",
+					table_rules_to_string(c->filter.table_rules, TABLE_RULE_WHERE));
+	l = add_setting(l, "filter", "ignore_cols",
+					table_rules_to_string(c->filter.table_rules, TABLE_RULE_IGNORE_COLS));
 	l = add_setting(l, "router", "db_map", psprintf("%d entries", list_length(c->filter.db_map)));
 	l = add_setting(l, "router", "tb_map", psprintf("%d entries", list_length(c->filter.tb_map)));
+	l = add_setting(l, "router", "col_map",
+					table_rules_to_string(c->filter.table_rules, TABLE_RULE_COL_MAP));
 	l = add_setting(l, "parallelizer", "parallel_size", psprintf("%d", c->parallel_size));
 	l = add_setting(l, "pipeline", "checkpoint_interval_secs", psprintf("%d", c->checkpoint_interval_secs));
 	l = add_setting(l, "pipeline", "buffer_size", psprintf("%d", c->buffer_size));
 	l = add_setting(l, "runtime", "log_dir", pstrdup(c->log_dir));
 	l = add_setting(l, "runtime", "log_level", pstrdup(c->log_level));
+	l = add_setting(l, "resumer", "resume_type",
+					pstrdup(c->resume_type == NULL ? "dummy" :
+							strcmp(c->resume_type, "catalog") == 0 ? "from_target" : c->resume_type));
 	l = add_setting(l, "resumer", "resume_from_log", pstrdup(c->resume_from_log ? "true" : "false"));
 	l = add_setting(l, "resumer", "resume_log_dir", pstrdup(c->resume_log_dir));
 	l = add_setting(l, "resumer", "resume_config_file",

@@ -12,10 +12,29 @@
 #include "ape_resume.h"
 #include "name_filter.h"
 
+/* [extractor] ssl_mode: TLS to the source. */
+typedef enum SslMode
+{
+	SSL_MODE_UNSET,				/* the URL's own options decide */
+	SSL_MODE_DISABLE,
+	SSL_MODE_REQUIRE,			/* encrypted, the certificate not checked */
+	SSL_MODE_VERIFY_CA,			/* and signed by the CA */
+	SSL_MODE_VERIFY_FULL		/* and for the host name connected to */
+} SslMode;
+
 typedef struct TaskConfig
 {
 	SourceKind	db_type;
-	char	   *url;			/* holds the password: never show it */
+	char	   *url;			/* holds the password: never show it; with
+								 * [extractor] username and password merged */
+	char	   *username;		/* [extractor] username, NULL: none */
+	bool		password_set;	/* [extractor] password is set */
+	SslMode		ssl_mode;
+	char	   *ssl_ca_path;	/* absolute, or NULL */
+	int			max_rps;		/* rows a second from the source, 0: no limit */
+	int			max_mbps;		/* MiB a second from the source, 0: no limit */
+	char	   *task_id;		/* [global] task_id, NULL: none */
+	const char *resume_type;	/* "from_log", "catalog" or NULL (none) */
 	int			extract_batch_size; /* rows per source query */
 	int			checkpoint_rows;	/* rows per checkpoint ([sinker] batch_size) */
 	NameFilter	filter;
@@ -54,5 +73,8 @@ extern char *url_mask_password(const char *url);
 
 /* The character that quotes a literal name for this kind of source. */
 extern char source_quote_char(SourceKind kind);
+
+/* The name of an ssl_mode, as the config writes it ("" for unset). */
+extern const char *ssl_mode_name(SslMode mode);
 
 #endif							/* APE_CONFIG_H */

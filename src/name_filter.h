@@ -43,6 +43,7 @@ typedef struct NameFilter
 	List	   *ignore_tbs;
 	List	   *db_map;			/* of NameRoute * */
 	List	   *tb_map;
+	List	   *table_rules;	/* of TableRule * (table_rule.h) */
 	/*
 	 * Set by a run that continues a task: a table do_tbs names that is gone
 	 * at the source is no ERROR of the listing; it fails alone (see

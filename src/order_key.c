@@ -42,8 +42,9 @@ order_key_add_candidate(SourceTable *t, List *candidates, KeyCandidate *c)
 	List	   *names = NIL;
 	ListCell   *lc;
 
+	/* for the target's keys: target names */
 	foreach(lc, c->cols)
-		names = lappend(names, t->columns[lfirst_int(lc)].name);
+		names = lappend(names, (char *) source_column_target(&t->columns[lfirst_int(lc)]));
 	if (c->primary)
 		t->primary_key = names;
 	else

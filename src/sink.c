@@ -186,13 +186,14 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 		/* an existing table is used as it is: its columns matched by name */
 		for (i = 0; i < table->ncolumns; i++)
 		{
-			AttrNumber	att = get_attnum(relid, table->columns[i].name);
+			const char *name = source_column_target(&table->columns[i]);
+			AttrNumber	att = get_attnum(relid, name);
 
 			if (att == InvalidAttrNumber)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
-								qualified_name(dst_schema, dst_tb), table->columns[i].name,
+								qualified_name(dst_schema, dst_tb), name,
 								table->schema, table->tb),
 						 errhint("Add the column, or drop the target table to let ape_resume create it.")));
 		}
@@ -235,7 +236,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 			SourceColumn *col = &table->columns[i];
 
 			appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
-							 quote_identifier(col->name), target_type_sql(col),
+							 quote_identifier(source_column_target(col)), target_type_sql(col),
 							 col->not_null ? " NOT NULL" : "");
 		}
 		appendStringInfoChar(&sql, ')');
@@ -269,7 +270,7 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	/* a composite key: bounded by its first column */
-	const char *col = table->columns[table->key_cols[0]].name;
+	const char *col = source_column_target(&table->columns[table->key_cols[0]]);
 	Oid			relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
 	AttrNumber	attnum = OidIsValid(relid) ? get_attnum(relid, col) : InvalidAttrNumber;
 	TypeCacheEntry *tc = NULL;
@@ -565,7 +566,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 						qualified_name(dst_schema, dst_tb))));
 
 	for (i = 0; i < table->ncolumns; i++)
-		attnames = lappend(attnames, makeString(table->columns[i].name));
+		attnames = lappend(attnames, makeString((char *) source_column_target(&table->columns[i])));
 
 	/* allocated, not local: read in PG_CATCH after changes in PG_TRY */
 	st = palloc0(sizeof(CopyFeedState));
@@ -615,7 +616,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 			int			col = st->binary ? copy_binary_failed_column(st->binary) : -1;
 
 			if (col >= 0)
-				rethrow_naming_column(table, table->columns[col].name, true, cxt);
+				rethrow_naming_column(table, source_column_target(&table->columns[col]), true, cxt);
 		}
 		else if (cstate != NULL && cstate->cur_attname != NULL)
 			rethrow_naming_column(table, cstate->cur_attname, false, cxt);
@@ -732,14 +733,14 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	initStringInfo(&same_key);
 	for (int k = 0; k < table->nkeys; k++)
 	{
-		const char *name = table->columns[table->key_cols[k]].name;
+		const char *name = source_column_target(&table->columns[table->key_cols[k]]);
 		const char *qname = quote_identifier(name);
 
 		appendStringInfo(&same_key, "%st.%s %s s.%s", k > 0 ? " AND " : "", qname,
 						 equality_operator(dst_schema, dst_tb, name), qname);
 	}
 	for (i = 0; i < table->ncolumns; i++)
-		names = lappend(names, table->columns[i].name);
+		names = lappend(names, (char *) source_column_target(&table->columns[i]));
 	cols = column_list(names);
 
 	run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",

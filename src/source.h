@@ -26,6 +26,7 @@
 typedef struct SourceColumn
 {
 	char	   *name;			/* source column name */
+	char	   *dst_name;		/* target column name ([router] col_map), NULL: name */
 	char	   *pg_type;		/* target column type, SQL text, e.g. "numeric(20,0)" */
 	char	   *source_type;	/* the source's type, for messages and README */
 	bool		not_null;
@@ -48,6 +49,7 @@ typedef struct SourceTable
 	List	   *primary_key;	/* column names (char *), NIL if none */
 	List	   *unique_keys;	/* List of Lists of column names */
 	int64		rows_estimated; /* from the source's statistics, -1 if unknown */
+	char	   *where;			/* [filter] where_conditions of the table, NULL: none */
 	bool		columns_from_target;	/* an existing target table's columns replace these (Mongo) */
 } SourceTable;
 
@@ -157,6 +159,25 @@ extern int	source_table_cmp(const ListCell *a, const ListCell *b);
 
 /* The index of column name in t->columns, or -1 (strcmp). */
 extern int	source_column_index(const SourceTable *t, const char *name);
+
+/* The target column name of a column. */
+static inline const char *
+source_column_target(const SourceColumn *c)
+{
+	return c->dst_name ? c->dst_name : c->name;
+}
+
+/*
+ * Apply the table's rule of [filter] where_conditions, ignore_cols and
+ * [router] col_map (table_rule.h) to its columns just read, before its keys
+ * are: the ignored columns are left out (so a key on one is no key of the
+ * copy), the others get their target names, t->where its condition.  An
+ * ignored or renamed column the table lacks is an ERROR naming both.  When
+ * old_index is not NULL, it receives a palloc'd array: for each column
+ * kept, its index before.
+ */
+extern void source_table_apply_rule(SourceTable *t, const NameFilter *filter,
+									int **old_index);
 
 /*
  * A WARNING of a source: errmsg message, errdetail detail (NULL: none);

@@ -28,6 +28,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "order_key.h"
+#include "rate_limit.h"
 #include "resume.h"
 #include "sink.h"
 #include "source.h"
@@ -49,6 +50,9 @@ typedef struct BatchFeed
 	int		   *line_key_lens;
 	bool		exhausted;		/* the source had no more rows */
 } BatchFeed;
+
+/* The worker's share of [extractor] max_rps and max_mbps, for all its tables. */
+static RateLimit worker_rate;
 
 /* May the batch take another row? */
 static bool
@@ -105,6 +109,7 @@ batch_feed_line(void *arg, const char **line, int *len)
 	feed->rows++;
 	for (int k = 0; k < feed->table->nkeys; k++)
 		feed_key_value(feed, k, feed->line_keys[k], feed->line_key_lens[k]);
+	rate_limit_row(&worker_rate, *len);
 	return true;
 }
 
@@ -124,6 +129,14 @@ batch_feed_next(void *arg, char **values, int *lengths)
 	for (int k = 0; k < feed->table->nkeys; k++)
 		feed_key_value(feed, k, values[feed->table->key_cols[k]],
 					   lengths[feed->table->key_cols[k]]);
+	if (rate_limit_active(&worker_rate))
+	{
+		int64		bytes = 0;
+
+		for (int i = 0; i < feed->table->ncolumns; i++)
+			bytes += values[i] ? lengths[i] : 0;
+		rate_limit_row(&worker_rate, bytes);
+	}
 	return true;
 }
 
@@ -620,6 +633,7 @@ task_run(TaskRow *task, bool helper)
 	begin_xact();
 	config = task_config_parse(task->config, task->name);
 	commit_xact();
+	rate_limit_init(&worker_rate, config->max_rps, config->max_mbps, config->parallel_size);
 	ops = source_ops_for(config->db_type);
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
 

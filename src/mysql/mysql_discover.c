@@ -222,9 +222,12 @@ kind_can_order(ColKind kind)
 		kind != CK_UNSUPPORTED;
 }
 
-/* Columns of a table, with json detection on MariaDB. */
+/*
+ * Columns of a table, with json detection on MariaDB, the table's rule of
+ * the filter applied (see source_table_apply_rule).
+ */
 static void
-load_columns(Source *s, SourceTable *t)
+load_columns(Source *s, SourceTable *t, const NameFilter *filter)
 {
 	StringInfoData sql;
 	List	   *json_cols = NIL;
@@ -291,16 +294,21 @@ load_columns(Source *s, SourceTable *t)
 					is_json = true;
 			}
 		}
+		/* NULL: a type that cannot be copied, an ERROR unless ignored */
 		c->pg_type = map_type(row[3], row[4], is_json, row[6], row[7], row[8],
 							  row[9]);
-		if (c->pg_type == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("column \"%s\" of table \"%s\".\"%s\" has type \"%s\", which cannot be copied",
-							c->name, t->schema, t->tb, c->source_type)));
 	}
 	meta_done(s);
 	t->ncolumns = n;
+
+	source_table_apply_rule(t, filter, NULL);
+	for (int i = 0; i < t->ncolumns; i++)
+		if (t->columns[i].pg_type == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of table \"%s\".\"%s\" has type \"%s\", which cannot be copied",
+							t->columns[i].name, t->schema, t->tb, t->columns[i].source_type),
+					 errhint("Leave it out with ignore_cols in section [filter].")));
 }
 
 /* Is column col, a nullable key column, without NULL now?  (order_key.h) */
@@ -410,6 +418,52 @@ load_keys(Source *s, SourceTable *t, const List *kept)
 }
 
 /*
+ * Check the table's where_conditions on the source and estimate the rows
+ * it selects: EXPLAIN fails on a condition the server does not take
+ * (naming the table), and its rows column is the optimizer's estimate of
+ * the rows read (a range condition on a key makes it close).
+ */
+static void
+check_where(Source *s, SourceTable *t)
+{
+	StringInfoData sql;
+	MYSQL_ROW	row;
+	unsigned int nfields;
+	MYSQL_FIELD *fields;
+	int64		rows = 0;
+	bool		known = false;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "EXPLAIN SELECT 1 FROM ");
+	mysql_append_ident(&sql, t->schema);
+	appendStringInfoChar(&sql, '.');
+	mysql_append_ident(&sql, t->tb);
+	appendStringInfo(&sql, " WHERE (%s)", t->where);
+	if (mysql_nb_real_query(s, sql.data, sql.len) != 0)
+		mysql_error_report(s, psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
+									   t->schema, t->tb));
+	s->meta_res = mysql_nb_store_result(s);
+	if (s->meta_res == NULL)
+		mysql_error_report(s, psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
+									   t->schema, t->tb));
+	nfields = mysql_num_fields(s->meta_res);
+	fields = mysql_fetch_fields(s->meta_res);
+	while ((row = meta_next(s)) != NULL)
+	{
+		for (unsigned int i = 0; i < nfields && fields != NULL; i++)
+			if (pg_strcasecmp(fields[i].name, "rows") == 0 && row[i] != NULL)
+			{
+				rows += strtoll(row[i], NULL, 10);
+				known = true;
+			}
+	}
+	meta_done(s);
+	pfree(sql.data);
+	if (known && t->rows_estimated >= 0)
+		t->rows_estimated = Min(rows, t->rows_estimated);
+}
+
+/*
  * The base tables of the user databases that the filter selects, with
  * their columns, keys and order column, sorted by (schema, tb).
  */
@@ -467,7 +521,9 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 			SourceTable *t = lfirst(lc2);
 
 			CHECK_FOR_INTERRUPTS();
-			load_columns(s, t);
+			load_columns(s, t, filter);
+			if (t->where != NULL)
+				check_where(s, t);
 			load_keys(s, t, kept);
 			tables = lappend(tables, t);
 		}

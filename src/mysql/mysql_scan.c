@@ -187,9 +187,15 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 			mysql_append_ident(&sql, t->key_index);
 			appendStringInfoChar(&sql, ')');
 		}
+	}
+	/* the table's where_conditions, one expression (checked by the config) */
+	if (t->where != NULL)
+		appendStringInfo(&sql, " WHERE (%s)", t->where);
+	if (t->nkeys > 0)
+	{
 		if (after != NULL)
 		{
-			appendStringInfoString(&sql, " WHERE ");
+			appendStringInfoString(&sql, t->where != NULL ? " AND " : " WHERE ");
 			order_key_append_after(&sql, t, after, KEYSET_EXPANDED, append_key_ident,
 								   mysql_append_after_value, s);
 		}

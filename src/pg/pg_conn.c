@@ -319,6 +319,7 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
+	s->filter = &config->filter;
 	parse_pg_url(s, config->url);
 
 	keys[n] = "connect_timeout";

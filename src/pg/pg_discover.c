@@ -135,7 +135,7 @@ column_has_no_null(void *arg, const SourceTable *t, int col)
  */
 static bool
 load_table(Source *s, SourceTable *t, const char *oid, char relkind,
-		   const List *kept)
+		   const NameFilter *filter, const List *kept)
 {
 	const char *params[1] = {oid};
 	PGresult   *res;
@@ -151,6 +151,7 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 	bool		cur_usable = true;
 	List	   *candidates = NIL;
 	MemoryContext old;
+	int		   *from;
 
 	/* columns */
 	res = pg_run_query(s, columns_sql, 1, params, PGRES_TUPLES_OK,
@@ -182,7 +183,14 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 	}
 	pg_clear_result(s);
 	t->ncolumns = n;
-	if (n == 0)
+	source_table_apply_rule(t, filter, &from);
+	for (int i = 0; i < t->ncolumns; i++)
+	{
+		casts[i] = casts[from[i]];
+		composite[i] = composite[from[i]];
+		cast_types[i] = cast_types[from[i]];
+	}
+	if (t->ncolumns == 0)
 	{
 		ereport(WARNING,
 				(errmsg("table \"%s\".\"%s\" is not copied: it has no column to copy",
@@ -248,6 +256,25 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 	info->select_list = sel.data;
 	s->tables = lappend(s->tables, info);
 	MemoryContextSwitchTo(old);
+
+	/*
+	 * The table's where_conditions: EXPLAIN fails on a condition the
+	 * server does not take, naming the table, and estimates its rows.
+	 */
+	if (t->where != NULL)
+	{
+		char	   *sql = psprintf("EXPLAIN SELECT 1 FROM %s WHERE (%s)", info->relation, t->where);
+		const char *rows;
+
+		res = pg_run_query(s, sql, 0, NULL, PGRES_TUPLES_OK,
+						   psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
+									t->schema, t->tb));
+		rows = PQntuples(res) > 0 ? strstr(PQgetvalue(res, 0, 0), " rows=") : NULL;
+		if (rows != NULL)
+			t->rows_estimated = strtoi64(rows + 6, NULL, 10);
+		pg_clear_result(s);
+		pfree(sql);
+	}
 
 	/* primary key first, then by index name: the query's order */
 	order_key_choose(t, candidates, kept, column_has_no_null, s);
@@ -371,7 +398,7 @@ pg_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 		Found	   *f = lfirst(lc);
 
 		CHECK_FOR_INTERRUPTS();
-		if (load_table(s, f->table, f->oid, f->relkind, kept))
+		if (load_table(s, f->table, f->oid, f->relkind, filter, kept))
 			tables = lappend(tables, f->table);
 	}
 	list_sort(tables, source_table_cmp);
@@ -423,7 +450,8 @@ pg_table_info(Source *s, const SourceTable *t)
 	now = palloc0(sizeof(SourceTable));
 	now->schema = t->schema;
 	now->tb = t->tb;
-	if (!load_table(s, now, oid, relkind, order_key_kept_of(t)) || now->ncolumns != t->ncolumns ||
+	if (!load_table(s, now, oid, relkind, s->filter, order_key_kept_of(t)) ||
+		now->ncolumns != t->ncolumns ||
 		now->nkeys != t->nkeys ||
 		memcmp(now->key_cols, t->key_cols, sizeof(int) * t->nkeys) != 0)
 		i = -1;

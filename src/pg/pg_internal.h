@@ -100,6 +100,7 @@ struct Source
 	PGresult   *res;			/* a result being read, or NULL */
 	WaitEventSet *wes;			/* latch, postmaster death, socket readable */
 	List	   *tables;			/* PgTableInfo of the listed tables */
+	const NameFilter *filter;	/* the task's, from its config */
 	bool		sort_off;		/* enable_sort is off (set before the first COPY) */
 
 	/*

@@ -119,12 +119,15 @@ start_copy(Source *s, char *const *after)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
+	/* the table's where_conditions, one expression (checked by the config) */
+	if (t->where != NULL)
+		appendStringInfo(&sql, " WHERE (%s)", t->where);
 	if (t->nkeys > 0)
 	{
 		/* (k1, k2) > (v1, v2): an index condition of the key's index */
 		if (after != NULL)
 		{
-			appendStringInfoString(&sql, " WHERE ");
+			appendStringInfoString(&sql, t->where != NULL ? " AND " : " WHERE ");
 			order_key_append_after(&sql, t, after, KEYSET_ROW, append_key_ident,
 								   append_key_value, s);
 		}
@@ -135,7 +138,11 @@ start_copy(Source *s, char *const *after)
 	}
 	appendStringInfoString(&sql, ") TO STDOUT");
 
-	if (PQsendQuery(s->conn, sql.data) == 0)
+	/*
+	 * The extended protocol takes one statement only: whatever a condition
+	 * holds, this runs no second one.
+	 */
+	if (PQsendQueryParams(s->conn, sql.data, 0, NULL, NULL, NULL, NULL, 0) == 0)
 		pg_error_report(s, NULL, s->scan_what);
 	pfree(sql.data);
 	res = pg_get_result(s, s->scan_what);

@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * table_rule.h
+ *	  The per-table settings of a task config, ape-dts's JSON lists:
+ *	  [filter] where_conditions and ignore_cols, [router] col_map.
+ *
+ * Each entry names one source table exactly (no wildcards, source names,
+ * as ape-dts matches them):
+ *
+ *	  where_conditions=json:[{"db":"d","tb":"t","condition":"f_0 > 1"}]
+ *	  ignore_cols=json:[{"db":"d","tb":"t","ignore_cols":["f_2"]}]
+ *	  col_map=json:[{"db":"d","tb":"t","col_map":{"f_0":"dst_f_0"}}]
+ *
+ * The "json:" prefix is optional, as in ape-dts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_TABLE_RULE_H
+#define APE_TABLE_RULE_H
+
+#include "nodes/pg_list.h"
+
+/* A [router] col_map entry of one table: a source column's target name. */
+typedef struct ColumnRename
+{
+	char	   *src;
+	char	   *dst;
+} ColumnRename;
+
+/* The settings of one source table; a table without any has none. */
+typedef struct TableRule
+{
+	char	   *db;
+	char	   *tb;
+	char	   *where;			/* a SQL condition of the source, NULL: none */
+	List	   *ignore_cols;	/* of char *: source columns left out */
+	List	   *col_map;		/* of ColumnRename * */
+} TableRule;
+
+typedef enum TableRuleKind
+{
+	TABLE_RULE_WHERE,			/* where_conditions */
+	TABLE_RULE_IGNORE_COLS,		/* ignore_cols */
+	TABLE_RULE_COL_MAP			/* col_map */
+} TableRuleKind;
+
+/*
+ * Parse the JSON list of one key into rules (merged with the rules of the
+ * other keys).  quote_backslash: the source's string literals take
+ * backslash escapes (MySQL).  On bad input returns rules unchanged and
+ * sets *error to a description naming the entry.
+ */
+extern List *table_rules_parse(List *rules, TableRuleKind kind, const char *text,
+							   bool backslash_escapes, char **error);
+
+/* The rule of a source table, NULL if it has none. */
+extern const TableRule *table_rule_find(const List *rules, const char *db, const char *tb);
+
+/* Does the rule leave column col out? */
+extern bool table_rule_ignores(const TableRule *rule, const char *col);
+
+/* The target name of source column col: its col_map name, or col. */
+extern const char *table_rule_target_name(const TableRule *rule, const char *col);
+
+/*
+ * Is text one SQL expression that can be put in parentheses after WHERE?
+ * NULL if so, else why not: a ';', a comment, an unbalanced parenthesis or
+ * an unterminated quoted string or name.  This is a lexical check; the
+ * source's parser checks the rest.
+ */
+extern const char *sql_condition_problem(const char *text, bool backslash_escapes);
+
+#endif							/* APE_TABLE_RULE_H */

@@ -1,0 +1,456 @@
+"""ape-dts's current config generation (issue 13): credentials, row and
+column filters, column renames, extractor parallelism, rate limits,
+resume_type, task_id and the rule that every key with an effect is
+implemented or refused.  Each test asserts the rows copied, not only that
+a task ran."""
+import json
+import os
+import time
+
+import psycopg2
+import pymysql
+import pytest
+
+from conftest import drop_task_if_exists, env, fresh_dir, start, wait_state
+from test_pg_copy import pg_exec
+
+DB = "it_cfg"
+ROWS = 20000
+
+
+def mysql_conn():
+    return pymysql.connect(host="127.0.0.1", port=int(env("APE_MYSQL_PORT")), user="ape",
+                           password="mysql_secret_pw", charset="utf8mb4", autocommit=True)
+
+
+def mysql_exec(sql):
+    conn = mysql_conn()
+    try:
+        with conn.cursor() as cur:
+            for stmt in [s for s in sql.split(";\n") if s.strip()]:
+                cur.execute(stmt)
+    finally:
+        conn.close()
+
+
+def pgsrc_exec(sql):
+    conn = psycopg2.connect(env("APE_PGSRC_URL").replace("postgres://", "postgresql://"))
+    conn.autocommit = True
+    try:
+        pg_exec(conn, sql)
+    finally:
+        conn.close()
+
+
+def parse(local, text):
+    """parse_config's rows as {(section, key): value} and the NOTICEs."""
+    del local.notices[:]
+    with local.cursor() as cur:
+        cur.execute("SELECT section, key, value FROM ape_resume.parse_config(%s)", (text,))
+        rows = {(s, k): v for s, k, v in cur.fetchall()}
+    return rows, [n.strip().split("\n")[0] for n in local.notices]
+
+
+def parse_error(local, text):
+    with pytest.raises(psycopg2.Error) as e:
+        parse(local, text)
+    return str(e.value)
+
+
+def base(db_type="mysql", url=None, extra=""):
+    url = url or {"mysql": env("APE_MYSQL_URL"), "pg": env("APE_PGSRC_URL"),
+                  "mongo": env("APE_MONGO_URL")}[db_type]
+    return f"""
+[extractor]
+db_type={db_type}
+url={url}
+[filter]
+do_dbs={DB}
+{extra}
+"""
+
+
+def one(local, sql, args=()):
+    with local.cursor() as cur:
+        cur.execute(sql, args or None)
+        return cur.fetchone()
+
+
+def all_rows(local, sql, args=()):
+    with local.cursor() as cur:
+        cur.execute(sql, args or None)
+        return cur.fetchall()
+
+
+def target_columns(local, schema, tb):
+    return [r[0] for r in all_rows(
+        local, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass"
+        " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (f'"{schema}"."{tb}"',))]
+
+
+# --- the config itself ------------------------------------------------------
+
+def test_parse_config_shows_every_current_key_with_its_effective_value(local):
+    rows, notices = parse(local, f"""
+[global]
+task_id=orders-2026
+[extractor]
+db_type=mysql
+url=mysql://old:old_pw@127.0.0.1:3306
+username=ape user
+password=p@ss/w:rd
+ssl_mode=verify_full
+ssl_ca_path=/etc/ssl/ca.pem
+parallel_type=table
+parallel_size=3
+max_rps=5000
+max_mbps=20
+heartbeat_tb=hb
+[runtime]
+tb_parallel_size=7
+log4rs_file=./log4rs.yaml
+[filter]
+do_dbs={DB}
+where_conditions=json:[{{"db":"{DB}","tb":"t","condition":"v > 1 AND name <> ';'"}}]
+ignore_cols=json:[{{"db":"{DB}","tb":"t","ignore_cols":["secret","pin"]}}]
+[router]
+col_map=json:[{{"db":"{DB}","tb":"t","col_map":{{"name":"full_name"}}}}]
+[resumer]
+resume_type=from_target
+table_full_name=apecloud_metadata.apedts_task_position
+[checker]
+batch_size=3
+[nosuch]
+thing=1
+""")
+    assert rows[("global", "task_id")] == "orders-2026"
+    # the keys win over the URL's user info, percent-encoded; the password masked
+    assert rows[("extractor", "url")] == "mysql://ape%20user:*****@127.0.0.1:3306"
+    assert rows[("extractor", "username")] == "ape user"
+    assert rows[("extractor", "password")] == "*****"
+    assert rows[("extractor", "ssl_mode")] == "verify_full"
+    assert rows[("extractor", "ssl_ca_path")] == "/etc/ssl/ca.pem"
+    assert rows[("extractor", "parallel_type")] == "table"
+    # [extractor] parallel_size beats the legacy [runtime] tb_parallel_size
+    assert rows[("extractor", "parallel_size")] == "3"
+    assert rows[("parallelizer", "parallel_size")] == "3"
+    assert rows[("extractor", "max_rps")] == "5000"
+    assert rows[("extractor", "max_mbps")] == "20"
+    assert rows[("filter", "where_conditions")] == f"{DB}.t: (v > 1 AND name <> ';')"
+    assert rows[("filter", "ignore_cols")] == f"{DB}.t: secret, pin"
+    assert rows[("router", "col_map")] == f"{DB}.t: name -> full_name"
+    assert rows[("resumer", "resume_type")] == "from_target"
+    assert rows[("resumer", "resume_from_log")] == "false"
+    assert all("p@ss" not in n and "w:rd" not in n for n in notices)
+    assert 'NOTICE:  key "heartbeat_tb" in section [extractor] has no effect in ape_resume' in notices
+    assert 'NOTICE:  key "log4rs_file" in section [runtime] has no effect in ape_resume' in notices
+    assert 'NOTICE:  key "table_full_name" in section [resumer] has no effect in ape_resume' in notices
+    assert 'NOTICE:  key "batch_size" in section [checker] has no effect in ape_resume' in notices
+    assert 'NOTICE:  unknown key "thing" in section [nosuch] is ignored' in notices
+    assert len(notices) == 5, notices
+
+
+def test_parallel_size_precedence_as_ape_dts(local):
+    def size(extra):
+        rows, _ = parse(local, base(extra=extra))
+        return rows[("parallelizer", "parallel_size")]
+    assert size("") == "1"
+    assert size("[parallelizer]\nparallel_size=4") == "4"
+    assert size("[parallelizer]\nparallel_size=4\n[runtime]\ntb_parallel_size=5") == "5"
+    assert size("[runtime]\ntb_parallel_size=5\n[extractor]\nparallel_size=6") == "6"
+    # present but empty, [extractor] parallel_size still wins: 1, as in ape-dts
+    assert size("[runtime]\ntb_parallel_size=5\n[extractor]\nparallel_size=") == "1"
+
+
+def test_resume_type_from_target_keeps_to_the_catalog(local):
+    rows, _ = parse(local, base(extra="[resumer]\nresume_type=from_db\nurl=mysql://x:y@h:1\nmax_connections=3"))
+    assert rows[("resumer", "resume_type")] == "from_target"
+    assert rows[("resumer", "resume_from_log")] == "false"
+    rows, _ = parse(local, base(extra="[resumer]\nresume_type=from_log"))
+    assert rows[("resumer", "resume_from_log")] == "true"
+    err = parse_error(local, base(extra="[resumer]\nresume_type=from_target\nresume_from_log=true"))
+    assert 'keys "resume_from_log" and "resume_type" in section [resumer] contradict each other' in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[extractor]\nparallel_type=chunk", 'parallel_type "chunk" in section [extractor] is not supported'),
+    ("[extractor]\nparallel_type=rows", 'invalid value "rows" for key "parallel_type" in section [extractor]'),
+    ("[extractor]\nssl_mode=prefer", 'invalid value "prefer" for key "ssl_mode" in section [extractor]'),
+    ("[extractor]\nmax_mbps=5000", 'invalid value "5000" for key "max_mbps" in section [extractor]'),
+    ("[sinker]\nsink_type=check", 'sink_type "check" in section [sinker] is not supported'),
+    ("[sinker]\nsink_type=dummy", 'invalid value "dummy" for key "sink_type" in section [sinker]'),
+    ("[processor]\nlua_code_file=./a.lua", 'key "lua_code_file" in section [processor] is not supported'),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"1=1; DROP TABLE t\"}]",
+     'the condition of table "d"."t" is not one SQL expression: it holds a ";" (a second statement)'),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"1=1) OR (1=1\"}]",
+     'a ")" closes a parenthesis it did not open'),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"id > 1 -- \"}]",
+     "it holds a comment"),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"id > 1 /* x */\"}]",
+     "it holds a comment"),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"name = 'a\"}]",
+     "a string is not terminated"),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"  \"}]", "it is empty"),
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"cond\":\"x\"}]",
+     'entry 1 (table "d"."t") has an unknown field "cond"'),
+    ("[filter]\nwhere_conditions=json:{\"db\":\"d\"}", "it is not a JSON array"),
+    ("[filter]\nignore_cols=json:[{\"db\":\"d\",\"tb\":\"t\",\"ignore_cols\":\"f\"}]",
+     'ignore_cols of table "d"."t" is not a JSON array'),
+    ("[router]\ncol_map=json:[{\"db\":\"d\",\"tb\":\"t\",\"col_map\":{\"a\":\"x\",\"b\":\"x\"}}]",
+     'col_map of table "d"."t" maps both "a" and "b" to "x"'),
+])
+def test_keys_with_an_effect_are_implemented_or_refused(local, extra, message):
+    err = parse_error(local, base(extra=extra))
+    assert message in err, err
+
+
+def test_backslash_in_a_mysql_string_does_not_hide_a_second_statement(local):
+    # MySQL strings take backslash escapes: 'a\\' is the string a\, so the
+    # ';' after it is outside any string
+    cond = "name = 'a\\\\' ; DROP TABLE t; SELECT 'x'"
+    err = parse_error(local, base(extra="[filter]\nwhere_conditions=" + json.dumps(
+        [{"db": "d", "tb": "t", "condition": cond}])))
+    assert 'it holds a ";"' in err, err
+    # PostgreSQL strings do not (standard_conforming_strings): 'a\' ends there
+    err = parse_error(local, base("pg", extra="[filter]\nwhere_conditions=" + json.dumps(
+        [{"db": "d", "tb": "t", "condition": "name = 'a\\' ; DROP TABLE t; SELECT ''"}])))
+    assert 'it holds a ";"' in err, err
+    # a ';' inside a string, a dollar quote or a quoted name is fine
+    rows, _ = parse(local, base("pg", extra="[filter]\nwhere_conditions=" + json.dumps(
+        [{"db": "d", "tb": "t", "condition": "\"a;b\" = $x$;$x$ AND c = ';'"}])))
+    assert rows[("filter", "where_conditions")] == "d.t: (\"a;b\" = $x$;$x$ AND c = ';')"
+
+
+def test_row_and_column_rules_are_refused_for_mongo(local):
+    err = parse_error(local, base("mongo", extra="[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"x\"}]"))
+    assert "are not supported for a MongoDB source" in err
+
+
+def test_mongo_credentials_are_merged_into_the_url(local):
+    rows, _ = parse(local, base("mongo", url="mongodb://127.0.0.1:27017/?authSource=admin",
+                                extra="[extractor]\nusername=u@x\npassword=s/cret"))
+    assert rows[("extractor", "url")] == "mongodb://u%40x:*****@127.0.0.1:27017/?authSource=admin"
+
+
+# --- credentials ------------------------------------------------------------
+
+def plain_table_mysql():
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq * 2 FROM seq_1_to_300
+""")
+
+
+def plain_table_pg():
+    pgsrc_exec(f"""
+DROP SCHEMA IF EXISTS {DB} CASCADE;
+CREATE SCHEMA {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT i, i * 2 FROM generate_series(1, 300) i;
+""")
+
+
+@pytest.mark.parametrize("kind", ["mysql", "pg"])
+def test_username_and_password_keys_authenticate_and_beat_the_url(local, kind):
+    if kind == "mysql":
+        plain_table_mysql()
+        url = f"mysql://ape:wrong_pw@127.0.0.1:{env('APE_MYSQL_PORT')}"
+        creds = "username=ape\npassword=mysql_secret_pw"
+    else:
+        plain_table_pg()
+        url = f"postgres://nobody:wrong_pw@127.0.0.1:{env('APE_PGSRC_PORT')}/ape_src"
+        creds = "username=ape_src\npassword=pgsrc_secret_pw"
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = f"it_cfg_creds_{kind}"
+    cfg = base(kind, url=url) + f"[extractor]\n{creds}\n[runtime]\nlog_dir={fresh_dir(task)}\n"
+    start(local, task, cfg)
+    assert wait_state(local, task) == "finished"
+    assert one(local, f"SELECT count(*), sum(v) FROM {DB}.t") == (300, 300 * 301)
+    source_url = one(local, "SELECT source_url FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+    assert "secret" not in source_url and ":*****@" in source_url
+    # the URL's wrong password alone fails
+    drop_task_if_exists(local, task)
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    start(local, task, base(kind, url=url) + f"[runtime]\nlog_dir={fresh_dir(task)}\n")
+    assert wait_state(local, task) == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+    assert "wrong_pw" not in err and ("denied" in err or "authentication failed" in err), err
+    drop_task_if_exists(local, task)
+
+
+# --- where_conditions, ignore_cols, col_map -----------------------------------
+
+def slow_target(local, ddl):
+    """The target of table t, made beforehand, with a slow statement trigger
+    so that a test can stop the copy mid-table."""
+    pg_exec(local, f"""
+DROP SCHEMA IF EXISTS {DB} CASCADE; CREATE SCHEMA {DB};
+CREATE TABLE {DB}.t ({ddl});
+CREATE FUNCTION {DB}.slow() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END$$;
+CREATE TRIGGER slow AFTER INSERT ON {DB}.t FOR EACH STATEMENT EXECUTE FUNCTION {DB}.slow();
+""")
+
+
+def stop_mid_table(local, task, low=300):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        row = one(local, "SELECT rows_copied, state FROM ape_resume.progress(%s) WHERE tb = 't'", (task,))
+        if row and row[0] >= low:
+            assert row[1] != "finished"
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the copy did not start")
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+    assert wait_state(local, task) == "stopped"
+
+
+def rules(cond_t):
+    """where_conditions, ignore_cols and col_map for tables t and c."""
+    where = [{"db": DB, "tb": "t", "condition": cond_t},
+             {"db": DB, "tb": "c", "condition": "id <= 100"}]
+    ignore = [{"db": DB, "tb": "t", "ignore_cols": ["secret"]},
+              {"db": DB, "tb": "c", "ignore_cols": ["secret"]}]
+    col_map = [{"db": DB, "tb": "t", "col_map": {"id": "dst_id", "name": "full_name"}},
+               {"db": DB, "tb": "c", "col_map": {"name": "full_name"}}]
+    return (f"[filter]\nwhere_conditions=json:{json.dumps(where)}\n"
+            f"ignore_cols=json:{json.dumps(ignore)}\n"
+            f"[router]\ncol_map=json:{json.dumps(col_map)}\n")
+
+
+@pytest.mark.parametrize("kind", ["mysql", "pg"])
+def test_where_ignore_cols_and_col_map_through_a_stop_and_resume(local, kind):
+    """t: only the rows of the condition (an OR, which must stay apart from
+    the resume predicate), without its secret column, into an existing
+    target matched on the new names, whose own secret column keeps its
+    default; stopped mid-table and resumed: every selected row once.
+    c: a created target has the new names and no secret column, and its
+    rows_estimated is the condition's."""
+    cond = "v % 3 = 0 OR v < 50"
+    if kind == "mysql":
+        mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL, name varchar(20), secret varchar(20));
+INSERT INTO {DB}.t SELECT seq, seq % 1000, CONCAT('n', seq), CONCAT('s', seq) FROM seq_1_to_{ROWS};
+CREATE TABLE {DB}.c (id int PRIMARY KEY, name varchar(20), secret varchar(20));
+INSERT INTO {DB}.c SELECT seq, CONCAT('n', seq), 'pii' FROM seq_1_to_1000;
+ANALYZE TABLE {DB}.t, {DB}.c
+""")
+    else:
+        pgsrc_exec(f"""
+DROP SCHEMA IF EXISTS {DB} CASCADE;
+CREATE SCHEMA {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL, name varchar(20), secret varchar(20));
+INSERT INTO {DB}.t SELECT i, i % 1000, 'n' || i, 's' || i FROM generate_series(1, {ROWS}) i;
+CREATE TABLE {DB}.c (id int PRIMARY KEY, name varchar(20), secret varchar(20));
+INSERT INTO {DB}.c SELECT i, 'n' || i, 'pii' FROM generate_series(1, 1000) i;
+ANALYZE {DB}.t, {DB}.c;
+""")
+    slow_target(local, "dst_id int, v int, full_name text, secret text DEFAULT 'hidden'")
+    task = f"it_cfg_rules_{kind}"
+    log_dir = fresh_dir(task)
+    cfg = base(kind) + "[sinker]\nbatch_size=50\n" + rules(cond) + f"[runtime]\nlog_dir={log_dir}\n"
+    start(local, task, cfg)
+    stop_mid_table(local, task)
+    assert one(local, "SELECT order_col FROM ape_resume.progress(%s) WHERE tb = 't'", (task,)) == ("id",)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 180) == "finished"
+
+    want = [i for i in range(1, ROWS + 1) if (i % 1000) % 3 == 0 or (i % 1000) < 50]
+    assert one(local, f"SELECT count(*), count(DISTINCT dst_id), sum(dst_id) FROM {DB}.t") == \
+        (len(want), len(want), sum(want))
+    assert one(local, f"SELECT count(*) FROM {DB}.t WHERE full_name = 'n' || dst_id"
+                      f" AND v = dst_id % 1000 AND secret = 'hidden'") == (len(want),)
+    # positions keep the source's column names
+    with open(os.path.join(log_dir, "position.log")) as f:
+        lines = [l for l in f if '"tb":"t"' in l]
+    assert lines and all('"order_col":"id"' in l for l in lines), lines[:3]
+
+    assert target_columns(local, DB, "c") == ["id", "full_name"]
+    assert one(local, f"SELECT count(*), sum(id), min(full_name) FROM {DB}.c") == (100, 5050, "n1")
+    est = one(local, "SELECT rows_estimated FROM ape_resume.progress(%s) WHERE tb = 'c'", (task,))[0]
+    assert 50 <= est <= 200, est
+    drop_task_if_exists(local, task)
+
+
+@pytest.mark.parametrize("kind", ["mysql", "pg"])
+def test_an_ignored_key_column_orders_by_another_key_or_copies_whole(local, kind):
+    sql = f"""
+CREATE TABLE {DB}.k (id int PRIMARY KEY, u int NOT NULL UNIQUE, v int NOT NULL);
+CREATE TABLE {DB}.w (id int PRIMARY KEY, v int NOT NULL)"""
+    if kind == "mysql":
+        mysql_exec(f"DROP DATABASE IF EXISTS {DB};\nCREATE DATABASE {DB};\nUSE {DB};\n" + sql + f""";
+INSERT INTO {DB}.k SELECT seq, 1000 - seq, seq FROM seq_1_to_500;
+INSERT INTO {DB}.w SELECT seq, seq FROM seq_1_to_500""")
+    else:
+        pgsrc_exec(f"DROP SCHEMA IF EXISTS {DB} CASCADE; CREATE SCHEMA {DB};" + sql + f""";
+INSERT INTO {DB}.k SELECT i, 1000 - i, i FROM generate_series(1, 500) i;
+INSERT INTO {DB}.w SELECT i, i FROM generate_series(1, 500) i;""")
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = f"it_cfg_ignkey_{kind}"
+    ignore = [{"db": DB, "tb": "k", "ignore_cols": ["id"]}, {"db": DB, "tb": "w", "ignore_cols": ["id"]}]
+    start(local, task, base(kind) + f"[filter]\nignore_cols=json:{json.dumps(ignore)}\n"
+          f"[runtime]\nlog_dir={fresh_dir(task)}\n")
+    assert wait_state(local, task) == "finished"
+    assert all_rows(local, "SELECT tb, order_col FROM ape_resume.progress(%s) ORDER BY tb", (task,)) == \
+        [("k", "u"), ("w", None)]
+    assert target_columns(local, DB, "k") == ["u", "v"]
+    assert target_columns(local, DB, "w") == ["v"]
+    assert one(local, f"SELECT count(*), sum(u), sum(v) FROM {DB}.k") == (500, 500 * 1000 - 125250, 125250)
+    assert one(local, f"SELECT count(*), sum(v) FROM {DB}.w") == (500, 125250)
+    # the target keeps the key that is left: u's unique constraint
+    assert one(local, f"SELECT count(*) FROM pg_constraint WHERE conrelid = '{DB}.k'::regclass AND contype = 'u'") == (1,)
+    drop_task_if_exists(local, task)
+
+
+@pytest.mark.parametrize("kind", ["mysql", "pg"])
+def test_rules_naming_what_the_source_lacks_fail_naming_it(local, kind):
+    plain_table_mysql() if kind == "mysql" else plain_table_pg()
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = f"it_cfg_bad_{kind}"
+    cases = [
+        ("[filter]\nignore_cols=json:" + json.dumps([{"db": DB, "tb": "t", "ignore_cols": ["nope"]}]),
+         f'column "nope" named in ignore_cols of section [filter] does not exist in source table "{DB}"."t"'),
+        ("[router]\ncol_map=json:" + json.dumps([{"db": DB, "tb": "t", "col_map": {"nope": "x"}}]),
+         f'column "nope" named in col_map of section [router] does not exist in source table "{DB}"."t"'),
+        ("[router]\ncol_map=json:" + json.dumps([{"db": DB, "tb": "t", "col_map": {"v": "id"}}]),
+         f'columns "id" and "v" of source table "{DB}"."t" would both be target column "id"'),
+        ("[filter]\nwhere_conditions=json:" + json.dumps([{"db": DB, "tb": "t", "condition": "nope > 1"}]),
+         f'where_conditions of section [filter] for table "{DB}"."t"'),
+    ]
+    for extra, message in cases:
+        start(local, task, base(kind) + extra + f"\n[runtime]\nlog_dir={fresh_dir(task)}\n")
+        assert wait_state(local, task) == "failed"
+        err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+        assert message in err, err
+        assert one(local, f"SELECT count(*) FROM pg_namespace WHERE nspname = '{DB}'") == (0,)
+    drop_task_if_exists(local, task)
+
+
+# --- rate limits --------------------------------------------------------------
+
+def test_max_rps_limits_the_rows_read_from_the_source(local):
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
+""")
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = "it_cfg_rps"
+    start(local, task, base() + f"[extractor]\nmax_rps=5000\n[runtime]\nlog_dir={fresh_dir(task)}\n")
+    assert wait_state(local, task) == "finished"
+    secs = one(local, "SELECT extract(epoch FROM finished_at - started_at) FROM ape_resume.tasks"
+                      " WHERE name = %s", (task,))[0]
+    assert secs >= 3.5, secs
+    assert one(local, f"SELECT count(*), sum(v) FROM {DB}.t") == (ROWS, ROWS * (ROWS + 1) // 2)
+    drop_task_if_exists(local, task)
