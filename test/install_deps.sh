@@ -19,7 +19,7 @@ PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib
           mariadb-server mariadb-client default-libmysqlclient-dev
           libmongoc-dev libbson-dev libjson-c-dev pkg-config gcc make
           python3 python3-pytest python3-psycopg2 python3-pymysql
-          python3-pymongo)
+          python3-pymongo openssl)
 
 # Prints one line per Debian-managed database server that is running.
 distro_servers() {

@@ -31,6 +31,7 @@ cd "$TESTBED" # a cwd the postgres user can enter
 PGBIN=/usr/lib/postgresql/15/bin
 RUN=$TESTBED/run
 SHARED=$TESTBED/shared
+TLS=$TESTBED/tls
 FERRETDB=$TESTBED/bin/ferretdb-testbed
 TIMEOUT=60
 if [ -x "$TESTBED/venv/bin/python" ]; then PYTHON=$TESTBED/venv/bin/python; else PYTHON=/usr/bin/python3; fi
@@ -109,6 +110,11 @@ pg_settings() {
     echo "unix_socket_directories = '$RUN'"
     echo "logging_collector = off"
     [ "$1" = nopreload ] && echo "max_worker_processes = 16"
+    if [ "$1" = pgsrc ]; then
+        echo "ssl = on"
+        echo "ssl_cert_file = 'server.pem'"
+        echo "ssl_key_file = 'server.key'"
+    fi
     [ "$1" = local ] || return 0
     echo "max_worker_processes = 16"
     if [ -f "$($PGBIN/pg_config --pkglibdir)/ape_resume.so" ]; then
@@ -123,6 +129,28 @@ pg_settings() {
     fi
 }
 
+# make_tls: a throw-away CA and a server certificate for 127.0.0.1 (the IP
+# address only: a client that checks the host name fails for "localhost"),
+# and a second CA that signed nothing, under $TLS (ca.pem, other-ca.pem
+# readable by the workers; server.key copied for each server).
+make_tls() {
+    [ -f "$TLS/server.pem" ] && return 0
+    install -d -m 0755 "$TLS"
+    (
+        cd "$TLS"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ape_resume test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ape_resume other CA" \
+            -keyout other-ca.key -out other-ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile server.ext -out server.pem
+    ) >"$TESTBED/tls.log" 2>&1 || fail tls "$TESTBED/tls.log" "openssl failed"
+    chmod 0644 "$TLS"/*.pem
+    chmod 0600 "$TLS"/*.key
+}
+
 start_pg() {
     local name=$1 dir=$TESTBED/$1 auth
     if pg_running "$name"; then echo "$name: already running"; return 0; fi
@@ -132,6 +160,11 @@ start_pg() {
         as_pg "$PGBIN/initdb" -D "$dir/data" --encoding=UTF8 --locale=C.UTF-8 -U postgres "${auth[@]}" \
             >"$dir/initdb.log" 2>&1 || fail "$name" "$dir/initdb.log" "initdb failed"
         echo "include 'testbed.conf'" >>"$dir/data/postgresql.conf"
+    fi
+    if [ "$name" = pgsrc ]; then
+        make_tls
+        install -o postgres -g postgres -m 0600 "$TLS/server.key" "$dir/data/server.key"
+        install -o postgres -g postgres -m 0644 "$TLS/server.pem" "$dir/data/server.pem"
     fi
     pg_settings "$name" >"$dir/data/testbed.conf"
     chown postgres:postgres "$dir/data/testbed.conf"
@@ -164,8 +197,12 @@ start_mariadb() {
             --auth-root-authentication-method=socket >"$dir/install.log" 2>&1 \
             || fail mariadb "$dir/install.log" "mariadb-install-db failed"
     fi
+    make_tls
+    install -o mysql -g mysql -m 0600 "$TLS/server.key" "$dir/server.key"
+    install -o mysql -g mysql -m 0644 "$TLS/server.pem" "$dir/server.pem"
     nohup setsid mariadbd --no-defaults --user=mysql --datadir="$dir/data" \
         --port="${PORT[mariadb]}" --bind-address=127.0.0.1 --socket="$RUN/mysql.sock" \
+        --ssl-cert="$dir/server.pem" --ssl-key="$dir/server.key" --ssl-ca="$TLS/ca.pem" \
         --pid-file="$dir/pid" --log-error="$dir/server.log" --skip-name-resolve \
         --innodb-buffer-pool-size=256M --max-allowed-packet=64M \
         --character-set-server=utf8mb4 </dev/null >/dev/null 2>&1 &
@@ -223,6 +260,7 @@ APE_MONGO_URL $MONGO_URL
 APE_PYTHON $PYTHON
 APE_SHARED_DIR $SHARED
 APE_NOPRELOAD_PORT ${PORT[nopreload]}
+APE_TLS_DIR $TLS
 EOF
 }
 

@@ -29,10 +29,26 @@ static bool mongoc_initialized = false;
  * the server's stderr, never through ereport, which could longjmp out of
  * the library.  Debug and trace levels are dropped.
  */
+/*
+ * While a URI is parsed: the first warning libmongoc logs about it (an
+ * option it does not know, which it drops), or NULL.
+ */
+static bool uri_parsing = false;
+static char *uri_warning = NULL;
+
 static void
 mongo_log_handler(mongoc_log_level_t level, const char *domain,
 				  const char *message, void *user_data)
 {
+	if (uri_parsing && level <= MONGOC_LOG_LEVEL_WARNING && uri_warning == NULL)
+	{
+		/* no palloc in a callback of the library: a fixed copy */
+		static char buf[512];
+
+		strlcpy(buf, message, sizeof(buf));
+		uri_warning = buf;
+		return;
+	}
 	if (level <= MONGOC_LOG_LEVEL_WARNING)
 		write_stderr("ape_resume: libmongoc %s: %s: %s\n",
 					 mongoc_log_level_str(level), domain, message);
@@ -232,12 +248,35 @@ mongo_source_connect(const TaskConfig *config, const SourceReport *report)
 	s->callback.arg = s;
 	MemoryContextRegisterResetCallback(s->cxt, &s->callback);
 
+	uri_parsing = true;
+	uri_warning = NULL;
 	s->uri = mongoc_uri_new_with_error(config->url, &error);
+	uri_parsing = false;
 	if (s->uri == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid MongoDB source url \"%s\"", url_mask_password(config->url)),
-				 errdetail("%s", scrub(s, error.message))));
+				 errmsg("invalid MongoDB source url \"%s\": %s", url_mask_password(config->url),
+						scrub(s, error.message))));
+	/* an option the driver drops could change how the connection is secured */
+	if (uri_warning != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid MongoDB source url \"%s\": %s", url_mask_password(config->url),
+						scrub(s, uri_warning))));
+	if (config->ssl_mode != SSL_MODE_UNSET)
+	{
+		bool		tls = config->ssl_mode != SSL_MODE_DISABLE;
+
+		if (!mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLS, tls) ||
+			(config->ssl_mode == SSL_MODE_REQUIRE &&
+			 !mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSINSECURE, true)) ||
+			(config->ssl_mode == SSL_MODE_VERIFY_CA &&
+			 !mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, true)))
+			elog(ERROR, "could not set the TLS options of a MongoDB URI");
+	}
+	if (config->ssl_ca_path != NULL && config->ssl_mode != SSL_MODE_DISABLE &&
+		!mongoc_uri_set_option_as_utf8(s->uri, MONGOC_URI_TLSCAFILE, config->ssl_ca_path))
+		elog(ERROR, "could not set the TLS options of a MongoDB URI");
 	if (mongoc_uri_get_password(s->uri))
 		s->password = pstrdup(mongoc_uri_get_password(s->uri));
 	s->server = uri_servers(s->uri);

@@ -426,17 +426,88 @@ bad_url(const char *url, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid MySQL source url \"%s\"", url_mask_password(url)),
-			 errdetail("%s", detail)));
+			 errmsg("invalid MySQL source url \"%s\": %s", url_mask_password(url), detail)));
+}
+
+/* TLS settings of a MySQL source: the URL's, then the config's keys. */
+typedef struct MysqlTls
+{
+	SslMode		mode;			/* SSL_MODE_UNSET: no TLS */
+	bool		preferred;		/* ssl-mode=preferred: TLS if the server has it */
+	char	   *ca;
+	char	   *cert;
+	char	   *key;
+} MysqlTls;
+
+/*
+ * The options of the URL's query string, as ape-dts (sqlx) reads them:
+ * ssl-mode (disabled, preferred, required, verify_ca, verify_identity),
+ * ssl-ca, ssl-cert, ssl-key; statement-cache-capacity has no effect here.
+ * Any other option is an ERROR: dropping it could change how the
+ * connection is secured.
+ */
+static void
+parse_mysql_options(const char *url, const char *q, MysqlTls *tls)
+{
+	while (q != NULL && *q != '\0')
+	{
+		size_t		n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		char	   *name;
+		char	   *value;
+
+		if (n == 0)
+		{
+			q++;
+			continue;
+		}
+		if (eq == NULL)
+			bad_url(url, psprintf("Option \"%s\" has no value.", pnstrdup(q, n)));
+		name = percent_decode(q, eq - q);
+		value = percent_decode(eq + 1, q + n - eq - 1);
+		if (name == NULL || value == NULL)
+			bad_url(url, "An option has a malformed %-escape.");
+		if (pg_strcasecmp(name, "ssl-mode") == 0)
+		{
+			tls->preferred = false;
+			if (pg_strcasecmp(value, "disabled") == 0)
+				tls->mode = SSL_MODE_DISABLE;
+			else if (pg_strcasecmp(value, "preferred") == 0)
+			{
+				tls->mode = SSL_MODE_UNSET;
+				tls->preferred = true;
+			}
+			else if (pg_strcasecmp(value, "required") == 0)
+				tls->mode = SSL_MODE_REQUIRE;
+			else if (pg_strcasecmp(value, "verify_ca") == 0)
+				tls->mode = SSL_MODE_VERIFY_CA;
+			else if (pg_strcasecmp(value, "verify_identity") == 0)
+				tls->mode = SSL_MODE_VERIFY_FULL;
+			else
+				bad_url(url, psprintf("Option ssl-mode is \"%s\"; expected disabled, preferred, required, verify_ca or verify_identity.",
+									  value));
+		}
+		else if (pg_strcasecmp(name, "ssl-ca") == 0)
+			tls->ca = value;
+		else if (pg_strcasecmp(name, "ssl-cert") == 0)
+			tls->cert = value;
+		else if (pg_strcasecmp(name, "ssl-key") == 0)
+			tls->key = value;
+		else if (pg_strcasecmp(name, "statement-cache-capacity") != 0)
+			bad_url(url, psprintf("Option \"%s\" is not supported; the options are ssl-mode, ssl-ca, ssl-cert, ssl-key and statement-cache-capacity.",
+								  name));
+		q += n;
+	}
 }
 
 /*
  * Parse mysql://[user[:password]@]host[:port][/db][?opts]: user and
- * password percent-decoded, port 3306 by default, db and options ignored.
+ * password percent-decoded, port 3306 by default, db ignored, the options
+ * into tls (see parse_mysql_options).
  */
 static void
 parse_mysql_url(const char *url, char **user, char **password, char **host,
-				unsigned int *port)
+				unsigned int *port, MysqlTls *tls)
 {
 	const char *p;
 	const char *end;
@@ -516,6 +587,49 @@ parse_mysql_url(const char *url, char **user, char **password, char **host,
 			bad_url(url, "The port must be a number from 1 to 65535.");
 		*port = (unsigned int) v;
 	}
+	if (strchr(end, '#') != NULL)
+		bad_url(url, "A MySQL source url has no fragment (\"#...\").");
+	parse_mysql_options(url, strchr(end, '?') ? strchr(end, '?') + 1 : NULL, tls);
+}
+
+/*
+ * Set the client library's TLS options.  require: encrypted, whatever the
+ * certificate; verify_ca: and the certificate signed by the CA; verify_full:
+ * and issued for the host connected to.  Connector/C never falls back to
+ * plaintext once MYSQL_OPT_SSL_ENFORCE is set; the cipher is checked after
+ * the connection all the same (mysql_check_tls).
+ */
+static void
+set_tls_options(Source *s, const MysqlTls *tls)
+{
+	my_bool		on = 1;
+	bool		ok = true;
+
+	if (tls->mode == SSL_MODE_DISABLE || (tls->mode == SSL_MODE_UNSET && !tls->preferred))
+		return;
+	if ((tls->mode == SSL_MODE_VERIFY_CA || tls->mode == SSL_MODE_VERIFY_FULL) && tls->ca == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ssl_mode %s for MySQL server \"%s\" needs a CA certificate",
+						ssl_mode_name(tls->mode), s->server),
+				 errhint("Set ssl_ca_path in section [extractor], or ssl-ca in the url.")));
+	if (tls->ca)
+		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_CA, tls->ca) == 0;
+	if (tls->cert)
+		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_CERT, tls->cert) == 0;
+	if (tls->key)
+		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_KEY, tls->key) == 0;
+	if (tls->mode != SSL_MODE_UNSET)
+		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_ENFORCE, &on) == 0;
+	else
+		/* preferred: TLS when the server offers it, no check */
+		ok &= mysql_ssl_set(s->conn, NULL, NULL, NULL, NULL, NULL) == 0;
+	if (tls->mode == SSL_MODE_VERIFY_FULL)
+		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on) == 0;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not set MySQL client TLS options: %s", mysql_error(s->conn))));
 }
 
 /*
@@ -574,9 +688,20 @@ mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 	my_bool		off = 0;
 	unsigned int local_infile = 0;
 	size_t		nb_stack = MYSQL_NB_STACK_SIZE;
+	unsigned int protocol = MYSQL_PROTOCOL_TCP;
 	pgsocket	sock;
+	MysqlTls	tls;
 
-	parse_mysql_url(config->url, &user, &password, &host, &port);
+	memset(&tls, 0, sizeof(tls));
+	parse_mysql_url(config->url, &user, &password, &host, &port, &tls);
+	/* the config's keys beat the URL's options, as in ape-dts */
+	if (config->ssl_mode != SSL_MODE_UNSET)
+	{
+		tls.mode = config->ssl_mode;
+		tls.preferred = false;
+	}
+	if (config->ssl_ca_path != NULL && tls.mode != SSL_MODE_DISABLE)
+		tls.ca = config->ssl_ca_path;
 
 	s = palloc0(sizeof(Source));
 	s->cxt = CurrentMemoryContext;
@@ -600,17 +725,26 @@ mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 		mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
 		mysql_options(s->conn, MYSQL_OPT_RECONNECT, &off) != 0 ||
 		mysql_options(s->conn, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0 ||
+		mysql_options(s->conn, MYSQL_OPT_PROTOCOL, &protocol) != 0 ||
 		mysql_options(s->conn, MYSQL_OPT_NONBLOCK, &nb_stack) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not set MySQL client options: %s",
 						mysql_error(s->conn))));
 
+	set_tls_options(s, &tls);
+
 	if (nb_real_connect(s, host, user, password, port) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": %s",
 						s->server, mysql_error(s->conn))));
+	if (tls.mode != SSL_MODE_UNSET && tls.mode != SSL_MODE_DISABLE &&
+		mysql_get_ssl_cipher(s->conn) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to MySQL server \"%s\": the connection is not encrypted, and ssl_mode is %s",
+						s->server, ssl_mode_name(tls.mode))));
 	if (password)
 	{
 		memset(password, 0, strlen(password));

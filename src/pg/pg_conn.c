@@ -234,9 +234,9 @@ parse_pg_url(Source *s, const char *url)
 		/* the password is not known: mask the URL's userinfo in libpq's words */
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid PostgreSQL source url \"%s\"", url_mask_password(url)),
-				 errdetail("%s", strstr(detail, "@") ? "libpq cannot parse it." :
-						   pg_clean_message(NULL, detail))));
+				 errmsg("invalid PostgreSQL source url \"%s\": %s", url_mask_password(url),
+						strstr(detail, "@") ? "libpq cannot parse it" :
+						pg_clean_message(NULL, detail))));
 	}
 	for (o = opts; o->keyword; o++)
 	{
@@ -310,8 +310,8 @@ Source *
 pg_source_connect(const TaskConfig *config, const SourceReport *report)
 {
 	Source	   *s;
-	const char *keys[8];
-	const char *vals[8];
+	const char *keys[10];
+	const char *vals[10];
 	int			n = 0;
 	PostgresPollingStatusType status;
 	TimestampTz deadline;
@@ -332,6 +332,19 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 	vals[n++] = "6";
 	keys[n] = "dbname";
 	vals[n++] = config->url;
+	/* [extractor] ssl_mode and ssl_ca_path beat the URL's sslmode, sslrootcert */
+	if (config->ssl_mode != SSL_MODE_UNSET)
+	{
+		keys[n] = "sslmode";
+		vals[n++] = config->ssl_mode == SSL_MODE_DISABLE ? "disable" :
+			config->ssl_mode == SSL_MODE_REQUIRE ? "require" :
+			config->ssl_mode == SSL_MODE_VERIFY_CA ? "verify-ca" : "verify-full";
+	}
+	if (config->ssl_ca_path != NULL && config->ssl_mode != SSL_MODE_DISABLE)
+	{
+		keys[n] = "sslrootcert";
+		vals[n++] = config->ssl_ca_path;
+	}
 	keys[n] = "fallback_application_name";
 	vals[n++] = "ape_resume";
 	keys[n] = "client_encoding";
@@ -384,6 +397,12 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 				 errmsg("could not connect to PostgreSQL server \"%s\": %s",
 						s->server, pg_clean_message(s, PQerrorMessage(s->conn)))));
 	check_password_used(s, config->url, true);
+	if (config->ssl_mode != SSL_MODE_UNSET && config->ssl_mode != SSL_MODE_DISABLE &&
+		!PQsslInUse(s->conn))
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to PostgreSQL server \"%s\": the connection is not encrypted, and ssl_mode is %s",
+						s->server, ssl_mode_name(config->ssl_mode))));
 
 	if (PQserverVersion(s->conn) < PG_MIN_SERVER_VERSION)
 		ereport(ERROR,
