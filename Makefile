@@ -6,7 +6,7 @@
 EXTENSION = ape_resume
 MODULE_big = ape_resume
 DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql \
-	sql/ape_resume--0.2.0--0.3.0.sql
+	sql/ape_resume--0.2.0--0.3.0.sql sql/ape_resume--0.3.0--0.4.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \

@@ -43,7 +43,7 @@ def git(*args):
                           text=True).stdout
 
 
-CURRENT = "0.3.0"
+CURRENT = "0.4.0"
 
 
 def previous_release(version):
@@ -71,7 +71,7 @@ def install(src):
         subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
 
 
-@pytest.fixture(params=["0.1.0", "0.2.0"])
+@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0"])
 def old_release(request):
     """Build an earlier release once per test bed; after the test, this
     build is installed again whatever happened."""
@@ -199,6 +199,15 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT name, state, tables_finished, rows_copied FROM ape_resume.tasks ORDER BY name")
             assert cur.fetchall() == [("up_a", "finished", 1, 50), ("up_b", "finished", 1, 50),
                                       ("up_c", "finished", 1, 500), ("up_d", "finished", 1, 500)]
+            # 0.4.0: the tasks of before have no [global] task_id; a new one shows its own
+            cur.execute("SELECT count(*) FROM ape_resume.tasks WHERE task_id IS NULL")
+            assert cur.fetchone()[0] == 4
+            cur.execute("SELECT ape_resume.start_task('up_e', %s)",
+                        ("[global]\ntask_id=upgrade-e\n" + config(fresh_dir("it_up_e"), "a"),))
+            cur.execute("SELECT task_id FROM ape_resume.tasks WHERE name = 'up_e'")
+            assert cur.fetchone()[0] == "upgrade-e"
+            cur.execute("SELECT ape_resume.wait_task('up_e', 60)")
+            assert cur.fetchone()[0] == "failed"   # up_a's target holds the rows
     finally:
         db.close()
         local = connect_local()
