@@ -1,4 +1,4 @@
-/* ape_resume 0.3.0 -> 0.4.0: ape-dts's [global] task_id */
+/* ape_resume 0.3.0 -> 0.4.0: ape-dts's [global] task_id, table definitions */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "ALTER EXTENSION ape_resume UPDATE TO '0.4.0'" to load this file. \quit
@@ -9,6 +9,16 @@
  * 0.3.0 have none.
  */
 ALTER TABLE ape_resume.task ADD COLUMN task_id text;
+
+/*
+ * What made the rows of a table's copy: source server and database,
+ * where_conditions, ignore_cols, col_map, target table (see resume.h).  A
+ * resume under a config that changes any of it is refused.  NULL for the
+ * tables of 0.3.0: not known, not checked.
+ */
+ALTER TABLE ape_resume.position ADD COLUMN definition text[];
+ALTER TABLE ape_resume.position ADD CONSTRAINT position_definition_check
+    CHECK (definition IS NULL OR pg_catalog.cardinality(definition) = 5);
 
 -- a new column goes at the end: CREATE OR REPLACE keeps the view's grants
 CREATE OR REPLACE VIEW ape_resume.tasks WITH (security_barrier) AS

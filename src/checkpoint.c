@@ -23,6 +23,7 @@
 
 #include "catalog.h"
 #include "checkpoint.h"
+#include "resume.h"
 #include "order_key.h"
 #include "position.h"
 #include "privileges.h"
@@ -83,11 +84,12 @@ exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nu
 
 void
 checkpoint_table_register(int64 task_id, const SourceTable *table,
-						  const char *dst_schema, const char *dst_tb)
+						  const char *dst_schema, const char *dst_tb, char **definition)
 {
-	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT8OID};
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT8OID,
+	TEXTARRAYOID};
+	Datum		args[8];
+	char		nulls[8] = "        ";
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
@@ -101,11 +103,13 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 	args[6] = Int64GetDatum(table->rows_estimated);
 	if (table->rows_estimated < 0)
 		nulls[6] = 'n';
+	args[7] = catalog_text_array(TABLE_DEF_N, definition);
 	exec_catalog("INSERT INTO ape_resume.position "
-				 "(task_id, schema, tb, dst_schema, dst_tb, key_cols, rows_estimated) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+				 "(task_id, schema, tb, dst_schema, dst_tb, key_cols, rows_estimated, definition) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
 				 "ON CONFLICT (task_id, schema, tb) DO UPDATE SET "
 				 "dst_schema = EXCLUDED.dst_schema, dst_tb = EXCLUDED.dst_tb, "
+				 "definition = EXCLUDED.definition, "
 				 "rows_estimated = EXCLUDED.rows_estimated, "
 				 /* a position on another key means nothing on this one */
 				 "key_values = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
@@ -119,7 +123,7 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 				 "state = CASE WHEN position.state = 'failed' THEN 'pending' "
 				 "  ELSE position.state END, "
 				 "error = NULL",
-				 7, types, args, nulls, SPI_OK_INSERT);
+				 8, types, args, nulls, SPI_OK_INSERT);
 }
 
 void

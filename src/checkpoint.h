@@ -14,9 +14,13 @@
 #include "source.h"
 
 /* What the catalog says of a table of a task. */
-/* Record (or refresh) a table of a task as pending, with its target names. */
+/*
+ * Record (or refresh) a table of a task as pending, with its target names
+ * and the definition of its copy (resume_table_definition).
+ */
 extern void checkpoint_table_register(int64 task_id, const SourceTable *table,
-									  const char *dst_schema, const char *dst_tb);
+									  const char *dst_schema, const char *dst_tb,
+									  char **definition);
 extern void checkpoint_set_tables_total(int64 task_id, int ntables);
 extern bool checkpoint_stop_requested(int64 task_id);
 

@@ -33,6 +33,7 @@
 #include "position.h"
 #include "privileges.h"
 #include "resume.h"
+#include "table_rule.h"
 
 /* Kinds of position lines, weakest first. */
 typedef enum MarkRank
@@ -68,6 +69,8 @@ typedef struct CatalogMark
 	char	  **key_cols;		/* the order key it was copied on */
 	int			nvalues;
 	char	  **values;			/* its position, NULL: none */
+	int			ndef;
+	char	  **definition;		/* TABLE_DEF_N strings, NULL: not known (before 0.4.0) */
 } CatalogMark;
 
 struct ResumeInputs
@@ -102,6 +105,8 @@ resume_action_name(ResumeAction action)
 			return "resume";
 		case RESUME_SKIP:
 			return "skip";
+		case RESUME_REFUSE:
+			return "refuse";
 	}
 	return "?";
 }
@@ -286,7 +291,7 @@ load_catalog(ResumeInputs *in, int64 task_id)
 							   "SELECT p.schema, p.tb, p.task_id = $1, "
 							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
 							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb), "
-							   "p.key_cols, p.key_values "
+							   "p.key_cols, p.key_values, p.definition "
 							   "FROM ape_resume.position p "
 							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
 							   "ORDER BY 3 DESC",
@@ -308,6 +313,9 @@ load_catalog(ResumeInputs *in, int64 task_id)
 		c->finished = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		c->key_cols = catalog_get_text_array(tup, desc, 5, &c->ncols, in->cxt);
 		c->values = catalog_get_text_array(tup, desc, 6, &c->nvalues, in->cxt);
+		c->definition = catalog_get_text_array(tup, desc, 7, &c->ndef, in->cxt);
+		if (c->ndef != TABLE_DEF_N)
+			c->definition = NULL;
 	}
 	catalog_as_owner_end(&cu);
 }
@@ -404,11 +412,97 @@ not_the_key(const SourceTable *table)
 					key_text(table->nkeys, order_key_names(table)));
 }
 
+/*
+ * The source server and database of a URL, without credentials or options:
+ * "<db_type>://host:port[,host:port]" and, for PostgreSQL and Mongo, the
+ * database path (a MySQL table's database is its schema).
+ */
+static char *
+source_identity(const TaskConfig *config)
+{
+	const char *auth = strstr(config->url, "://");
+	const char *end;
+	const char *at = NULL;
+	const char *p;
+	size_t		path;
+
+	auth = auth ? auth + 3 : config->url;
+	end = auth + strcspn(auth, "?#");
+	path = strcspn(auth, "/?#");
+	for (p = auth; p < auth + path; p++)
+		if (*p == '@')
+			at = p;
+	if (at != NULL)
+		auth = at + 1;
+	if (config->db_type == SOURCE_MYSQL)
+		end = auth + strcspn(auth, "/?#");
+	while (end > auth && end[-1] == '/')
+		end--;
+	return psprintf("%s://%.*s", source_kind_name(config->db_type), (int) (end - auth), auth);
+}
+
+char **
+resume_table_definition(const TaskConfig *config, const SourceTable *table)
+{
+	const TableRule *rule = table_rule_find(config->filter.table_rules, table->schema, table->tb);
+	char	  **def = palloc0(sizeof(char *) * TABLE_DEF_N);
+	StringInfoData buf;
+	ListCell   *lc;
+	char	   *dst_schema;
+	char	   *dst_tb;
+
+	def[TABLE_DEF_SOURCE] = source_identity(config);
+	def[TABLE_DEF_WHERE] = pstrdup(rule && rule->where ? rule->where : "");
+	initStringInfo(&buf);
+	if (rule)
+		foreach(lc, rule->ignore_cols)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+	def[TABLE_DEF_IGNORE_COLS] = buf.data;
+	initStringInfo(&buf);
+	if (rule)
+		foreach(lc, rule->col_map)
+		{
+			ColumnRename *cr = lfirst(lc);
+
+			appendStringInfo(&buf, "%s%s -> %s", buf.len > 0 ? ", " : "",
+							 quote_identifier(cr->src), quote_identifier(cr->dst));
+		}
+	def[TABLE_DEF_COL_MAP] = buf.data;
+	name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
+	def[TABLE_DEF_TARGET] = psprintf("%s.%s", quote_identifier(dst_schema), quote_identifier(dst_tb));
+	return def;
+}
+
+/*
+ * Why a table whose rows a catalog row says were copied under definition
+ * old cannot resume under def; NULL if it can.
+ */
+static char *
+definition_changed(const SourceTable *table, char **old, char **def)
+{
+	static const char *const what[TABLE_DEF_N] = {
+		"source server or database ([extractor] url)",
+		"where_conditions of section [filter]",
+		"ignore_cols of section [filter]",
+		"col_map of section [router]",
+		"target table ([router] db_map, tb_map)"
+	};
+
+	if (old == NULL)
+		return NULL;
+	for (int i = 0; i < TABLE_DEF_N; i++)
+		if (strcmp(old[i], def[i]) != 0)
+			return psprintf("table \"%s\".\"%s\" cannot resume: its %s changed since its rows were copied: was \"%s\", is \"%s\"",
+							table->schema, table->tb, what[i], old[i], def[i]);
+	return NULL;
+}
+
 void
 resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 {
 	StringInfoData notes;
 	int			first = first_mark(in, table->schema, table->tb);
+	char	  **def;
 	int			i;
 
 	for (i = first; i >= 0 && i < in->nmarks &&
@@ -419,6 +513,29 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 	d->action = RESUME_FULL;
 	d->origin = ORIGIN_NONE;
 	initStringInfo(&notes);
+
+	/* rows copied under other settings (this task's, or its predecessor's) */
+	def = resume_table_definition(in->config, table);
+	for (i = 0; i < in->ncat; i++)
+	{
+		CatalogMark *c = &in->cat[i];
+		char	   *why;
+
+		if (table_cmp(c->schema, c->tb, table->schema, table->tb) != 0 ||
+			(!c->finished && c->values == NULL))
+			continue;
+		why = definition_changed(table, c->definition, def);
+		if (why != NULL)
+		{
+			d->action = RESUME_REFUSE;
+			d->origin = ORIGIN_CATALOG;
+			d->own = c->own;
+			d->note = why;
+			if (in->log)
+				task_log(in->config, "ERROR", "resumer, %s", why);
+			return;
+		}
+	}
 
 	/* finished anywhere: skip */
 	for (i = 0; i < in->ncat && d->action != RESUME_SKIP; i++)

@@ -16,7 +16,8 @@ typedef enum ResumeAction
 {
 	RESUME_FULL,				/* copy from the beginning */
 	RESUME_FROM_VALUE,			/* copy the rows after value */
-	RESUME_SKIP					/* finished already */
+	RESUME_SKIP,				/* finished already */
+	RESUME_REFUSE				/* its rows were copied under other settings */
 } ResumeAction;
 
 typedef enum ResumeOrigin
@@ -35,8 +36,23 @@ typedef struct ResumeDecision
 	char	  **value;			/* RESUME_FROM_VALUE: the last copied key, nkeys values */
 	int			line_no;		/* the deciding line of a file, 0 otherwise */
 	bool		own;			/* ORIGIN_CATALOG: this task's own row */
-	char	   *note;			/* positions that were ignored, and why */
+	char	   *note;			/* positions that were ignored, and why; RESUME_REFUSE: why */
 } ResumeDecision;
+
+/*
+ * What makes the rows of a table's copy, as the catalog keeps it with the
+ * table's position (position.definition): a resume whose config changes
+ * any of it would mix two different copies.
+ */
+#define TABLE_DEF_SOURCE		0	/* the source server and database */
+#define TABLE_DEF_WHERE			1	/* [filter] where_conditions */
+#define TABLE_DEF_IGNORE_COLS	2	/* [filter] ignore_cols */
+#define TABLE_DEF_COL_MAP		3	/* [router] col_map */
+#define TABLE_DEF_TARGET		4	/* the target table ([router] db_map, tb_map) */
+#define TABLE_DEF_N				5
+
+/* The definition of a table's copy under config: TABLE_DEF_N strings. */
+extern char **resume_table_definition(const TaskConfig *config, const SourceTable *table);
 
 /* Everything known about past progress, read once per run. */
 typedef struct ResumeInputs ResumeInputs;

@@ -539,9 +539,31 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 	ResumeInputs *inputs;
 	ListCell   *lc;
 
+	ResumeDecision *decisions = palloc0(sizeof(ResumeDecision) * Max(list_length(tables), 1));
+	int			n;
+
 	begin_xact();
 	resume_repair_logs(config, task->id, tables);
 	inputs = resume_inputs_load(config, task->id, RESUME_LOG);
+
+	/*
+	 * Decided before the tables are registered, which records their
+	 * definitions: a table whose rows were copied under other settings
+	 * fails the task, and the catalog keeps what it had.
+	 */
+	n = 0;
+	foreach(lc, tables)
+	{
+		ResumeDecision *d = &decisions[n++];
+
+		resume_decide(inputs, lfirst(lc), d);
+		if (d->action == RESUME_REFUSE)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s", d->note),
+					 errdetail("Its target holds rows copied under the earlier setting; a resume under this one would mix two different copies."),
+					 errhint("Resume with the earlier setting, or copy the table again into an empty target with a new task and log_dir.")));
+	}
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
@@ -549,19 +571,20 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 		char	   *dst_tb;
 
 		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
-		checkpoint_table_register(task->id, table, dst_schema, dst_tb);
+		checkpoint_table_register(task->id, table, dst_schema, dst_tb,
+								  resume_table_definition(config, table));
 	}
 	checkpoint_set_tables_total(task->id, list_length(tables));
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
 	commit_xact();
 
+	n = 0;
 	foreach(lc, tables)
 	{
 		SourceTable *table = lfirst(lc);
-		ResumeDecision d;
+		ResumeDecision d = decisions[n++];
 
-		resume_decide(inputs, table, &d);
 		if (d.action == RESUME_SKIP)
 		{
 			begin_xact();

@@ -454,3 +454,72 @@ INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
     assert secs >= 3.5, secs
     assert one(local, f"SELECT count(*), sum(v) FROM {DB}.t") == (ROWS, ROWS * (ROWS + 1) // 2)
     drop_task_if_exists(local, task)
+
+
+# --- a resume must not mix two copies -----------------------------------------
+
+def test_a_resume_under_changed_table_settings_is_refused(local):
+    """A task stopped mid-table under where_conditions v < 500: resume_plan
+    with a config that changes the condition, ignore_cols, col_map, the
+    target or the source says refuse and names the setting; a new task that
+    resumes from its log dir with another condition fails naming the table
+    and the setting, and writes nothing; with the same settings it resumes,
+    every selected row once."""
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL, w int);
+INSERT INTO {DB}.t SELECT seq, seq % 1000, seq FROM seq_1_to_{ROWS}
+""")
+    slow_target(local, "id int, v int, w int")
+    task = "it_cfg_mix"
+    log_dir = fresh_dir(task)
+
+    def cfg(where="v < 500", extra="", url=None, log=log_dir, resume=""):
+        w = json.dumps([{"db": DB, "tb": "t", "condition": where}])
+        return (base(url=url) + f"[sinker]\nbatch_size=50\n[filter]\nwhere_conditions=json:{w}\n"
+                + extra + f"[runtime]\nlog_dir={log}\n" + resume)
+
+    start(local, task, cfg())
+    stop_mid_table(local, task)
+    copied = one(local, f"SELECT count(*) FROM {DB}.t")[0]
+
+    def plan(text):
+        return one(local, "SELECT action, note FROM ape_resume.resume_plan(%s, %s) WHERE tb = 't'",
+                   (task, text))
+
+    assert plan(cfg())[0] == "resume"
+    changes = [
+        (cfg(where="v < 600"), 'where_conditions of section [filter] changed since its rows were copied: was "v < 500", is "v < 600"'),
+        (cfg(extra="ignore_cols=json:" + json.dumps([{"db": DB, "tb": "t", "ignore_cols": ["w"]}]) + "\n"),
+         'ignore_cols of section [filter] changed since its rows were copied: was "", is "w"'),
+        (cfg(extra="[router]\ncol_map=json:" + json.dumps([{"db": DB, "tb": "t", "col_map": {"w": "w2"}}]) + "\n"),
+         'col_map of section [router] changed'),
+        (cfg(extra=f"[router]\ndb_map={DB}:{DB}_b\n"),
+         f'target table ([router] db_map, tb_map) changed since its rows were copied: was "{DB}.t", is "{DB}_b.t"'),
+        (cfg(url=env("APE_MYSQL_URL").replace("127.0.0.1", "localhost")),
+         "source server or database ([extractor] url) changed"),
+    ]
+    for text, message in changes:
+        action, note = plan(text)
+        assert action == "refuse" and f'table "{DB}"."t" cannot resume: its ' in note and message in note, note
+
+    # a new task resuming from this one's log dir (and catalog) with another condition
+    task2 = "it_cfg_mix2"
+    resume = f"[resumer]\nresume_type=from_log\nlog_dir={log_dir}\n"
+    start(local, task2, cfg(where="v < 600", log=fresh_dir(task2), resume=resume))
+    assert wait_state(local, task2) == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task2,))[0]
+    assert f'table "{DB}"."t" cannot resume: its where_conditions of section [filter] changed' in err, err
+    assert one(local, f"SELECT count(*) FROM {DB}.t")[0] == copied
+    drop_task_if_exists(local, task2)
+
+    # the same settings: it resumes, every selected row once
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 180) == "finished"
+    want = [i for i in range(1, ROWS + 1) if i % 1000 < 500]
+    assert one(local, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {DB}.t") == \
+        (len(want), len(want), sum(want))
+    drop_task_if_exists(local, task)
