@@ -276,18 +276,33 @@ static void
 load_catalog(ResumeInputs *in, int64 task_id)
 {
 	CatalogUser cu;
-	Oid			types[3] = {INT8OID, BOOLOID, TEXTOID};
-	Datum		args[3];
+	Oid			types[5] = {INT8OID, BOOLOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		args[5];
+	char		nulls[5] = "     ";
+	bool		from_catalog = in->config->resume_type != NULL &&
+		strcmp(in->config->resume_type, "catalog") == 0 && in->config->task_id != NULL;
 	int			rc;
 	uint64		i;
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = BoolGetDatum(in->config->resume_from_log);
 	args[2] = CStringGetTextDatum(in->config->resume_log_dir);
+	args[3] = from_catalog ? CStringGetTextDatum(in->config->task_id) : (Datum) 0;
+	nulls[3] = from_catalog ? ' ' : 'n';
 	catalog_as_owner_begin(&cu);
+	args[4] = ObjectIdGetDatum(cu.save_userid);
+
+	/*
+	 * The predecessor: the newest other task that wrote the log dir resumed
+	 * from, or (resume_type=from_target with a [global] task_id, as ape-dts
+	 * keeps positions by task_id) the newest other task of that task_id
+	 * that is not running, among those of roles the user belongs to.
+	 */
 	rc = SPI_execute_with_args("WITH pred AS ("
 							   "  SELECT max(id) AS id FROM ape_resume.task "
-							   "  WHERE $2 AND log_dir = $3 AND id <> $1) "
+							   "  WHERE id <> $1 AND (($2 AND log_dir = $3) OR "
+							   "   (task_id = $4 AND state NOT IN ('pending', 'running') AND "
+							   "    pg_catalog.pg_has_role($5, owner, 'USAGE')))) "
 							   "SELECT p.schema, p.tb, p.task_id = $1, "
 							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
 							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb), "
@@ -295,7 +310,7 @@ load_catalog(ResumeInputs *in, int64 task_id)
 							   "FROM ape_resume.position p "
 							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
 							   "ORDER BY 3 DESC",
-							   3, types, args, NULL, true, 0);
+							   5, types, args, nulls, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position: %s", SPI_result_code_string(rc));
 	in->ncat = (int) SPI_processed;

@@ -523,3 +523,43 @@ INSERT INTO {DB}.t SELECT seq, seq % 1000, seq FROM seq_1_to_{ROWS}
     assert one(local, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {DB}.t") == \
         (len(want), len(want), sum(want))
     drop_task_if_exists(local, task)
+
+
+def test_from_target_resumes_a_new_task_from_the_catalog_of_its_task_id(local):
+    """ape-dts keeps positions by [global] task_id with resume_type=
+    from_target: a new task of the same task_id (another name, another
+    log_dir) takes up where the stopped one left off, from the catalog, and
+    copies each remaining row once.  Without from_target, or with another
+    task_id, it starts from the beginning (and finds the target not empty)."""
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
+""")
+    slow_target(local, "id int, v int")
+
+    def cfg(task, task_id="orders", resume="[resumer]\nresume_type=from_target\n"):
+        return (f"[global]\ntask_id={task_id}\n" + base() + "[sinker]\nbatch_size=50\n"
+                + f"[runtime]\nlog_dir={fresh_dir(task)}\n" + resume)
+
+    start(local, "it_cfg_tid_a", cfg("it_cfg_tid_a"))
+    stop_mid_table(local, "it_cfg_tid_a")
+    value = one(local, "SELECT value FROM ape_resume.progress('it_cfg_tid_a') WHERE tb = 't'")[0]
+    assert one(local, "SELECT task_id FROM ape_resume.tasks WHERE name = 'it_cfg_tid_a'") == ("orders",)
+
+    def plan(text):
+        return one(local, "SELECT action, value, decided_by FROM ape_resume.resume_plan('it_cfg_tid_b', %s)"
+                          " WHERE tb = 't'", (text,))
+
+    assert plan(cfg("it_cfg_tid_b")) == ("resume", value, "catalog")
+    assert plan(cfg("it_cfg_tid_b", task_id="other")) == ("full", None, None)
+    assert plan(cfg("it_cfg_tid_b", resume="")) == ("full", None, None)
+
+    start(local, "it_cfg_tid_b", cfg("it_cfg_tid_b"))
+    assert wait_state(local, "it_cfg_tid_b", 180) == "finished"
+    assert one(local, f"SELECT count(*), count(DISTINCT id), sum(v) FROM {DB}.t") == \
+        (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
+    drop_task_if_exists(local, "it_cfg_tid_b")
+    drop_task_if_exists(local, "it_cfg_tid_a")

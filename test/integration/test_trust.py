@@ -203,3 +203,37 @@ def test_views_show_a_role_only_the_tasks_it_may_manage(local, evil):
         finally:
             cur.execute("DELETE FROM ape_resume.task WHERE name LIKE 'it_trust_%'")
             cur.execute("DROP ROLE ape_trust_other")
+
+
+def test_from_target_takes_positions_only_of_tasks_the_role_may_manage(local, evil):
+    """resume_type=from_target with a [global] task_id resumes from the newest
+    task of that task_id; only from one the role may manage (as the views
+    show), or a role could read another's positions (key values of its
+    rows) through resume_plan by naming its task_id."""
+    cfg = "[global]\ntask_id=it_trust_tid\n" + config(fresh_dir("it_trust_tid")) + \
+        "[resumer]\nresume_type=from_target\n"
+    with local.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS ape_trust_other")
+        cur.execute("CREATE ROLE ape_trust_other")
+        try:
+            cur.execute("DELETE FROM ape_resume.task WHERE name = 'it_trust_theirs'")
+            cur.execute("INSERT INTO ape_resume.task (name, config, db_type, source_url, log_dir, "
+                        "owner, database, state, task_id) VALUES ('it_trust_theirs', '', 'mysql', "
+                        "'mysql://u@h', '/tmp/x', 'ape_trust_other'::regrole, 0, 'stopped', "
+                        "'it_trust_tid') RETURNING id")
+            tid = cur.fetchone()[0]
+            cur.execute("INSERT INTO ape_resume.position (task_id, schema, tb, dst_schema, dst_tb, "
+                        "state, key_cols, key_values, rows_copied) VALUES "
+                        "(%s, %s, 't', %s, 't', 'copying', '{id}', '{42}', 42)", (tid, DB, DB))
+            plan = "SELECT action, value, decided_by FROM ape_resume.resume_plan('it_trust_plan', %s)"
+            with evil.cursor() as ecur:
+                ecur.execute(plan, (cfg,))
+                assert ecur.fetchall() == [("full", None, None)]
+            cur.execute(f"GRANT ape_trust_other TO {ROLE}")
+            with evil.cursor() as ecur:
+                ecur.execute(plan, (cfg,))
+                assert ecur.fetchall() == [("resume", "42", "catalog")]
+            assert hits(cur) == 0
+        finally:
+            cur.execute("DELETE FROM ape_resume.task WHERE name = 'it_trust_theirs'")
+            cur.execute("DROP ROLE ape_trust_other")
