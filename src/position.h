@@ -56,6 +56,17 @@ extern bool position_json_parse(const char *json, size_t len,
 extern void position_json_append(StringInfo buf, const PositionEntry *entry);
 extern char *position_json_string_array(char **items, int n);
 
+/*
+ * A line of definitions.log, ape_resume's own file in a log dir: what made
+ * the rows of a table's copy (resume.h, TABLE_DEF_*), as one JSON object
+ * {"schema":..,"tb":..,"source":..,"where_conditions":..,"ignore_cols":..,
+ * "col_map":..,"target":..}.
+ */
+#define POSITION_DEFINITION_N 5
+extern char *position_json_definition(const char *schema, const char *tb, char *const *def);
+extern bool position_json_definition_parse(const char *json, size_t len, char **schema,
+										   char **tb, char **def, char **error);
+
 /* position_file.c */
 extern const char *position_kind_name(PositionKind kind);
 extern void position_append_timestamp(StringInfo buf, TimestampTz ts);
@@ -64,6 +75,16 @@ extern void position_line_format(StringInfo buf, TimestampTz logged_at,
 								 const char *tag, const PositionEntry *entry);
 extern void position_file_read(const char *path, PositionLineCallback callback,
 							   void *arg);
+
+/*
+ * The same for lines of another format: callback gets each line that is
+ * not blank as it is (without its newline); complete is false for a line
+ * longer than the limit (text then holds its start) or the last line
+ * without a newline.
+ */
+typedef void (*RawLineCallback) (const char *text, size_t len, int line_no, bool complete,
+								 void *arg);
+extern void position_file_read_raw(const char *path, RawLineCallback callback, void *arg);
 extern void position_file_append(const char *path, const char *line, bool sync);
 
 #endif							/* APE_POSITION_H */

@@ -246,11 +246,21 @@ open_regular_file(const char *path, int flags, bool append, struct stat *st)
 	return fd;
 }
 
-/* Call callback for one line of buf (without its newline); see below. */
-static void
-position_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no,
-				   PositionLineCallback callback, void *arg)
+/* What read_lines does with one line of buf (without its newline). */
+typedef void (*LineHandler) (StringInfo buf, bool too_long, bool has_newline, int line_no,
+							 void *arg);
+
+typedef struct PositionReader
 {
+	PositionLineCallback callback;
+	void	   *arg;
+} PositionReader;
+
+/* Parse one line as a position line and call the reader's callback. */
+static void
+position_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no, void *arg)
+{
+	PositionReader *r = arg;
 	PositionLine line;
 
 	memset(&line, 0, sizeof(line));
@@ -264,18 +274,35 @@ position_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no,
 		line.error = psprintf("last line is incomplete (no newline at end of file): %s",
 							  line.error);
 	if (!line.blank)
-		callback(&line, arg);
+		r->callback(&line, r->arg);
+}
+
+typedef struct RawReader
+{
+	RawLineCallback callback;
+	void	   *arg;
+} RawReader;
+
+/* Hand one line that is not blank to the raw reader's callback. */
+static void
+raw_file_line(StringInfo buf, bool too_long, bool has_newline, int line_no, void *arg)
+{
+	RawReader  *r = arg;
+
+	if (!too_long && strspn(buf->data, " \t\r") == (size_t) buf->len)
+		return;
+	r->callback(buf->data, buf->len, line_no, has_newline && !too_long, r->arg);
 }
 
 /*
- * Read a file line by line, calling callback for each line that is not
- * blank.  Each call runs in a memory context that is reset afterwards.
- * A missing or unreadable file, or anything but a regular file (a
- * directory, a FIFO, a device such as /dev/zero), raises an ERROR; the file
- * is opened without blocking so that a FIFO cannot hang the backend.
+ * Read a file line by line, calling handler for each line.  Each call
+ * runs in a memory context that is reset afterwards.  A missing or
+ * unreadable file, or anything but a regular file (a directory, a FIFO, a
+ * device such as /dev/zero), raises an ERROR; the file is opened without
+ * blocking so that a FIFO cannot hang the backend.
  */
-void
-position_file_read(const char *path, PositionLineCallback callback, void *arg)
+static void
+read_lines(const char *path, LineHandler handler, void *arg)
 {
 	struct stat st;
 	int			fd;
@@ -324,7 +351,7 @@ position_file_read(const char *path, PositionLineCallback callback, void *arg)
 				continue;
 			}
 			old_cxt = MemoryContextSwitchTo(line_cxt);
-			position_file_line(&buf, too_long, true, ++line_no, callback, arg);
+			handler(&buf, too_long, true, ++line_no, arg);
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextReset(line_cxt);
 			resetStringInfo(&buf);
@@ -335,13 +362,31 @@ position_file_read(const char *path, PositionLineCallback callback, void *arg)
 	if (buf.len > 0 || too_long)
 	{
 		old_cxt = MemoryContextSwitchTo(line_cxt);
-		position_file_line(&buf, too_long, false, ++line_no, callback, arg);
+		handler(&buf, too_long, false, ++line_no, arg);
 		MemoryContextSwitchTo(old_cxt);
 	}
 	CloseTransientFile(fd);
 	pfree(chunk);
 	pfree(buf.data);
 	MemoryContextDelete(line_cxt);
+}
+
+/* Read a position file: see position.h. */
+void
+position_file_read(const char *path, PositionLineCallback callback, void *arg)
+{
+	PositionReader r = {callback, arg};
+
+	read_lines(path, position_file_line, &r);
+}
+
+/* Read a file of another format line by line: see position.h. */
+void
+position_file_read_raw(const char *path, RawLineCallback callback, void *arg)
+{
+	RawReader	r = {callback, arg};
+
+	read_lines(path, raw_file_line, &r);
 }
 
 /*

@@ -3,8 +3,8 @@
  * position_json.c
  *	  The JSON objects of position lines, read and written with json-c.
  *
- * This is the only file that includes json-c's headers (its json_object
- * clashes with PostgreSQL's).  Every json-c object is released before a
+ * This file and table_rule.c alone include json-c's headers (its
+ * json_object clashes with PostgreSQL's).  Every json-c object is released before a
  * function returns or raises an error.
  *
  *-------------------------------------------------------------------------
@@ -196,21 +196,23 @@ entry_from_object(struct json_object *obj, PositionEntry *entry, char **error)
  * Parse one JSON object (len bytes, no NUL inside) into *entry.  Returns
  * false with *error set when the text is not a valid position.
  */
-bool
-position_json_parse(const char *json, size_t len, PositionEntry *entry, char **error)
+/*
+ * Parse one JSON value of a line (trailing blanks allowed); NULL with
+ * *error set on bad input.  The caller releases the object.
+ */
+static struct json_object *
+parse_line_json(const char *json, size_t len, char **error)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
 	size_t		end;
-	bool		ok;
 
-	memset(entry, 0, sizeof(PositionEntry));
 	*error = NULL;
 	if (len > INT_MAX)
 	{
 		*error = pstrdup("line is too long");
-		return false;
+		return NULL;
 	}
 	tok = json_tokener_new_ex(POSITION_JSON_MAX_DEPTH);
 	if (tok == NULL)
@@ -225,7 +227,7 @@ position_json_parse(const char *json, size_t len, PositionEntry *entry, char **e
 	{
 		*error = pstrdup("invalid JSON: unexpected end of line");
 		json_tokener_free(tok);
-		return false;
+		return NULL;
 	}
 	if (jerr != json_tokener_success)
 	{
@@ -233,7 +235,7 @@ position_json_parse(const char *json, size_t len, PositionEntry *entry, char **e
 		json_tokener_free(tok);
 		if (obj)
 			json_object_put(obj);
-		return false;
+		return NULL;
 	}
 	json_tokener_free(tok);
 	while (end < len && (json[end] == ' ' || json[end] == '\t'))
@@ -242,9 +244,63 @@ position_json_parse(const char *json, size_t len, PositionEntry *entry, char **e
 	{
 		*error = pstrdup("invalid JSON: unexpected text after the object");
 		json_object_put(obj);
-		return false;
+		return NULL;
 	}
+	return obj;
+}
+
+bool
+position_json_parse(const char *json, size_t len, PositionEntry *entry, char **error)
+{
+	struct json_object *obj;
+	bool		ok;
+
+	memset(entry, 0, sizeof(PositionEntry));
+	obj = parse_line_json(json, len, error);
+	if (obj == NULL)
+		return false;
 	ok = entry_from_object(obj, entry, error);
+	json_object_put(obj);
+	return ok;
+}
+
+/* The members of a definitions.log line after schema and tb, in order. */
+static const char *const definition_keys[POSITION_DEFINITION_N] = {
+	"source", "where_conditions", "ignore_cols", "col_map", "target"
+};
+
+char *
+position_json_definition(const char *schema, const char *tb, char *const *def)
+{
+	struct json_object *obj = json_object_new_object();
+	char	   *result;
+
+	json_object_object_add(obj, "schema", json_object_new_string(schema));
+	json_object_object_add(obj, "tb", json_object_new_string(tb));
+	for (int i = 0; i < POSITION_DEFINITION_N; i++)
+		json_object_object_add(obj, definition_keys[i], json_object_new_string(def[i]));
+	result = pstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+													JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+	return result;
+}
+
+bool
+position_json_definition_parse(const char *json, size_t len, char **schema, char **tb,
+							   char **def, char **error)
+{
+	struct json_object *obj = parse_line_json(json, len, error);
+	bool		ok;
+
+	if (obj == NULL)
+		return false;
+	ok = json_object_is_type(obj, json_type_object);
+	if (!ok)
+		*error = pstrdup("not a JSON object");
+	ok = ok && get_string(obj, "schema", true, false, schema, error) &&
+		get_string(obj, "tb", true, false, tb, error);
+	for (int i = 0; ok && i < POSITION_DEFINITION_N; i++)
+		ok = get_string(obj, definition_keys[i], true, false, &def[i], error);
 	json_object_put(obj);
 	return ok;
 }

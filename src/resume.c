@@ -73,9 +73,18 @@ typedef struct CatalogMark
 	char	  **definition;		/* TABLE_DEF_N strings, NULL: not known (before 0.4.0) */
 } CatalogMark;
 
+/* The last definitions.log line of a table of the log dir resumed from. */
+typedef struct FileDefinition
+{
+	char	   *schema;
+	char	   *tb;
+	char	  **definition;		/* TABLE_DEF_N strings */
+} FileDefinition;
+
 struct ResumeInputs
 {
 	const TaskConfig *config;
+	List	   *file_defs;		/* of FileDefinition *, a table's last line first */
 	bool		log;
 	bool		quiet;			/* no WARNING for missing or bad lines */
 	FileMark   *marks;
@@ -271,6 +280,99 @@ table_cmp(const char *schema, const char *tb, const char *s2, const char *t2)
 	return c != 0 ? c : strcmp(tb, t2);
 }
 
+/* One line of definitions.log: a bad one is skipped, with a WARNING. */
+static void
+read_definition_cb(const char *text, size_t len, int line_no, bool complete, void *arg)
+{
+	ReadState  *rs = arg;
+	ResumeInputs *in = rs->in;
+	char	   *schema;
+	char	   *tb;
+	char	   *def[TABLE_DEF_N];
+	char	   *error = NULL;
+	MemoryContext old;
+	FileDefinition *fd;
+
+	StaticAssertStmt(TABLE_DEF_N == POSITION_DEFINITION_N, "definition fields");
+	if (!complete || !position_json_definition_parse(text, len, &schema, &tb, def, &error))
+	{
+		char	   *msg = psprintf("resumer, line %d of \"%s\" skipped: %s", line_no, rs->path,
+								   complete ? error : "it is incomplete or too long");
+
+		if (!in->quiet)
+		{
+			ereport(WARNING, (errmsg_internal("%s", msg)));
+			resume_log(in, "WARN", msg);
+		}
+		return;
+	}
+	old = MemoryContextSwitchTo(in->cxt);
+	fd = palloc(sizeof(FileDefinition));
+	fd->schema = pstrdup(schema);
+	fd->tb = pstrdup(tb);
+	fd->definition = palloc(sizeof(char *) * TABLE_DEF_N);
+	for (int i = 0; i < TABLE_DEF_N; i++)
+		fd->definition[i] = pstrdup(def[i]);
+	/* the last line of a table wins: it goes first */
+	in->file_defs = lcons(fd, in->file_defs);
+	MemoryContextSwitchTo(old);
+}
+
+/* Read definitions.log of the log dir resumed from, if there is one. */
+static void
+read_definitions(ResumeInputs *in, const char *path)
+{
+	ReadState	rs;
+	struct stat st;
+
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return;
+	rs.in = in;
+	rs.path = path;
+	rs.origin = ORIGIN_NONE;
+	position_file_read_raw(path, read_definition_cb, &rs);
+}
+
+/* The definition definitions.log holds for a table, NULL if none. */
+static char **
+file_definition(ResumeInputs *in, const SourceTable *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, in->file_defs)
+	{
+		FileDefinition *fd = lfirst(lc);
+
+		if (table_cmp(fd->schema, fd->tb, table->schema, table->tb) == 0)
+			return fd->definition;
+	}
+	return NULL;
+}
+
+void
+resume_log_definitions(const TaskConfig *config, List *tables)
+{
+	char	   *path = psprintf("%s/definitions.log", config->log_dir);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (tables == NIL)
+		return;
+	initStringInfo(&buf);
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '\n');
+		appendStringInfoString(&buf, position_json_definition(table->schema, table->tb,
+															  resume_table_definition(config, table)));
+	}
+	position_file_append(path, buf.data, true);
+	pfree(buf.data);
+}
+
+
 /* The catalog rows of this task and of its predecessor in the log dir. */
 static void
 load_catalog(ResumeInputs *in, int64 task_id)
@@ -352,6 +454,7 @@ resume_inputs_load(const TaskConfig *config, int64 task_id, int flags)
 				  ORIGIN_POSITION_LOG, true);
 		read_file(in, psprintf("%s/finished.log", config->resume_log_dir),
 				  ORIGIN_FINISHED_LOG, true);
+		read_definitions(in, psprintf("%s/definitions.log", config->resume_log_dir));
 	}
 	if (config->resume_config_file)
 		read_file(in, config->resume_config_file, ORIGIN_RESUME_CONFIG, false);
@@ -512,6 +615,30 @@ definition_changed(const SourceTable *table, char **old, char **def)
 	return NULL;
 }
 
+/*
+ * A decision taken from the log dir's position.log or finished.log: the
+ * rows were copied under the settings of its definitions.log, if it has
+ * a line for the table.  Other ones: refuse (and true).
+ */
+static bool
+refused_by_file_definition(ResumeInputs *in, const SourceTable *table, char **def,
+						   ResumeDecision *d)
+{
+	char	   *why;
+
+	if (d->origin != ORIGIN_POSITION_LOG && d->origin != ORIGIN_FINISHED_LOG)
+		return false;
+	why = definition_changed(table, file_definition(in, table), def);
+	if (why == NULL)
+		return false;
+	d->action = RESUME_REFUSE;
+	d->note = why;
+	d->value = NULL;
+	if (in->log)
+		task_log(in->config, "ERROR", "resumer, %s", why);
+	return true;
+}
+
 void
 resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 {
@@ -571,7 +698,10 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 		task_log(in->config, "INFO", "resumer, check finished: schema: %s, tb: %s, result: %s",
 				 table->schema, table->tb, d->action == RESUME_SKIP ? "true" : "false");
 	if (d->action == RESUME_SKIP)
+	{
+		(void) refused_by_file_definition(in, table, def, d);
 		return;
+	}
 
 	/* the catalog: own rows sort first */
 	for (i = 0; i < in->ncat && d->action == RESUME_FULL; i++)
@@ -621,6 +751,9 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 		d->line_no = m->line_no;
 	}
 	d->note = notes.len > 0 ? notes.data : NULL;
+
+	if (refused_by_file_definition(in, table, def, d))
+		return;
 
 	if (in->log && table->nkeys > 0)
 	{

@@ -77,6 +77,12 @@ extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
 /* Append to position.log / finished.log what a crash kept from them. */
 extern void resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables);
 
+/*
+ * Append to the log dir's definitions.log what makes the rows of each
+ * table's copy, for a later task that resumes from the log dir.
+ */
+extern void resume_log_definitions(const TaskConfig *config, List *tables);
+
 /* Tell which tables the files name that the task does not copy. */
 extern void resume_report_unused(ResumeInputs *inputs);
 

@@ -578,6 +578,7 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
 	commit_xact();
+	resume_log_definitions(config, tables);
 
 	n = 0;
 	foreach(lc, tables)

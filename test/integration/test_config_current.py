@@ -563,3 +563,56 @@ INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
         (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
     drop_task_if_exists(local, "it_cfg_tid_b")
     drop_task_if_exists(local, "it_cfg_tid_a")
+
+
+def test_a_dropped_tasks_log_dir_keeps_the_settings_its_rows_were_copied_under(local):
+    """The catalog forgets a dropped task; its log dir's definitions.log
+    (one JSON line a table a run) still says what made the rows, so a new
+    task resuming from position.log under another where_conditions is
+    refused, and under the same one resumes exactly.  A bad line of the
+    file is skipped with a WARNING."""
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq % 1000 FROM seq_1_to_{ROWS}
+""")
+    slow_target(local, "id int, v int")
+    log_dir = fresh_dir("it_cfg_defs")
+
+    def cfg(where, resume=""):
+        w = json.dumps([{"db": DB, "tb": "t", "condition": where}])
+        return (base() + f"[sinker]\nbatch_size=50\n[filter]\nwhere_conditions=json:{w}\n"
+                + f"[runtime]\nlog_dir={log_dir}\n" + resume)
+
+    start(local, "it_cfg_defs", cfg("v < 500"))
+    stop_mid_table(local, "it_cfg_defs")
+    drop_task_if_exists(local, "it_cfg_defs")
+    with open(os.path.join(log_dir, "definitions.log")) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    assert lines == [{"schema": DB, "tb": "t", "source": f"mysql://127.0.0.1:{env('APE_MYSQL_PORT')}",
+                      "where_conditions": "v < 500", "ignore_cols": "", "col_map": "",
+                      "target": f"{DB}.t"}]
+    with open(os.path.join(log_dir, "definitions.log"), "a") as f:
+        f.write('{"schema": "x", "tb": \n')
+    resume = "[resumer]\nresume_type=from_log\n"
+    del local.notices[:]
+    action, decided_by, note = one(
+        local, "SELECT action, decided_by, note FROM ape_resume.resume_plan('it_cfg_defs', %s)"
+               " WHERE tb = 't'", (cfg("v < 600", resume),))
+    assert (action, decided_by) == ("refuse", "position.log")
+    assert f'table "{DB}"."t" cannot resume: its where_conditions of section [filter] changed' in note
+    assert any("line 2 of" in n and "definitions.log" in n and "skipped" in n for n in local.notices), local.notices
+
+    start(local, "it_cfg_defs", cfg("v < 600", resume))
+    assert wait_state(local, "it_cfg_defs") == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = 'it_cfg_defs'")[0]
+    assert "cannot resume: its where_conditions" in err, err
+
+    start(local, "it_cfg_defs", cfg("v < 500", resume))
+    assert wait_state(local, "it_cfg_defs", 180) == "finished"
+    want = [i for i in range(1, ROWS + 1) if i % 1000 < 500]
+    assert one(local, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {DB}.t") == \
+        (len(want), len(want), sum(want))
+    drop_task_if_exists(local, "it_cfg_defs")
