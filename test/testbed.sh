@@ -37,6 +37,7 @@ TIMEOUT=60
 if [ -x "$TESTBED/venv/bin/python" ]; then PYTHON=$TESTBED/venv/bin/python; else PYTHON=/usr/bin/python3; fi
 
 declare -A PORT=([local]=55432 [pgsrc]=55433 [mariadb]=53306 [mongo]=57017 [nopreload]=55434)
+MONGO_TLS_PORT=57018  # the Mongo source's TLS listener
 MONGO_URL=mongodb://127.0.0.1:${PORT[mongo]}
 
 usage() {
@@ -222,7 +223,11 @@ start_mongo() {
     if running_pid "$dir/pid" "$dir/data" >/dev/null; then echo "mongo: already running"; return 0; fi
     [ -x "$FERRETDB" ] || { echo "testbed.sh: no $FERRETDB; run test/install_deps.sh" >&2; exit 1; }
     mkdir -p "$dir"
+    make_tls
+    install -m 0600 "$TLS/server.key" "$dir/server.key"
+    install -m 0644 "$TLS/server.pem" "$dir/server.pem"
     nohup setsid "$FERRETDB" -listen "127.0.0.1:${PORT[mongo]}" -data "$dir/data" \
+        -listen-tls "127.0.0.1:$MONGO_TLS_PORT" -tls-cert "$dir/server.pem" -tls-key "$dir/server.key" \
         </dev/null >/dev/null 2>>"$dir/server.log" &
     echo $! >"$dir/pid"
     wait_until mongo "$dir/server.log" $! "$PYTHON" -c \
@@ -261,6 +266,7 @@ APE_PYTHON $PYTHON
 APE_SHARED_DIR $SHARED
 APE_NOPRELOAD_PORT ${PORT[nopreload]}
 APE_TLS_DIR $TLS
+APE_MONGO_TLS_PORT $MONGO_TLS_PORT
 EOF
 }
 

@@ -2,6 +2,10 @@
 // loopback TCP port: the MongoDB-compatible source server of the test bed.
 //
 // Usage: ferretdb-testbed -listen 127.0.0.1:27018 -data /path/to/dir
+//
+//	[-listen-tls 127.0.0.1:27019 -tls-cert server.pem -tls-key server.key]
+//
+// The TLS listener asks for no client certificate.
 package main
 
 import (
@@ -21,6 +25,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP address to listen on (loopback only)")
 	data := flag.String("data", "", "directory for the SQLite databases")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	listenTLS := flag.String("listen-tls", "", "TCP address of a TLS listener (loopback only), none if empty")
+	tlsCert := flag.String("tls-cert", "", "server certificate (PEM) of the TLS listener")
+	tlsKey := flag.String("tls-key", "", "server key (PEM) of the TLS listener")
 	flag.Parse()
 
 	if *data == "" {
@@ -45,7 +52,12 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener: ferretdb.ListenerConfig{
+			TCP:         *listen,
+			TLS:         *listenTLS,
+			TLSCertFile: *tlsCert,
+			TLSKeyFile:  *tlsKey,
+		},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",

@@ -149,3 +149,65 @@ log_dir={fresh_dir(task)}
     assert message in err, err
     assert "secret" not in err
     drop_task_if_exists(local, task)
+
+
+# --- Mongo: the test bed's FerretDB also listens with TLS on its own port ----
+
+def mongo_tls_url(host="127.0.0.1", options=""):
+    return f"mongodb://{host}:{env('APE_MONGO_TLS_PORT')}/{options}"
+
+
+@pytest.fixture
+def mongo_rows(mongo):
+    mongo[DB].t.drop()
+    mongo[DB].t.insert_many([{"_id": i, "v": i * 10} for i in (1, 2, 3)])
+    yield
+    mongo.drop_database(DB)
+
+
+def run_mongo(local, url, extractor=""):
+    """Copy collection t through the TLS listener, which speaks nothing
+    but TLS: rows 3 means the session was encrypted."""
+    task = "it_tls_mongo"
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    start(local, task, f"""
+[extractor]
+db_type=mongo
+url={url}
+{extractor}
+[filter]
+do_tbs={DB}.t
+[runtime]
+log_dir={fresh_dir(task)}
+""")
+    state = wait_state(local, task)
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+    rows = one(local, f"SELECT count(*) FROM {DB}.t")[0] if state == "finished" else None
+    drop_task_if_exists(local, task)
+    return state, err, rows
+
+
+@pytest.mark.parametrize("extractor", [
+    "ssl_mode=require",
+    f"ssl_mode=verify_ca\nssl_ca_path=CA",
+    f"ssl_mode=verify_full\nssl_ca_path=CA",
+])
+def test_mongo_ssl_mode_connects_over_tls(local, mongo_rows, extractor):
+    assert run_mongo(local, mongo_tls_url(), extractor.replace("CA", ca())) == ("finished", None, 3)
+
+
+def test_mongo_tls_checks_the_ca_and_the_host_name(local, mongo_rows):
+    # plaintext to a TLS listener, the wrong CA, the wrong host name: each fails
+    for url, extractor, why in (
+            (mongo_tls_url(), "", "closed connection"),
+            (mongo_tls_url(), f"ssl_mode=verify_full\nssl_ca_path={ca('other-ca.pem')}",
+             "certificate verify failed"),
+            (mongo_tls_url("localhost"), f"ssl_mode=verify_full\nssl_ca_path={ca()}", "hostname mismatch")):
+        state, err, _ = run_mongo(local, url, extractor)
+        assert state == "failed" and "could not connect to MongoDB server" in err and why in err, \
+            (extractor, err)
+    # verify_ca does not check the host name
+    assert run_mongo(local, mongo_tls_url("localhost"), f"ssl_mode=verify_ca\nssl_ca_path={ca()}") == \
+        ("finished", None, 3)
+    # the URL's own options
+    assert run_mongo(local, mongo_tls_url(options=f"?tls=true&tlsCAFile={ca()}")) == ("finished", None, 3)
