@@ -7,8 +7,8 @@
  *
  * The clock never lags more than RATE_BURST_USECS behind: time spent
  * elsewhere (between tables, in a checkpoint) does not pile up into a
- * burst later.  Each worker takes max / workers, so the task as a whole
- * never reads faster than max.
+ * burst later.  Each worker takes max / workers (rate_limit_share), so the
+ * task as a whole never reads faster than max.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,12 +28,19 @@ void
 rate_limit_init(RateLimit *rl, int max_rps, int max_mbps, int workers)
 {
 	memset(rl, 0, sizeof(RateLimit));
+	rl->max_rps = max_rps;
+	rl->max_mbps = max_mbps;
+	rate_limit_share(rl, workers);
+}
+
+void
+rate_limit_share(RateLimit *rl, int workers)
+{
 	if (workers < 1)
 		workers = 1;
-	if (max_rps > 0)
-		rl->row_usecs = 1e6 * workers / max_rps;
-	if (max_mbps > 0)
-		rl->byte_usecs = 1e6 * workers / ((double) max_mbps * 1024 * 1024);
+	rl->row_usecs = rl->max_rps > 0 ? 1e6 * workers / rl->max_rps : 0;
+	rl->byte_usecs = rl->max_mbps > 0 ?
+		1e6 * workers / ((double) rl->max_mbps * 1024 * 1024) : 0;
 }
 
 void

@@ -13,6 +13,8 @@
 
 typedef struct RateLimit
 {
+	int			max_rps;		/* the task's limits, 0: none */
+	int			max_mbps;
 	double		row_usecs;		/* microseconds a row takes, 0: no limit */
 	double		byte_usecs;		/* microseconds a byte takes, 0: no limit */
 	double		next_ok;		/* when the next row may be read (usecs since epoch) */
@@ -23,6 +25,15 @@ typedef struct RateLimit
  * for the task (0: no limit), shared evenly by at most workers workers.
  */
 extern void rate_limit_init(RateLimit *rl, int max_rps, int max_mbps, int workers);
+
+/*
+ * Take 1 / workers of the task's limits: workers is the most workers of
+ * the task that may read at once (at least 1).  Each worker sets it
+ * before each batch from the tables left, a number that never grows, so
+ * that the shares of the workers reading at once never add up to more
+ * than the limit.
+ */
+extern void rate_limit_share(RateLimit *rl, int workers);
 
 /* Is any limit set? */
 static inline bool

@@ -288,6 +288,13 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		}
 		feed.rows = 0;
 		feed.exhausted = false;
+		/*
+		 * The rate limits' share: no more workers can copy at once than
+		 * parallel_size and the tables left, which only ever decrease.
+		 */
+		if (rate_limit_active(&worker_rate))
+			rate_limit_share(&worker_rate,
+							 Min(config->parallel_size, checkpoint_tables_left(task->id)));
 		if (table->nkeys > 0)
 		{
 			feed.limit = config->checkpoint_rows;

@@ -616,3 +616,29 @@ INSERT INTO {DB}.t SELECT seq, seq % 1000 FROM seq_1_to_{ROWS}
     assert one(local, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {DB}.t") == \
         (len(want), len(want), sum(want))
     drop_task_if_exists(local, "it_cfg_defs")
+
+
+def test_max_rps_is_the_sum_over_the_tasks_workers(local):
+    """Two tables copied at once by two workers: together they read no
+    faster than max_rps (each alone at the limit would take half the time)."""
+    half = ROWS // 2
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.a (id int PRIMARY KEY, v int NOT NULL);
+CREATE TABLE {DB}.b (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.a SELECT seq, seq FROM seq_1_to_{half};
+INSERT INTO {DB}.b SELECT seq, seq FROM seq_1_to_{half}
+""")
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = "it_cfg_rps2"
+    start(local, task, base() + f"[extractor]\nmax_rps=5000\nparallel_size=2\n"
+          f"[runtime]\nlog_dir={fresh_dir(task)}\n")
+    assert wait_state(local, task) == "finished"
+    secs = one(local, "SELECT extract(epoch FROM finished_at - started_at) FROM ape_resume.tasks"
+                      " WHERE name = %s", (task,))[0]
+    assert secs >= 3.5, secs
+    for tb in ("a", "b"):
+        assert one(local, f"SELECT count(*), sum(v) FROM {DB}.{tb}") == (half, half * (half + 1) // 2)
+    drop_task_if_exists(local, task)
