@@ -363,6 +363,16 @@ sql_condition_problem(const char *text, bool backslash_escapes)
 	int			depth = 0;
 	bool		any = false;
 
+	/*
+	 * No control character but tab and line ends, anywhere: MariaDB ends a
+	 * "--" comment's dashes with any of them, and no condition needs one.
+	 */
+	for (p = text; *p; p++)
+		if (((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
+			*p == 0x7f)
+			return "it holds a control character";
+	p = text;
+
 	while (*p)
 	{
 		char		c = *p;

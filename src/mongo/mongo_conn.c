@@ -267,11 +267,30 @@ mongo_source_connect(const TaskConfig *config, const SourceReport *report)
 	{
 		bool		tls = config->ssl_mode != SSL_MODE_DISABLE;
 
-		if (!mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLS, tls) ||
-			(config->ssl_mode == SSL_MODE_REQUIRE &&
-			 !mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSINSECURE, true)) ||
-			(config->ssl_mode == SSL_MODE_VERIFY_CA &&
-			 !mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, true)))
+		bool		verify = config->ssl_mode == SSL_MODE_VERIFY_CA ||
+			config->ssl_mode == SSL_MODE_VERIFY_FULL;
+		bool		insecure_set = mongoc_uri_has_option(s->uri, MONGOC_URI_TLSINSECURE);
+		bool		ok;
+
+		/*
+		 * The mode decides every check, whatever the URL says: a URL's
+		 * tlsInsecure or tlsAllowInvalid* must not weaken verify_*.  The
+		 * driver takes tlsInsecure alone or the tlsAllowInvalid* keys,
+		 * never both: the one the URL has is set.
+		 */
+		if (insecure_set && config->ssl_mode == SSL_MODE_VERIFY_CA)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid MongoDB source url \"%s\": its tlsInsecure contradicts ssl_mode verify_ca of section [extractor]",
+							url_mask_password(config->url))));
+		ok = mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLS, tls);
+		if (tls && insecure_set)
+			ok &= mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSINSECURE, !verify);
+		else if (tls)
+			ok &= mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSALLOWINVALIDCERTIFICATES, !verify) &&
+				mongoc_uri_set_option_as_bool(s->uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES,
+											  config->ssl_mode != SSL_MODE_VERIFY_FULL);
+		if (!ok)
 			elog(ERROR, "could not set the TLS options of a MongoDB URI");
 	}
 	if (config->ssl_ca_path != NULL && config->ssl_mode != SSL_MODE_DISABLE &&

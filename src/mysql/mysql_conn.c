@@ -613,17 +613,18 @@ set_tls_options(Source *s, const MysqlTls *tls)
 				 errmsg("ssl_mode %s for MySQL server \"%s\" needs a CA certificate",
 						ssl_mode_name(tls->mode), s->server),
 				 errhint("Set ssl_ca_path in section [extractor], or ssl-ca in the url.")));
+	/*
+	 * preferred is taken as required: Connector/C has no TLS that may fall
+	 * back to plaintext (MYSQL_OPT_SSL_ENFORCE off turns TLS off), and a
+	 * silent fallback is what TLS is asked for to prevent.
+	 */
+	ok &= mysql_options(s->conn, MYSQL_OPT_SSL_ENFORCE, &on) == 0;
 	if (tls->ca)
 		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_CA, tls->ca) == 0;
 	if (tls->cert)
 		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_CERT, tls->cert) == 0;
 	if (tls->key)
 		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_KEY, tls->key) == 0;
-	if (tls->mode != SSL_MODE_UNSET)
-		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_ENFORCE, &on) == 0;
-	else
-		/* preferred: TLS when the server offers it, no check */
-		ok &= mysql_ssl_set(s->conn, NULL, NULL, NULL, NULL, NULL) == 0;
 	if (tls->mode == SSL_MODE_VERIFY_FULL)
 		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on) == 0;
 	if (!ok)
@@ -739,12 +740,12 @@ mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": %s",
 						s->server, mysql_error(s->conn))));
-	if (tls.mode != SSL_MODE_UNSET && tls.mode != SSL_MODE_DISABLE &&
+	if ((tls.preferred || (tls.mode != SSL_MODE_UNSET && tls.mode != SSL_MODE_DISABLE)) &&
 		mysql_get_ssl_cipher(s->conn) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": the connection is not encrypted, and ssl_mode is %s",
-						s->server, ssl_mode_name(tls.mode))));
+						s->server, tls.preferred ? "preferred" : ssl_mode_name(tls.mode))));
 	if (password)
 	{
 		memset(password, 0, strlen(password));

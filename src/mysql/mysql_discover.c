@@ -522,6 +522,14 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 
 			CHECK_FOR_INTERRUPTS();
 			load_columns(s, t, filter);
+			if (t->ncolumns == 0)
+			{
+				/* every column in ignore_cols */
+				ereport(WARNING,
+						(errmsg("table \"%s\".\"%s\" is not copied: it has no column to copy",
+								t->schema, t->tb)));
+				continue;
+			}
 			if (t->where != NULL)
 				check_where(s, t);
 			load_keys(s, t, kept);

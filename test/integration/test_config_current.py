@@ -191,6 +191,9 @@ def test_resume_type_from_target_keeps_to_the_catalog(local):
     ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"name = 'a\"}]",
      "a string is not terminated"),
     ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"  \"}]", "it is empty"),
+    # MariaDB ends the dashes of a comment with any control character
+    ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"1 --\\u000b(\\n) OR (1 --\\u000b)\\n\"}]",
+     "it holds a control character"),
     ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"cond\":\"x\"}]",
      'entry 1 (table "d"."t") has an unknown field "cond"'),
     ("[filter]\nwhere_conditions=json:{\"db\":\"d\"}", "it is not a JSON array"),

@@ -118,6 +118,9 @@ def test_url_options_secure_the_connection_too(local):
     url = env("APE_MYSQL_URL") + f"/?ssl-mode=verify_identity&ssl-ca={ca('other-ca.pem')}"
     state, err, _ = run(local, "mysql", url=url)
     assert state == "failed" and "certificate" in err.lower(), err
+    # preferred: TLS, since the server has it; the URL's CA is kept (the
+    # wrong one fails even so)
+    assert run(local, "mysql", url=env("APE_MYSQL_URL") + "/?ssl-mode=preferred") == ("finished", None, 3)
     # the config's key beats the URL's option, as in ape-dts
     url = env("APE_MYSQL_URL") + "/?ssl-mode=disabled"
     assert run(local, "mysql", url=url, extractor="ssl_mode=require") == ("finished", None, 3)
@@ -185,6 +188,15 @@ log_dir={fresh_dir(task)}
     rows = one(local, f"SELECT count(*) FROM {DB}.t")[0] if state == "finished" else None
     drop_task_if_exists(local, task)
     return state, err, rows
+
+
+def test_mongo_verify_full_overrides_the_urls_insecure_options(local, mongo_rows):
+    state, err, _ = run_mongo(local, mongo_tls_url(options="?tls=true&tlsInsecure=true"),
+                              f"ssl_mode=verify_full\nssl_ca_path={ca('other-ca.pem')}")
+    assert state == "failed" and "certificate verify failed" in err, err
+    state, err, _ = run_mongo(local, mongo_tls_url("localhost", options="?tls=true&tlsAllowInvalidHostnames=true"),
+                              f"ssl_mode=verify_full\nssl_ca_path={ca()}")
+    assert state == "failed" and "hostname mismatch" in err, err
 
 
 @pytest.mark.parametrize("extractor", [
