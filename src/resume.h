@@ -79,7 +79,9 @@ extern void resume_repair_logs(const TaskConfig *config, int64 task_id, List *ta
 
 /*
  * Append to the log dir's definitions.log what makes the rows of each
- * table's copy, for a later task that resumes from the log dir.
+ * table's copy, for a later task that resumes from the log dir: when a
+ * run starts writing a table's rows, not before (a run that fails before
+ * must not make its settings those of the rows already there).
  */
 extern void resume_log_definitions(const TaskConfig *config, List *tables);
 

@@ -266,6 +266,8 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 						   table->schema, table->tb),
 				 errhint("Truncate or drop the target table for a fresh copy, or resume from a position.")));
 	commit_xact();
+	/* rows are written from now on: under these settings */
+	resume_log_definitions(config, list_make1(unconstify(SourceTable *, table)));
 
 	while (!finished)
 	{
@@ -585,7 +587,6 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
 	commit_xact();
-	resume_log_definitions(config, tables);
 
 	n = 0;
 	foreach(lc, tables)

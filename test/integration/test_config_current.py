@@ -612,6 +612,17 @@ INSERT INTO {DB}.t SELECT seq, seq % 1000 FROM seq_1_to_{ROWS}
     assert wait_state(local, "it_cfg_defs") == "failed"
     err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = 'it_cfg_defs'")[0]
     assert "cannot resume: its where_conditions" in err, err
+    # a run under the new condition that does not resume fails on the
+    # target's rows: its settings are not those of the rows, and a resume
+    # under them is still refused
+    start(local, "it_cfg_defs", cfg("v < 600"))
+    assert wait_state(local, "it_cfg_defs") == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = 'it_cfg_defs'")[0]
+    assert f'target table "{DB}"."t" is not empty' in err, err
+    start(local, "it_cfg_defs", cfg("v < 600", resume))
+    assert wait_state(local, "it_cfg_defs") == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = 'it_cfg_defs'")[0]
+    assert "cannot resume: its where_conditions" in err, err
 
     start(local, "it_cfg_defs", cfg("v < 500", resume))
     assert wait_state(local, "it_cfg_defs", 180) == "finished"
