@@ -30,6 +30,7 @@ copy_value(MemoryContext cxt, HeapTuple tuple, TupleDesc desc, int col)
 /* advisory lock spaces (first key) of the starts and resumes */
 #define LOCK_SPACE_TASK_NAME	0x41504501
 #define LOCK_SPACE_LOG_DIR		0x41504502
+#define LOCK_SPACE_TASK_ID		0x41504503
 
 /*
  * In the owner context: a transaction-level advisory lock on a name, which
@@ -75,6 +76,67 @@ log_dir_check_free(const char *log_dir, int64 except_id)
 				 errhint("Give each task its own log_dir in section [runtime].")));
 }
 
+/*
+ * In the owner context: see catalog_check_task_id.  The first other task of
+ * the task_id that query (with $1 the task_id, $2 id) finds, or NULL.
+ */
+static char *
+task_id_other(const char *task_id, int64 id, const char *query)
+{
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2];
+	int			rc;
+
+	args[0] = CStringGetTextDatum(task_id);
+	args[1] = Int64GetDatum(id);
+	rc = SPI_execute_with_args(query, 2, argtypes, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.task: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+static void
+task_id_check(const TaskConfig *config, int64 id)
+{
+	char	   *other;
+
+	if (config->task_id == NULL)
+		return;
+	lock_name(LOCK_SPACE_TASK_ID, config->task_id);
+	/* the newest task of a task_id is the one that goes on */
+	if (id != 0 &&
+		(other = task_id_other(config->task_id, id,
+							   "SELECT name FROM ape_resume.task "
+							   "WHERE task_id = $1 AND id > $2 ORDER BY id DESC")) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task of task_id \"%s\" was taken up by a newer task of that task_id, \"%s\"",
+						config->task_id, other),
+				 errdetail("A task resumed from the catalog by [global] task_id goes on from the positions of the older one; resuming both would copy rows twice."),
+				 errhint("Resume task \"%s\" instead, or drop it first.", other)));
+	/* two tasks of one task_id at once would copy the same rows */
+	if (config->resume_type != NULL && strcmp(config->resume_type, "catalog") == 0 &&
+		(other = task_id_other(config->task_id, id,
+							   "SELECT name FROM ape_resume.task WHERE task_id = $1 AND id <> $2 "
+							   "AND state IN ('pending', 'running')")) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("task \"%s\" of task_id \"%s\" is running", other, config->task_id),
+				 errhint("Stop it first: tasks of one task_id resume from each other's positions.")));
+}
+
+void
+catalog_check_task_id(const TaskConfig *config, int64 id)
+{
+	CatalogUser cu;
+
+	catalog_as_owner_begin(&cu);
+	task_id_check(config, id);
+	catalog_as_owner_end(&cu);
+}
+
 void
 catalog_check_log_dir_free(const char *log_dir, int64 except_id)
 {
@@ -113,6 +175,7 @@ catalog_task_insert(const char *name, const char *config_text,
 				 errhint("Use ape_resume.resume_task() to continue it, or ape_resume.drop_task() to forget it.")));
 
 	log_dir_check_free(config->log_dir, 0);
+	task_id_check(config, 0);
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(config_text);

@@ -816,7 +816,12 @@ task_config_parse(const char *text, const char *task_name)
 						   config->db_type == SOURCE_MYSQL ? "mysql://" :
 						   config->db_type == SOURCE_PG ? "postgres://" : "mongodb://")));
 	config->url = url_item->value;
-	if (config->username != NULL || password != NULL)
+	config->password = unconstify(char *, password);
+	/*
+	 * libpq reads a user info with '?' or '#' in it, as no URL parser does:
+	 * a PostgreSQL source takes the keys as its user and password keywords.
+	 */
+	if ((config->username != NULL || password != NULL) && config->db_type != SOURCE_PG)
 		config->url = url_with_credentials(config->url, config->username, password);
 	if (config->db_type == SOURCE_MONGO && config->filter.table_rules != NIL)
 		ereport(ERROR,

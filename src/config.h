@@ -26,8 +26,11 @@ typedef struct TaskConfig
 {
 	SourceKind	db_type;
 	char	   *url;			/* holds the password: never show it; with
-								 * [extractor] username and password merged */
+								 * [extractor] username and password merged
+								 * (MySQL, Mongo; a PostgreSQL source takes
+								 * them as libpq keywords) */
 	char	   *username;		/* [extractor] username, NULL: none */
+	char	   *password;		/* [extractor] password, NULL: none; never show it */
 	bool		password_set;	/* [extractor] password is set */
 	SslMode		ssl_mode;
 	char	   *ssl_ca_path;	/* absolute, or NULL */

@@ -33,6 +33,7 @@
 #include "position.h"
 #include "privileges.h"
 #include "resume.h"
+#include "task_run.h"
 #include "table_rule.h"
 
 /* Kinds of position lines, weakest first. */
@@ -538,12 +539,15 @@ not_the_key(const SourceTable *table)
 static char *
 source_identity(const TaskConfig *config)
 {
+	const SourceOps *ops = source_ops_for(config->db_type);
 	const char *auth = strstr(config->url, "://");
 	const char *end;
 	const char *at = NULL;
 	const char *p;
 	size_t		path;
 
+	if (ops->identity != NULL)
+		return ops->identity(config);
 	auth = auth ? auth + 3 : config->url;
 	end = auth + strcspn(auth, "?#");
 	path = strcspn(auth, "/?#");

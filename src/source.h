@@ -150,6 +150,13 @@ typedef struct SourceOps
 	 */
 	bool		(*scan_next_line) (Source *source, const char **line, int *len,
 								   const char **key_values, int *key_lens);
+
+	/*
+	 * Optional (NULL: the URL's host part, see resume.c): the server and
+	 * database of the config's source, without credentials or options, as
+	 * "<db_type>://host:port[/database]".  No connection is made.
+	 */
+	char	   *(*identity) (const TaskConfig *config);
 } SourceOps;
 
 /* source.c */

@@ -155,6 +155,7 @@ resume_task(PG_FUNCTION_ARGS)
 	/* the config must still be valid (paths resolve against today's work_dir) */
 	config = task_config_parse(task.config, name);
 	catalog_check_log_dir_free(config->log_dir, task.id);
+	catalog_check_task_id(config, task.id);
 	/* conditional: of two concurrent resumes, the second finds it pending */
 	if (!task_state_resume(task.id))
 		ereport(ERROR,

@@ -256,6 +256,46 @@ parse_pg_url(Source *s, const char *url)
 	PQconninfoFree(opts);
 }
 
+/*
+ * The server and database a connection string names, as libpq reads it
+ * (user info, query options, service files aside): "pg://host:port/db",
+ * for the definition of a copy (resume.h).  The URL's user counts for a
+ * database it does not name; a host list stays as written.
+ */
+char *
+pg_source_identity(const TaskConfig *config)
+{
+	PQconninfoOption *opts = PQconninfoParse(config->url, NULL);
+	const char *host = NULL;
+	const char *hostaddr = NULL;
+	const char *port = NULL;
+	const char *dbname = NULL;
+	const char *user = config->username;
+	char	   *result;
+
+	if (opts == NULL)
+		return pstrdup("pg://?");
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+		else if (strcmp(o->keyword, "user") == 0 && user == NULL)
+			user = o->val;
+	}
+	result = psprintf("pg://%s:%s/%s", host ? host : hostaddr ? hostaddr : "localhost",
+					  port ? port : "5432", dbname ? dbname : user ? user : "");
+	PQconninfoFree(opts);
+	return result;
+}
+
 /* Does the connection string set a non-empty password? */
 static bool
 url_has_password(const char *url)
@@ -281,15 +321,15 @@ url_has_password(const char *url)
  * in the URL; after it: the server asked for it.
  */
 static void
-check_password_used(Source *s, const char *url, bool connected)
+check_password_used(Source *s, const TaskConfig *config, bool connected)
 {
 	if (current_user_is_superuser())
 		return;
-	if (!connected && !url_has_password(url))
+	if (!connected && config->password == NULL && !url_has_password(config->url))
 		ereport(ERROR,
 				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
 				 errmsg("could not connect to PostgreSQL server \"%s\": password is required: "
-						"the task's owner is not a superuser, so its source URL must contain the password",
+						"the task's owner is not a superuser, so its source URL or [extractor] password must give the password",
 						s->server)));
 	if (connected && !PQconnectionUsedPassword(s->conn))
 		ereport(ERROR,
@@ -310,8 +350,8 @@ Source *
 pg_source_connect(const TaskConfig *config, const SourceReport *report)
 {
 	Source	   *s;
-	const char *keys[10];
-	const char *vals[10];
+	const char *keys[12];
+	const char *vals[12];
 	int			n = 0;
 	PostgresPollingStatusType status;
 	TimestampTz deadline;
@@ -321,6 +361,8 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 	s->cxt = CurrentMemoryContext;
 	s->filter = &config->filter;
 	parse_pg_url(s, config->url);
+	if (config->password != NULL)
+		s->password = pstrdup(config->password);
 
 	keys[n] = "connect_timeout";
 	vals[n++] = timeout_str;
@@ -332,6 +374,17 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 	vals[n++] = "6";
 	keys[n] = "dbname";
 	vals[n++] = config->url;
+	/* [extractor] username and password beat the URL's, as in ape-dts */
+	if (config->username != NULL)
+	{
+		keys[n] = "user";
+		vals[n++] = config->username;
+	}
+	if (config->password != NULL)
+	{
+		keys[n] = "password";
+		vals[n++] = config->password;
+	}
 	/* [extractor] ssl_mode and ssl_ca_path beat the URL's sslmode, sslrootcert */
 	if (config->ssl_mode != SSL_MODE_UNSET)
 	{
@@ -352,7 +405,7 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 	keys[n] = NULL;
 	vals[n] = NULL;
 
-	check_password_used(s, config->url, false);
+	check_password_used(s, config, false);
 	s->conn = PQconnectStartParams(keys, vals, 1);
 	if (s->conn == NULL)
 		ereport(ERROR,
@@ -396,7 +449,7 @@ pg_source_connect(const TaskConfig *config, const SourceReport *report)
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to PostgreSQL server \"%s\": %s",
 						s->server, pg_clean_message(s, PQerrorMessage(s->conn)))));
-	check_password_used(s, config->url, true);
+	check_password_used(s, config, true);
 	if (config->ssl_mode != SSL_MODE_UNSET && config->ssl_mode != SSL_MODE_DISABLE &&
 		!PQsslInUse(s->conn))
 		ereport(ERROR,

@@ -127,6 +127,7 @@ struct Source
 
 /* pg_conn.c */
 extern Source *pg_source_connect(const TaskConfig *config, const SourceReport *report);
+extern char *pg_source_identity(const TaskConfig *config);
 extern char *pg_clean_message(Source *s, const char *msg);
 extern void pg_error_report(Source *s, PGresult *res, const char *what) pg_attribute_noreturn();
 extern void pg_wait_and_consume(Source *s, const char *what);

@@ -634,4 +634,5 @@ const SourceOps pg_source_ops = {
 	.scan_next = pg_source_scan_next,
 	.scan_end = pg_source_scan_end,
 	.scan_next_line = pg_source_scan_next_line,
+	.identity = pg_source_identity,
 };

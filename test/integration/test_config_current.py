@@ -264,7 +264,8 @@ def test_username_and_password_keys_authenticate_and_beat_the_url(local, kind):
         creds = "username=ape\npassword=mysql_secret_pw"
     else:
         plain_table_pg()
-        url = f"postgres://nobody:wrong_pw@127.0.0.1:{env('APE_PGSRC_PORT')}/ape_src"
+        # libpq reads a '?' of the user info as the password's
+        url = f"postgres://nobody:wrong?pw@127.0.0.1:{env('APE_PGSRC_PORT')}/ape_src"
         creds = "username=ape_src\npassword=pgsrc_secret_pw"
     pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
     task = f"it_cfg_creds_{kind}"
@@ -273,14 +274,19 @@ def test_username_and_password_keys_authenticate_and_beat_the_url(local, kind):
     assert wait_state(local, task) == "finished"
     assert one(local, f"SELECT count(*), sum(v) FROM {DB}.t") == (300, 300 * 301)
     source_url = one(local, "SELECT source_url FROM ape_resume.tasks WHERE name = %s", (task,))[0]
-    assert "secret" not in source_url and ":*****@" in source_url
+    assert "secret" not in source_url and "wrong" not in source_url and ":*****@" in source_url
+    # the source of the copy's definition: server and database, no credentials
+    want = (f"mysql://127.0.0.1:{env('APE_MYSQL_PORT')}" if kind == "mysql"
+            else f"pg://127.0.0.1:{env('APE_PGSRC_PORT')}/ape_src")
+    assert one(local, "SELECT p.definition[1] FROM ape_resume.position p JOIN ape_resume.task t"
+                      " ON t.id = p.task_id WHERE t.name = %s", (task,)) == (want,)
     # the URL's wrong password alone fails
     drop_task_if_exists(local, task)
     pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
     start(local, task, base(kind, url=url) + f"[runtime]\nlog_dir={fresh_dir(task)}\n")
     assert wait_state(local, task) == "failed"
     err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
-    assert "wrong_pw" not in err and ("denied" in err or "authentication failed" in err), err
+    assert "wrong" not in err and ("denied" in err or "authentication failed" in err), err
     drop_task_if_exists(local, task)
 
 
@@ -561,9 +567,19 @@ INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
     assert plan(cfg("it_cfg_tid_b", resume="")) == ("full", None, None)
 
     start(local, "it_cfg_tid_b", cfg("it_cfg_tid_b"))
+    # two tasks of one task_id at once would copy the same rows
+    with pytest.raises(psycopg2.errors.ObjectInUse) as e:
+        start(local, "it_cfg_tid_c", cfg("it_cfg_tid_c"))
+    assert 'task "it_cfg_tid_b" of task_id "orders" is running' in str(e.value)
     assert wait_state(local, "it_cfg_tid_b", 180) == "finished"
     assert one(local, f"SELECT count(*), count(DISTINCT id), sum(v) FROM {DB}.t") == \
         (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
+    # the older task was taken up: resuming it too would copy rows twice
+    with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState) as e:
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task('it_cfg_tid_a')")
+    assert 'was taken up by a newer task of that task_id, "it_cfg_tid_b"' in str(e.value)
+    assert one(local, f"SELECT count(*) FROM {DB}.t") == (ROWS,)
     drop_task_if_exists(local, "it_cfg_tid_b")
     drop_task_if_exists(local, "it_cfg_tid_a")
 
