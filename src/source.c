@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+
 #include "source.h"
 #include "table_rule.h"
 
@@ -93,6 +95,50 @@ source_table_apply_rule(SourceTable *t, const NameFilter *filter, int **old_inde
 		*old_index = from;
 	else
 		pfree(from);
+}
+
+void
+source_check_rules_used(const NameFilter *filter, const List *tables)
+{
+	ListCell   *lc;
+
+	foreach(lc, filter->table_rules)
+	{
+		const TableRule *r = lfirst(lc);
+		ListCell   *lc2;
+		bool		found = false;
+		StringInfoData keys;
+
+		foreach(lc2, tables)
+		{
+			const SourceTable *t = lfirst(lc2);
+
+			if (strcmp(t->schema, r->db) == 0 && strcmp(t->tb, r->tb) == 0)
+				found = true;
+		}
+		if (found)
+			continue;
+		initStringInfo(&keys);
+		if (r->where != NULL)
+			appendStringInfoString(&keys, "where_conditions");
+		if (r->ignore_cols != NIL)
+			appendStringInfo(&keys, "%signore_cols", keys.len > 0 ? ", " : "");
+		if (r->col_map != NIL)
+			appendStringInfo(&keys, "%scol_map", keys.len > 0 ? ", " : "");
+		/*
+		 * A table the filters select that the source does not have: a typo
+		 * (or a case) that would copy the table it meant without its rule.
+		 */
+		if (name_filter_wants_table(filter, r->db, r->tb) && !filter->named_may_be_missing)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table \"%s\".\"%s\" named in %s does not exist at the source",
+							r->db, r->tb, keys.data),
+					 errhint("Names in these keys are exact, as the source spells them.")));
+		ereport(WARNING,
+				(errmsg("table \"%s\".\"%s\" named in %s is not copied by this task",
+						r->db, r->tb, keys.data)));
+	}
 }
 
 void

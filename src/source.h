@@ -187,6 +187,13 @@ extern void source_table_apply_rule(SourceTable *t, const NameFilter *filter,
 									int **old_index);
 
 /*
+ * After a listing: a table named in where_conditions, ignore_cols or
+ * col_map that tables lacks is an ERROR when the filters select it (it
+ * does not exist at the source), a WARNING otherwise.
+ */
+extern void source_check_rules_used(const NameFilter *filter, const List *tables);
+
+/*
  * A WARNING of a source: errmsg message, errdetail detail (NULL: none);
  * the message (without the detail) also goes to report->fn, if report and
  * fn are not NULL, at level "WARN".

@@ -316,6 +316,7 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 	/* the keys the task's run will keep */
 	tables = ops->list_tables(source, &config->filter,
 							  exists ? checkpoint_kept_keys(task.id) : NIL);
+	source_check_rules_used(&config->filter, tables);
 	resume_check_files(config);
 	inputs = resume_inputs_load(config, exists ? task.id : 0, 0);
 

@@ -695,6 +695,7 @@ task_run(TaskRow *task, bool helper)
 		source_open(&conn);
 	config->filter.named_may_be_missing = resumed;
 	tables = ops->list_tables(conn.source, &config->filter, kept);
+	source_check_rules_used(&config->filter, tables);
 	if (!helper)
 	{
 		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));

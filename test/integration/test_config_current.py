@@ -434,6 +434,9 @@ def test_rules_naming_what_the_source_lacks_fail_naming_it(local, kind):
          f'columns "id" and "v" of source table "{DB}"."t" would both be target column "id"'),
         ("[filter]\nwhere_conditions=json:" + json.dumps([{"db": DB, "tb": "t", "condition": "nope > 1"}]),
          f'where_conditions of section [filter] for table "{DB}"."t"'),
+        # names are exact: a rule for "T" would leave t copied whole
+        ("[filter]\nignore_cols=json:" + json.dumps([{"db": DB, "tb": "T", "ignore_cols": ["v"]}]),
+         f'table "{DB}"."T" named in ignore_cols does not exist at the source'),
     ]
     for extra, message in cases:
         start(local, task, base(kind) + extra + f"\n[runtime]\nlog_dir={fresh_dir(task)}\n")
@@ -441,6 +444,14 @@ def test_rules_naming_what_the_source_lacks_fail_naming_it(local, kind):
         err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
         assert message in err, err
         assert one(local, f"SELECT count(*) FROM pg_namespace WHERE nspname = '{DB}'") == (0,)
+    # a rule for a table the filters leave out: a WARNING, the copy goes on
+    del local.notices[:]
+    rule = json.dumps([{"db": DB, "tb": "t", "condition": "id > 100"}])
+    rows = all_rows(local, "SELECT tb, action FROM ape_resume.resume_plan(%s, %s)",
+                    (task, base(kind) + f"[filter]\nignore_tbs={DB}.t\nwhere_conditions=json:{rule}\n"))
+    assert rows == []
+    assert any(f'table "{DB}"."t" named in where_conditions is not copied by this task' in n
+               for n in local.notices), local.notices
     drop_task_if_exists(local, task)
 
 
