@@ -11,6 +11,14 @@
 ALTER TABLE ape_resume.task ADD COLUMN task_id text;
 
 /*
+ * The name of the task that took this one up: resumed from its catalog
+ * positions (by task_id, or as the last writer of the log dir resumed
+ * from).  Such a task may not resume any more: its target holds rows
+ * copied after its own positions.
+ */
+ALTER TABLE ape_resume.task ADD COLUMN taken_up_by text;
+
+/*
  * What made the rows of a table's copy: source server and database,
  * where_conditions, ignore_cols, col_map, target table (see resume.h).  A
  * resume under a config that changes any of it is refused.  NULL for the

@@ -77,8 +77,8 @@ log_dir_check_free(const char *log_dir, int64 except_id)
 }
 
 /*
- * In the owner context: see catalog_check_task_id.  The first other task of
- * the task_id that query (with $1 the task_id, $2 id) finds, or NULL.
+ * In the owner context: see catalog_check_task_id.  The first name that
+ * query (with $1 the task_id, $2 id) finds, or NULL.
  */
 static char *
 task_id_other(const char *task_id, int64 id, const char *query)
@@ -102,20 +102,19 @@ task_id_check(const TaskConfig *config, int64 id)
 {
 	char	   *other;
 
+	/* a task another one took up goes on in that one only */
+	if (id != 0 &&
+		(other = task_id_other("", id,
+							   "SELECT taken_up_by FROM ape_resume.task "
+							   "WHERE id = $2 AND taken_up_by IS NOT NULL")) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the task was taken up by task \"%s\", which resumed from its positions", other),
+				 errdetail("Its target holds rows copied after its own positions; resuming it would copy them again."),
+				 errhint("Resume task \"%s\" instead.", other)));
 	if (config->task_id == NULL)
 		return;
 	lock_name(LOCK_SPACE_TASK_ID, config->task_id);
-	/* the newest task of a task_id is the one that goes on */
-	if (id != 0 &&
-		(other = task_id_other(config->task_id, id,
-							   "SELECT name FROM ape_resume.task "
-							   "WHERE task_id = $1 AND id > $2 ORDER BY id DESC")) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("task of task_id \"%s\" was taken up by a newer task of that task_id, \"%s\"",
-						config->task_id, other),
-				 errdetail("A task resumed from the catalog by [global] task_id goes on from the positions of the older one; resuming both would copy rows twice."),
-				 errhint("Resume task \"%s\" instead, or drop it first.", other)));
 	/* two tasks of one task_id at once would copy the same rows */
 	if (config->resume_type != NULL && strcmp(config->resume_type, "catalog") == 0 &&
 		(other = task_id_other(config->task_id, id,

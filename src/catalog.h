@@ -42,10 +42,11 @@ extern int64 catalog_task_insert(const char *name, const char *config_text,
 extern void catalog_check_log_dir_free(const char *log_dir, int64 except_id);
 
 /*
- * ERROR unless the task id (0: one being started) may run under its
- * [global] task_id: it is the newest task of that task_id, and, resuming
- * from the catalog by it (resume_type=from_target), no other task of it is
- * pending or running.
+ * ERROR unless the task id (0: one being started) may run: no other task
+ * took it up (resumed from its positions, see checkpoint_set_taken_up),
+ * and, resuming from the catalog by a [global] task_id
+ * (resume_type=from_target), no other task of that task_id is pending or
+ * running.
  */
 extern void catalog_check_task_id(const TaskConfig *config, int64 id);
 

@@ -342,6 +342,19 @@ checkpoint_target_keys_added(const char *dst_schema, const char *dst_tb)
 				 2, types, args, NULL, SPI_OK_DELETE);
 }
 
+void
+checkpoint_set_taken_up(int64 task_id, int64 pred_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = Int64GetDatum(pred_id);
+	exec_catalog("UPDATE ape_resume.task SET taken_up_by = "
+				 "(SELECT name FROM ape_resume.task WHERE id = $1) WHERE id = $2",
+				 2, types, args, NULL, SPI_OK_UPDATE);
+}
+
 int
 checkpoint_tables_left(int64 task_id)
 {

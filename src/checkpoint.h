@@ -22,6 +22,12 @@ extern void checkpoint_table_register(int64 task_id, const SourceTable *table,
 									  const char *dst_schema, const char *dst_tb,
 									  char **definition);
 extern void checkpoint_set_tables_total(int64 task_id, int ntables);
+
+/*
+ * Record that the task took up the positions of task pred_id: pred_id may
+ * not resume any more (its own positions are behind the target's rows).
+ */
+extern void checkpoint_set_taken_up(int64 task_id, int64 pred_id);
 extern bool checkpoint_stop_requested(int64 task_id);
 
 /*

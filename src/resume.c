@@ -86,6 +86,7 @@ struct ResumeInputs
 {
 	const TaskConfig *config;
 	List	   *file_defs;		/* of FileDefinition *, a table's last line first */
+	int64		pred_id;		/* the predecessor whose catalog rows were read, 0: none */
 	bool		log;
 	bool		quiet;			/* no WARNING for missing or bad lines */
 	FileMark   *marks;
@@ -409,7 +410,7 @@ load_catalog(ResumeInputs *in, int64 task_id)
 							   "SELECT p.schema, p.tb, p.task_id = $1, "
 							   "EXISTS (SELECT 1 FROM ape_resume.finished f WHERE "
 							   "f.task_id = p.task_id AND f.schema = p.schema AND f.tb = p.tb), "
-							   "p.key_cols, p.key_values, p.definition "
+							   "p.key_cols, p.key_values, p.definition, p.task_id "
 							   "FROM ape_resume.position p "
 							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
 							   "ORDER BY 3 DESC",
@@ -432,6 +433,8 @@ load_catalog(ResumeInputs *in, int64 task_id)
 		c->key_cols = catalog_get_text_array(tup, desc, 5, &c->ncols, in->cxt);
 		c->values = catalog_get_text_array(tup, desc, 6, &c->nvalues, in->cxt);
 		c->definition = catalog_get_text_array(tup, desc, 7, &c->ndef, in->cxt);
+		if (!c->own)
+			in->pred_id = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
 		if (c->ndef != TABLE_DEF_N)
 			c->definition = NULL;
 	}
@@ -462,6 +465,12 @@ resume_inputs_load(const TaskConfig *config, int64 task_id, int flags)
 	if (in->nmarks > 1)
 		qsort(in->marks, in->nmarks, sizeof(FileMark), mark_cmp);
 	return in;
+}
+
+int64
+resume_inputs_predecessor(ResumeInputs *in)
+{
+	return in->pred_id;
 }
 
 /* Index of the first (strongest) mark of a table, or -1. */

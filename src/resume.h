@@ -70,6 +70,13 @@ typedef struct ResumeInputs ResumeInputs;
 extern ResumeInputs *resume_inputs_load(const TaskConfig *config, int64 task_id,
 										int flags);
 
+/*
+ * The other task whose catalog rows the inputs hold (the one that wrote
+ * the log dir resumed from, or the newest of the task_id), 0 if none: the
+ * run takes it up.
+ */
+extern int64 resume_inputs_predecessor(ResumeInputs *inputs);
+
 /* Decide where one table starts. */
 extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
 						  ResumeDecision *decision);

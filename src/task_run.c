@@ -584,6 +584,9 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 								  resume_table_definition(config, table));
 	}
 	checkpoint_set_tables_total(task->id, list_length(tables));
+	/* the predecessor's positions are this task's now: it must not resume too */
+	if (resume_inputs_predecessor(inputs) != 0)
+		checkpoint_set_taken_up(task->id, resume_inputs_predecessor(inputs));
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
 	commit_xact();

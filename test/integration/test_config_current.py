@@ -589,7 +589,7 @@ INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
     with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState) as e:
         with local.cursor() as cur:
             cur.execute("SELECT ape_resume.resume_task('it_cfg_tid_a')")
-    assert 'was taken up by a newer task of that task_id, "it_cfg_tid_b"' in str(e.value)
+    assert 'the task was taken up by task "it_cfg_tid_b", which resumed from its positions' in str(e.value)
     assert one(local, f"SELECT count(*) FROM {DB}.t") == (ROWS,)
     drop_task_if_exists(local, "it_cfg_tid_b")
     drop_task_if_exists(local, "it_cfg_tid_a")
@@ -683,3 +683,31 @@ INSERT INTO {DB}.b SELECT seq, seq FROM seq_1_to_{half}
     for tb in ("a", "b"):
         assert one(local, f"SELECT count(*), sum(v) FROM {DB}.{tb}") == (half, half * (half + 1) // 2)
     drop_task_if_exists(local, task)
+
+
+def test_a_task_another_resumed_from_does_not_resume_too(local):
+    """b resumes from a's log dir, and so from a's catalog positions; a's
+    own positions are then behind the target's rows: resume_task(a) is
+    refused naming b, and the target keeps every row once."""
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
+""")
+    slow_target(local, "id int, v int")
+    log_a = fresh_dir("it_cfg_take_a")
+    start(local, "it_cfg_take_a", base() + f"[sinker]\nbatch_size=50\n[runtime]\nlog_dir={log_a}\n")
+    stop_mid_table(local, "it_cfg_take_a")
+    start(local, "it_cfg_take_b", base() + f"[sinker]\nbatch_size=50\n[runtime]\n"
+          f"log_dir={fresh_dir('it_cfg_take_b')}\n[resumer]\nresume_type=from_log\nlog_dir={log_a}\n")
+    assert wait_state(local, "it_cfg_take_b", 180) == "finished"
+    with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState) as e:
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.resume_task('it_cfg_take_a')")
+    assert 'the task was taken up by task "it_cfg_take_b"' in str(e.value)
+    assert one(local, f"SELECT count(*), count(DISTINCT id), sum(v) FROM {DB}.t") == \
+        (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
+    drop_task_if_exists(local, "it_cfg_take_b")
+    drop_task_if_exists(local, "it_cfg_take_a")

@@ -337,7 +337,7 @@ def test_pg_source_without_password_refused_for_non_superuser(local, role, sourc
     port = env("APE_PGSRC_PORT")
     if how == "no password":
         url = f"postgres://ape_src@/ape_src?host={run}&port={port}"
-        detail = "not a superuser, so its source URL must contain the password"
+        detail = "not a superuser, so its source URL or [extractor] password must give the password"
     else:
         url = f"postgres://ape_src:anything@/ape_src?host={run}&port={port}"
         detail = "not a superuser, and the server did not ask for the password"
