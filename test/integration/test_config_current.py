@@ -711,3 +711,37 @@ INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
         (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
     drop_task_if_exists(local, "it_cfg_take_b")
     drop_task_if_exists(local, "it_cfg_take_a")
+
+
+def test_stop_task_ends_a_rate_limited_wait(local):
+    """At max_rps=100 a 10,000-row batch takes 100 s; stop_task does not wait
+    for it: the wait ends, the batch commits what it read, and the resumed
+    task (without the limit) copies every row once."""
+    mysql_exec(f"""
+DROP DATABASE IF EXISTS {DB};
+CREATE DATABASE {DB};
+USE {DB};
+CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
+""")
+    pg_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    task = "it_cfg_rps_stop"
+    start(local, task, base() + f"[extractor]\nmax_rps=100\n[runtime]\nlog_dir={fresh_dir(task)}\n")
+    deadline = time.time() + 30
+    while one(local, "SELECT state FROM ape_resume.tasks WHERE name = %s", (task,))[0] != "running":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(1)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+    assert wait_state(local, task, 60) == "stopped"
+    copied = one(local, f"SELECT count(*) FROM {DB}.t")[0]
+    assert 0 < copied < 10000, copied
+    with local.cursor() as cur:
+        cur.execute("UPDATE ape_resume.task SET config = replace(config, 'max_rps=100', 'max_rps=0')"
+                    " WHERE name = %s", (task,))
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task, 120) == "finished"
+    assert one(local, f"SELECT count(*), count(DISTINCT id), sum(v) FROM {DB}.t") == \
+        (ROWS, ROWS, ROWS * (ROWS + 1) // 2)
+    drop_task_if_exists(local, task)
