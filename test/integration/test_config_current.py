@@ -33,6 +33,11 @@ def mysql_exec(sql):
         conn.close()
 
 
+def fresh_mysql(sql):
+    """Run sql in a new, empty MariaDB database DB."""
+    mysql_exec(f"DROP DATABASE IF EXISTS {DB};\nCREATE DATABASE {DB};\nUSE {DB};\n" + sql)
+
+
 def pgsrc_exec(sql):
     conn = psycopg2.connect(env("APE_PGSRC_URL").replace("postgres://", "postgresql://"))
     conn.autocommit = True
@@ -238,10 +243,7 @@ def test_mongo_credentials_are_merged_into_the_url(local):
 # --- credentials ------------------------------------------------------------
 
 def plain_table_mysql():
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq * 2 FROM seq_1_to_300
 """)
@@ -342,10 +344,7 @@ def test_where_ignore_cols_and_col_map_through_a_stop_and_resume(local, kind):
     rows_estimated is the condition's."""
     cond = "v % 3 = 0 OR v < 50"
     if kind == "mysql":
-        mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+        fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL, name varchar(20), secret varchar(20));
 INSERT INTO {DB}.t SELECT seq, seq % 1000, CONCAT('n', seq), CONCAT('s', seq) FROM seq_1_to_{ROWS};
 CREATE TABLE {DB}.c (id int PRIMARY KEY, name varchar(20), secret varchar(20));
@@ -458,10 +457,7 @@ def test_rules_naming_what_the_source_lacks_fail_naming_it(local, kind):
 # --- rate limits --------------------------------------------------------------
 
 def test_max_rps_limits_the_rows_read_from_the_source(local):
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
 """)
@@ -485,10 +481,7 @@ def test_a_resume_under_changed_table_settings_is_refused(local):
     resumes from its log dir with another condition fails naming the table
     and the setting, and writes nothing; with the same settings it resumes,
     every selected row once."""
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL, w int);
 INSERT INTO {DB}.t SELECT seq, seq % 1000, seq FROM seq_1_to_{ROWS}
 """)
@@ -551,10 +544,7 @@ def test_from_target_resumes_a_new_task_from_the_catalog_of_its_task_id(local):
     log_dir) takes up where the stopped one left off, from the catalog, and
     copies each remaining row once.  Without from_target, or with another
     task_id, it starts from the beginning (and finds the target not empty)."""
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
 """)
@@ -601,10 +591,7 @@ def test_a_dropped_tasks_log_dir_keeps_the_settings_its_rows_were_copied_under(l
     task resuming from position.log under another where_conditions is
     refused, and under the same one resumes exactly.  A bad line of the
     file is skipped with a WARNING."""
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq % 1000 FROM seq_1_to_{ROWS}
 """)
@@ -663,10 +650,7 @@ def test_max_rps_is_the_sum_over_the_tasks_workers(local):
     """Two tables copied at once by two workers: together they read no
     faster than max_rps (each alone at the limit would take half the time)."""
     half = ROWS // 2
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.a (id int PRIMARY KEY, v int NOT NULL);
 CREATE TABLE {DB}.b (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.a SELECT seq, seq FROM seq_1_to_{half};
@@ -689,10 +673,7 @@ def test_a_task_another_resumed_from_does_not_resume_too(local):
     """b resumes from a's log dir, and so from a's catalog positions; a's
     own positions are then behind the target's rows: resume_task(a) is
     refused naming b, and the target keeps every row once."""
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
 """)
@@ -717,10 +698,7 @@ def test_stop_task_ends_a_rate_limited_wait(local):
     """At max_rps=100 a 10,000-row batch takes 100 s; stop_task does not wait
     for it: the wait ends, the batch commits what it read, and the resumed
     task (without the limit) copies every row once."""
-    mysql_exec(f"""
-DROP DATABASE IF EXISTS {DB};
-CREATE DATABASE {DB};
-USE {DB};
+    fresh_mysql(f"""
 CREATE TABLE {DB}.t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO {DB}.t SELECT seq, seq FROM seq_1_to_{ROWS}
 """)
