@@ -12,8 +12,10 @@ PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 OBJS = \
 	src/ape_resume.o \
 	src/config.o \
+	src/source_url.o \
 	src/name_filter.o \
 	src/table_rule.o \
+	src/table_rule_json.o \
 	src/position_json.o \
 	src/position_file.o \
 	src/catalog.o \
@@ -65,7 +67,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Per-file include paths for the client-library wrappers.
-src/position_json.o src/position_json.bc src/table_rule.o src/table_rule.bc: override CPPFLAGS += $(JSONC_CFLAGS)
+src/position_json.o src/position_json.bc src/table_rule_json.o src/table_rule_json.bc: override CPPFLAGS += $(JSONC_CFLAGS)
 src/mysql/%.o src/mysql/%.bc: override CPPFLAGS += $(MYSQL_CFLAGS)
 src/pg/%.o src/pg/%.bc: override CPPFLAGS += -I$(libpq_srcdir)
 src/mongo/%.o src/mongo/%.bc: override CPPFLAGS += $(MONGOC_CFLAGS)

@@ -49,7 +49,6 @@ typedef enum ConfigKeyKind
 	CK_MAX_RPS,
 	CK_MAX_MBPS,
 	CK_PIPELINE_MAX_RPS,
-	CK_SINK_IGNORED,
 	CK_SINK_TYPE,
 	CK_SINK_BATCH,
 	CK_DO_DBS,
@@ -81,7 +80,7 @@ typedef struct ConfigKey
 	const char *section;
 	const char *key;			/* NULL: every key of the section */
 	ConfigKeyKind kind;
-	const char *why;			/* CK_NO_EFFECT, CK_SINK_IGNORED: the reason, or NULL */
+	const char *why;			/* CK_NO_EFFECT: the reason, or NULL */
 } ConfigKey;
 
 #define CDC_ONLY "It matters only for change data capture; ape_resume copies snapshots."
@@ -134,13 +133,13 @@ static const ConfigKey config_keys[] = {
 	{"extractor", "source", CK_NO_EFFECT, CDC_ONLY},
 	{"extractor", "resume_token", CK_NO_EFFECT, CDC_ONLY},
 	{"extractor", "start_timestamp", CK_NO_EFFECT, CDC_ONLY},
-	{"sinker", "db_type", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "db_type", CK_NO_EFFECT, TARGET_LOCAL},
 	{"sinker", "sink_type", CK_SINK_TYPE},
-	{"sinker", "url", CK_SINK_IGNORED, TARGET_LOCAL},
-	{"sinker", "username", CK_SINK_IGNORED, TARGET_LOCAL},
-	{"sinker", "password", CK_SINK_IGNORED, TARGET_LOCAL},
-	{"sinker", "ssl_mode", CK_SINK_IGNORED, TARGET_LOCAL},
-	{"sinker", "ssl_ca_path", CK_SINK_IGNORED, TARGET_LOCAL},
+	{"sinker", "url", CK_NO_EFFECT, TARGET_LOCAL},
+	{"sinker", "username", CK_NO_EFFECT, TARGET_LOCAL},
+	{"sinker", "password", CK_NO_EFFECT, TARGET_LOCAL},
+	{"sinker", "ssl_mode", CK_NO_EFFECT, TARGET_LOCAL},
+	{"sinker", "ssl_ca_path", CK_NO_EFFECT, TARGET_LOCAL},
 	{"sinker", "batch_size", CK_SINK_BATCH},
 	{"sinker", "max_connections", CK_NO_EFFECT, NULL},
 	{"sinker", "connection_timeout_secs", CK_NO_EFFECT, NULL},
@@ -408,79 +407,6 @@ parse_table_rules(const IniItem *item, const TaskConfig *config, TableRuleKind k
 	return rules;
 }
 
-/* Append s percent-encoded: everything but RFC 3986's unreserved characters. */
-static void
-append_percent_encoded(StringInfo buf, const char *s)
-{
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
-			appendStringInfoChar(buf, (char) c);
-		else
-			appendStringInfo(buf, "%%%02X", c);
-	}
-}
-
-/*
- * The URL with [extractor] username and password in its user info, as
- * ape-dts merges them: percent-encoded, each replacing the URL's own when
- * set (NULL: the URL's stays).  The user info ends at the last '@' before
- * the first '/', '?' or '#' after the scheme, as every source reads it.
- */
-static char *
-url_with_credentials(const char *url, const char *user, const char *password)
-{
-	const char *auth = strstr(url, "://") + 3;
-	const char *end = auth + strcspn(auth, "/?#");
-	const char *at = NULL;
-	const char *colon = NULL;
-	const char *p;
-	StringInfoData buf;
-
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at != NULL)
-		colon = memchr(auth, ':', at - auth);
-
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, url, auth - url);
-	if (user != NULL)
-		append_percent_encoded(&buf, user);
-	else if (at != NULL)
-		appendBinaryStringInfo(&buf, auth, (colon ? colon : at) - auth);
-	if (password != NULL)
-	{
-		appendStringInfoChar(&buf, ':');
-		append_percent_encoded(&buf, password);
-	}
-	else if (colon != NULL)
-		appendBinaryStringInfo(&buf, colon, at - colon);
-	appendStringInfoChar(&buf, '@');
-	appendStringInfoString(&buf, at ? at + 1 : auth);
-	return buf.data;
-}
-
-static bool
-url_has_scheme(const char *url, SourceKind kind)
-{
-	switch (kind)
-	{
-		case SOURCE_MYSQL:
-			return strncmp(url, "mysql://", 8) == 0;
-		case SOURCE_PG:
-			return strncmp(url, "postgres://", 11) == 0 ||
-				strncmp(url, "postgresql://", 13) == 0;
-		case SOURCE_MONGO:
-			return strncmp(url, "mongodb://", 10) == 0 ||
-				strncmp(url, "mongodb+srv://", 14) == 0;
-	}
-	return false;
-}
-
 static char *
 resolve_dir_value(const IniItem *item)
 {
@@ -527,7 +453,6 @@ task_config_parse(const char *text, const char *task_name)
 	const IniItem *max_rps = NULL;
 	const IniItem *pipeline_max_rps = NULL;
 	const IniItem *resume_from_log = NULL;
-	const char *password = NULL;
 	int			sink_batch = 0;
 	ListCell   *lc;
 
@@ -616,8 +541,7 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_PASSWORD:
 				if (item->value[0] != '\0')
-					password = item->value;
-				config->password_set = password != NULL;
+					config->password = item->value;
 				break;
 			case CK_SSL_MODE:
 				if (strcmp(item->value, "disable") == 0)
@@ -670,13 +594,6 @@ task_config_parse(const char *text, const char *task_name)
 			case CK_MAX_MBPS:
 				if (item->value[0] != '\0')
 					config->max_mbps = parse_int(item, 0, 4095);
-				break;
-			case CK_SINK_IGNORED:
-				if (item->value[0] != '\0')
-					ereport(NOTICE,
-							(errmsg("key \"%s\" in section [sinker] has no effect in ape_resume",
-									item->key),
-							 errdetail("%s", key->why)));
 				break;
 			case CK_SINK_TYPE:
 				if (strcmp(item->value, "check") == 0)
@@ -816,13 +733,12 @@ task_config_parse(const char *text, const char *task_name)
 						   config->db_type == SOURCE_MYSQL ? "mysql://" :
 						   config->db_type == SOURCE_PG ? "postgres://" : "mongodb://")));
 	config->url = url_item->value;
-	config->password = unconstify(char *, password);
 	/*
 	 * libpq reads a user info with '?' or '#' in it, as no URL parser does:
 	 * a PostgreSQL source takes the keys as its user and password keywords.
 	 */
-	if ((config->username != NULL || password != NULL) && config->db_type != SOURCE_PG)
-		config->url = url_with_credentials(config->url, config->username, password);
+	if ((config->username != NULL || config->password != NULL) && config->db_type != SOURCE_PG)
+		config->url = url_with_credentials(config->url, config->username, config->password);
 	if (config->db_type == SOURCE_MONGO && config->filter.table_rules != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -900,29 +816,13 @@ table_rules_to_string(const List *rules, TableRuleKind kind)
 	foreach(lc, rules)
 	{
 		const TableRule *r = lfirst(lc);
-		ListCell   *lc2;
-		int			n = 0;
+		char	   *text = table_rule_text(r, kind);
 
-		if ((kind == TABLE_RULE_WHERE && r->where == NULL) ||
-			(kind == TABLE_RULE_IGNORE_COLS && r->ignore_cols == NIL) ||
-			(kind == TABLE_RULE_COL_MAP && r->col_map == NIL))
+		if (text[0] == '\0')
 			continue;
-		appendStringInfo(&buf, "%s%s.%s: ", buf.len > 0 ? "; " : "",
-						 quote_identifier(r->db), quote_identifier(r->tb));
-		if (kind == TABLE_RULE_WHERE)
-			appendStringInfo(&buf, "(%s)", r->where);
-		else if (kind == TABLE_RULE_IGNORE_COLS)
-			foreach(lc2, r->ignore_cols)
-				appendStringInfo(&buf, "%s%s", n++ > 0 ? ", " : "",
-								 quote_identifier(lfirst(lc2)));
-		else
-			foreach(lc2, r->col_map)
-			{
-				ColumnRename *cr = lfirst(lc2);
-
-				appendStringInfo(&buf, "%s%s -> %s", n++ > 0 ? ", " : "",
-								 quote_identifier(cr->src), quote_identifier(cr->dst));
-			}
+		appendStringInfo(&buf, kind == TABLE_RULE_WHERE ? "%s%s.%s: (%s)" : "%s%s.%s: %s",
+						 buf.len > 0 ? "; " : "",
+						 quote_identifier(r->db), quote_identifier(r->tb), text);
 	}
 	return buf.len > 0 ? buf.data : NULL;
 }
@@ -937,7 +837,7 @@ task_config_settings(const TaskConfig *c)
 	l = add_setting(l, "extractor", "db_type", pstrdup(source_kind_name(c->db_type)));
 	l = add_setting(l, "extractor", "url", url_mask_password(c->url));
 	l = add_setting(l, "extractor", "username", c->username ? pstrdup(c->username) : NULL);
-	l = add_setting(l, "extractor", "password", c->password_set ? pstrdup("*****") : NULL);
+	l = add_setting(l, "extractor", "password", c->password ? pstrdup("*****") : NULL);
 	l = add_setting(l, "extractor", "ssl_mode",
 					c->ssl_mode != SSL_MODE_UNSET ? pstrdup(ssl_mode_name(c->ssl_mode)) : NULL);
 	l = add_setting(l, "extractor", "ssl_ca_path", c->ssl_ca_path ? pstrdup(c->ssl_ca_path) : NULL);
@@ -972,142 +872,4 @@ task_config_settings(const TaskConfig *c)
 	l = add_setting(l, "resumer", "resume_config_file",
 					c->resume_config_file ? pstrdup(c->resume_config_file) : NULL);
 	return l;
-}
-
-/*
- * Query-string keys whose value is a secret: libpq's password and
- * sslpassword, the Mongo driver's key passwords and
- * authMechanismProperties (which can carry AWS_SESSION_TOKEN).
- */
-static const char *const secret_keys[] = {
-	"password", "sslpassword", "authmechanismproperties",
-	"tlscertificatekeyfilepassword", "sslclientcertificatekeypassword",
-	NULL
-};
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = pg_ascii_tolower((unsigned char) c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Is the key of a key=value pair (n bytes, percent-encoded) a secret's? */
-static bool
-is_secret_key(const char *key, size_t n)
-{
-	StringInfoData k;
-	size_t		i;
-	int			j;
-	bool		secret = false;
-
-	initStringInfo(&k);
-	/* the drivers decode the key before they look at it */
-	for (i = 0; i < n; i++)
-	{
-		if (key[i] == '%' && i + 2 < n &&
-			hex_digit(key[i + 1]) >= 0 && hex_digit(key[i + 2]) >= 0)
-		{
-			appendStringInfoChar(&k, (char) pg_ascii_tolower((unsigned char)
-															 (hex_digit(key[i + 1]) * 16 +
-															  hex_digit(key[i + 2]))));
-			i += 2;
-		}
-		else
-			appendStringInfoChar(&k, (char) pg_ascii_tolower((unsigned char) key[i]));
-	}
-	for (j = 0; secret_keys[j] != NULL; j++)
-		if (strcmp(k.data, secret_keys[j]) == 0)
-			secret = true;
-	pfree(k.data);
-	return secret;
-}
-
-/*
- * Mask the value of every secret parameter (see secret_keys) in the query
- * string of a URL.
- */
-static char *
-mask_query_password(char *url, size_t from)
-{
-	char	   *q = strchr(url + from, '?');
-	const char *p;
-	StringInfoData buf;
-
-	if (q == NULL)
-		return url;
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, url, q + 1 - url);
-	p = q + 1;
-	while (*p)
-	{
-		size_t		n = strcspn(p, "&");
-		const char *eq = memchr(p, '=', n);
-
-		if (eq != NULL && is_secret_key(p, eq - p))
-		{
-			appendBinaryStringInfo(&buf, p, eq + 1 - p);
-			appendStringInfoString(&buf, "*****");
-		}
-		else
-			appendBinaryStringInfo(&buf, p, n);
-		p += n;
-		if (*p == '&')
-			appendStringInfoChar(&buf, *p++);
-	}
-	return buf.data;
-}
-
-char *
-url_mask_password(const char *url)
-{
-	const char *auth = strstr(url, "://");
-	const char *q;
-	const char *at = NULL;
-	const char *colon;
-	const char *p;
-	size_t		slash;
-	StringInfoData buf;
-
-	if (auth == NULL)
-		return mask_query_password(pstrdup(url), 0);
-	auth += 3;
-
-	/*
-	 * The userinfo ends at the last '@' before the query string (ours, for
-	 * a MySQL URL, where a password may hold '/'); with no '@' before the
-	 * first '?', that '?' may be a password's, as libpq reads a URL: then
-	 * it ends at the last '@' before the first '/'.  No '@' there: no
-	 * userinfo, and the query string starts at the first '?'.
-	 */
-	q = strchr(auth, '?');
-	for (p = auth; *p && (q == NULL || p < q); p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL && q != NULL)
-	{
-		slash = strcspn(auth, "/");
-		for (p = auth; p < auth + slash; p++)
-			if (*p == '@')
-				at = p;
-	}
-	if (at == NULL)
-		return mask_query_password(pstrdup(url), auth - url);
-	colon = memchr(auth, ':', at - auth);
-	initStringInfo(&buf);
-	if (colon == NULL)
-		appendBinaryStringInfo(&buf, url, at - url);
-	else
-	{
-		appendBinaryStringInfo(&buf, url, colon + 1 - url);
-		appendStringInfoString(&buf, "*****");
-	}
-	/* the query string: after the userinfo */
-	slash = buf.len;
-	appendStringInfoString(&buf, at);
-	return mask_query_password(buf.data, slash);
 }

@@ -11,6 +11,7 @@
 
 #include "ape_resume.h"
 #include "name_filter.h"
+#include "source_url.h"
 
 /* [extractor] ssl_mode: TLS to the source. */
 typedef enum SslMode
@@ -31,7 +32,6 @@ typedef struct TaskConfig
 								 * them as libpq keywords) */
 	char	   *username;		/* [extractor] username, NULL: none */
 	char	   *password;		/* [extractor] password, NULL: none; never show it */
-	bool		password_set;	/* [extractor] password is set */
 	SslMode		ssl_mode;
 	char	   *ssl_ca_path;	/* absolute, or NULL */
 	int			max_rps;		/* rows a second from the source, 0: no limit */
@@ -70,9 +70,6 @@ extern List *task_config_settings(const TaskConfig *config);
 
 /* Validate a task name (it names the default log directory). */
 extern void task_name_check(const char *task_name);
-
-/* The source URL with its password replaced by "*****". */
-extern char *url_mask_password(const char *url);
 
 /* The character that quotes a literal name for this kind of source. */
 extern char source_quote_char(SourceKind kind);

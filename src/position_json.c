@@ -3,7 +3,7 @@
  * position_json.c
  *	  The JSON objects of position lines, read and written with json-c.
  *
- * This file and table_rule.c alone include json-c's headers (its
+ * This file and table_rule_json.c alone include json-c's headers (its
  * json_object clashes with PostgreSQL's).  Every json-c object is released before a
  * function returns or raises an error.
  *

@@ -352,26 +352,12 @@ file_definition(ResumeInputs *in, const SourceTable *table)
 }
 
 void
-resume_log_definitions(const TaskConfig *config, List *tables)
+resume_log_definition(const TaskConfig *config, const SourceTable *table)
 {
-	char	   *path = psprintf("%s/definitions.log", config->log_dir);
-	StringInfoData buf;
-	ListCell   *lc;
-
-	if (tables == NIL)
-		return;
-	initStringInfo(&buf);
-	foreach(lc, tables)
-	{
-		SourceTable *table = lfirst(lc);
-
-		if (buf.len > 0)
-			appendStringInfoChar(&buf, '\n');
-		appendStringInfoString(&buf, position_json_definition(table->schema, table->tb,
-															  resume_table_definition(config, table)));
-	}
-	position_file_append(path, buf.data, true);
-	pfree(buf.data);
+	position_file_append(psprintf("%s/definitions.log", config->log_dir),
+						 position_json_definition(table->schema, table->tb,
+												  resume_table_definition(config, table)),
+						 true);
 }
 
 
@@ -541,35 +527,17 @@ not_the_key(const SourceTable *table)
 }
 
 /*
- * The source server and database of a URL, without credentials or options:
- * "<db_type>://host:port[,host:port]" and, for PostgreSQL and Mongo, the
- * database path (a MySQL table's database is its schema).
+ * The source server and database of the config, without credentials or
+ * options: the source's own reading (PostgreSQL: libpq's), or the URL's.
  */
 static char *
 source_identity(const TaskConfig *config)
 {
 	const SourceOps *ops = source_ops_for(config->db_type);
-	const char *auth = strstr(config->url, "://");
-	const char *end;
-	const char *at = NULL;
-	const char *p;
-	size_t		path;
 
 	if (ops->identity != NULL)
 		return ops->identity(config);
-	auth = auth ? auth + 3 : config->url;
-	end = auth + strcspn(auth, "?#");
-	path = strcspn(auth, "/?#");
-	for (p = auth; p < auth + path; p++)
-		if (*p == '@')
-			at = p;
-	if (at != NULL)
-		auth = at + 1;
-	if (config->db_type == SOURCE_MYSQL)
-		end = auth + strcspn(auth, "/?#");
-	while (end > auth && end[-1] == '/')
-		end--;
-	return psprintf("%s://%.*s", source_kind_name(config->db_type), (int) (end - auth), auth);
+	return url_server_identity(config->url, config->db_type);
 }
 
 char **
@@ -577,28 +545,13 @@ resume_table_definition(const TaskConfig *config, const SourceTable *table)
 {
 	const TableRule *rule = table_rule_find(config->filter.table_rules, table->schema, table->tb);
 	char	  **def = palloc0(sizeof(char *) * TABLE_DEF_N);
-	StringInfoData buf;
-	ListCell   *lc;
 	char	   *dst_schema;
 	char	   *dst_tb;
 
 	def[TABLE_DEF_SOURCE] = source_identity(config);
-	def[TABLE_DEF_WHERE] = pstrdup(rule && rule->where ? rule->where : "");
-	initStringInfo(&buf);
-	if (rule)
-		foreach(lc, rule->ignore_cols)
-			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
-	def[TABLE_DEF_IGNORE_COLS] = buf.data;
-	initStringInfo(&buf);
-	if (rule)
-		foreach(lc, rule->col_map)
-		{
-			ColumnRename *cr = lfirst(lc);
-
-			appendStringInfo(&buf, "%s%s -> %s", buf.len > 0 ? ", " : "",
-							 quote_identifier(cr->src), quote_identifier(cr->dst));
-		}
-	def[TABLE_DEF_COL_MAP] = buf.data;
+	def[TABLE_DEF_WHERE] = table_rule_text(rule, TABLE_RULE_WHERE);
+	def[TABLE_DEF_IGNORE_COLS] = table_rule_text(rule, TABLE_RULE_IGNORE_COLS);
+	def[TABLE_DEF_COL_MAP] = table_rule_text(rule, TABLE_RULE_COL_MAP);
 	name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
 	def[TABLE_DEF_TARGET] = psprintf("%s.%s", quote_identifier(dst_schema), quote_identifier(dst_tb));
 	return def;
@@ -628,6 +581,17 @@ definition_changed(const SourceTable *table, char **old, char **def)
 	return NULL;
 }
 
+/* Make d a refusal for the reason why, also in default.log. */
+static void
+refuse(ResumeInputs *in, ResumeDecision *d, char *why)
+{
+	d->action = RESUME_REFUSE;
+	d->note = why;
+	d->value = NULL;
+	if (in->log)
+		task_log(in->config, "ERROR", "resumer, %s", why);
+}
+
 /*
  * A decision taken from the log dir's position.log or finished.log: the
  * rows were copied under the settings of its definitions.log, if it has
@@ -644,11 +608,7 @@ refused_by_file_definition(ResumeInputs *in, const SourceTable *table, char **de
 	why = definition_changed(table, file_definition(in, table), def);
 	if (why == NULL)
 		return false;
-	d->action = RESUME_REFUSE;
-	d->note = why;
-	d->value = NULL;
-	if (in->log)
-		task_log(in->config, "ERROR", "resumer, %s", why);
+	refuse(in, d, why);
 	return true;
 }
 
@@ -682,12 +642,9 @@ resume_decide(ResumeInputs *in, const SourceTable *table, ResumeDecision *d)
 		why = definition_changed(table, c->definition, def);
 		if (why != NULL)
 		{
-			d->action = RESUME_REFUSE;
 			d->origin = ORIGIN_CATALOG;
 			d->own = c->own;
-			d->note = why;
-			if (in->log)
-				task_log(in->config, "ERROR", "resumer, %s", why);
+			refuse(in, d, why);
 			return;
 		}
 	}

@@ -85,12 +85,12 @@ extern void resume_decide(ResumeInputs *inputs, const SourceTable *table,
 extern void resume_repair_logs(const TaskConfig *config, int64 task_id, List *tables);
 
 /*
- * Append to the log dir's definitions.log what makes the rows of each
+ * Append to the log dir's definitions.log what makes the rows of the
  * table's copy, for a later task that resumes from the log dir: when a
  * run starts writing a table's rows, not before (a run that fails before
  * must not make its settings those of the rows already there).
  */
-extern void resume_log_definitions(const TaskConfig *config, List *tables);
+extern void resume_log_definition(const TaskConfig *config, const SourceTable *table);
 
 /* Tell which tables the files name that the task does not copy. */
 extern void resume_report_unused(ResumeInputs *inputs);

@@ -63,6 +63,13 @@ extern bool table_rule_ignores(const TableRule *rule, const char *col);
 extern const char *table_rule_target_name(const TableRule *rule, const char *col);
 
 /*
+ * One key of a rule as text, "" if the rule (NULL: none) has none: the
+ * condition as written, ignore_cols as "a, b", col_map as "a -> x, b -> y",
+ * names quoted where they need it.
+ */
+extern char *table_rule_text(const TableRule *rule, TableRuleKind kind);
+
+/*
  * Is text one SQL expression that can be put in parentheses after WHERE?
  * NULL if so, else why not: a ';', a comment, an unbalanced parenthesis or
  * an unterminated quoted string or name.  This is a lexical check; the

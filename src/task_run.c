@@ -267,7 +267,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 				 errhint("Truncate or drop the target table for a fresh copy, or resume from a position.")));
 	commit_xact();
 	/* rows are written from now on: under these settings */
-	resume_log_definitions(config, list_make1(unconstify(SourceTable *, table)));
+	resume_log_definition(config, table);
 
 	while (!finished)
 	{

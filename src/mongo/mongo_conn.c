@@ -174,18 +174,13 @@ static char *
 url_raw_password(const char *url)
 {
 	const char *p = strstr(url, "://");
-	const char *end;
-	const char *at = NULL;
+	const char *at;
 	const char *colon;
-	const char *q;
 
 	if (p == NULL)
 		return NULL;
 	p += 3;
-	end = p + strcspn(p, "/?#");
-	for (q = p; q < end; q++)
-		if (*q == '@')
-			at = q;
+	at = url_userinfo_at(p);
 	if (at == NULL)
 		return NULL;
 	colon = memchr(p, ':', at - p);

@@ -433,7 +433,6 @@ bad_url(const char *url, const char *detail)
 typedef struct MysqlTls
 {
 	SslMode		mode;			/* SSL_MODE_UNSET: no TLS */
-	bool		preferred;		/* ssl-mode=preferred: TLS if the server has it */
 	char	   *ca;
 	char	   *cert;
 	char	   *key;
@@ -469,15 +468,17 @@ parse_mysql_options(const char *url, const char *q, MysqlTls *tls)
 			bad_url(url, "An option has a malformed %-escape.");
 		if (pg_strcasecmp(name, "ssl-mode") == 0)
 		{
-			tls->preferred = false;
 			if (pg_strcasecmp(value, "disabled") == 0)
 				tls->mode = SSL_MODE_DISABLE;
-			else if (pg_strcasecmp(value, "preferred") == 0)
-			{
-				tls->mode = SSL_MODE_UNSET;
-				tls->preferred = true;
-			}
-			else if (pg_strcasecmp(value, "required") == 0)
+
+			/*
+			 * preferred is taken as required: Connector/C has no TLS that
+			 * may fall back to plaintext (MYSQL_OPT_SSL_ENFORCE off turns
+			 * TLS off), and a silent fallback is what TLS is asked for to
+			 * prevent.
+			 */
+			else if (pg_strcasecmp(value, "preferred") == 0 ||
+					 pg_strcasecmp(value, "required") == 0)
 				tls->mode = SSL_MODE_REQUIRE;
 			else if (pg_strcasecmp(value, "verify_ca") == 0)
 				tls->mode = SSL_MODE_VERIFY_CA;
@@ -605,7 +606,7 @@ set_tls_options(Source *s, const MysqlTls *tls)
 	my_bool		on = 1;
 	bool		ok = true;
 
-	if (tls->mode == SSL_MODE_DISABLE || (tls->mode == SSL_MODE_UNSET && !tls->preferred))
+	if (tls->mode == SSL_MODE_DISABLE || tls->mode == SSL_MODE_UNSET)
 		return;
 	if ((tls->mode == SSL_MODE_VERIFY_CA || tls->mode == SSL_MODE_VERIFY_FULL) && tls->ca == NULL)
 		ereport(ERROR,
@@ -613,11 +614,6 @@ set_tls_options(Source *s, const MysqlTls *tls)
 				 errmsg("ssl_mode %s for MySQL server \"%s\" needs a CA certificate",
 						ssl_mode_name(tls->mode), s->server),
 				 errhint("Set ssl_ca_path in section [extractor], or ssl-ca in the url.")));
-	/*
-	 * preferred is taken as required: Connector/C has no TLS that may fall
-	 * back to plaintext (MYSQL_OPT_SSL_ENFORCE off turns TLS off), and a
-	 * silent fallback is what TLS is asked for to prevent.
-	 */
 	ok &= mysql_options(s->conn, MYSQL_OPT_SSL_ENFORCE, &on) == 0;
 	if (tls->ca)
 		ok &= mysql_options(s->conn, MYSQL_OPT_SSL_CA, tls->ca) == 0;
@@ -697,10 +693,7 @@ mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 	parse_mysql_url(config->url, &user, &password, &host, &port, &tls);
 	/* the config's keys beat the URL's options, as in ape-dts */
 	if (config->ssl_mode != SSL_MODE_UNSET)
-	{
 		tls.mode = config->ssl_mode;
-		tls.preferred = false;
-	}
 	if (config->ssl_ca_path != NULL && tls.mode != SSL_MODE_DISABLE)
 		tls.ca = config->ssl_ca_path;
 
@@ -740,12 +733,12 @@ mysql_source_connect(const TaskConfig *config, const SourceReport *report)
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": %s",
 						s->server, mysql_error(s->conn))));
-	if ((tls.preferred || (tls.mode != SSL_MODE_UNSET && tls.mode != SSL_MODE_DISABLE)) &&
+	if (tls.mode != SSL_MODE_UNSET && tls.mode != SSL_MODE_DISABLE &&
 		mysql_get_ssl_cipher(s->conn) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 errmsg("could not connect to MySQL server \"%s\": the connection is not encrypted, and ssl_mode is %s",
-						s->server, tls.preferred ? "preferred" : ssl_mode_name(tls.mode))));
+						s->server, ssl_mode_name(tls.mode))));
 	if (password)
 	{
 		memset(password, 0, strlen(password));

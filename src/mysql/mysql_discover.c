@@ -34,15 +34,22 @@ append_where_table(Source *s, StringInfo sql, const char *schema_col, const Sour
  * and calls meta_done.  The result is freed by the callback on ERROR.
  */
 static MYSQL_RES *
-meta_query(Source *s, const char *sql)
+meta_query_what(Source *s, const char *sql, const char *what, const char *what_read)
 {
 	Assert(s->meta_res == NULL);
 	if (mysql_nb_real_query(s, sql, strlen(sql)) != 0)
-		mysql_error_report(s, "a query of information_schema");
+		mysql_error_report(s, what);
 	s->meta_res = mysql_nb_store_result(s);
 	if (s->meta_res == NULL)
-		mysql_error_report(s, "reading a result of information_schema");
+		mysql_error_report(s, what_read);
 	return s->meta_res;
+}
+
+static MYSQL_RES *
+meta_query(Source *s, const char *sql)
+{
+	return meta_query_what(s, sql, "a query of information_schema",
+						   "reading a result of information_schema");
 }
 
 /* A stored result: freeing it reads nothing. */
@@ -432,6 +439,7 @@ check_where(Source *s, SourceTable *t)
 	MYSQL_FIELD *fields;
 	int64		rows = 0;
 	bool		known = false;
+	char	   *what;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "EXPLAIN SELECT 1 FROM ");
@@ -439,13 +447,9 @@ check_where(Source *s, SourceTable *t)
 	appendStringInfoChar(&sql, '.');
 	mysql_append_ident(&sql, t->tb);
 	appendStringInfo(&sql, " WHERE (%s)", t->where);
-	if (mysql_nb_real_query(s, sql.data, sql.len) != 0)
-		mysql_error_report(s, psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
-									   t->schema, t->tb));
-	s->meta_res = mysql_nb_store_result(s);
-	if (s->meta_res == NULL)
-		mysql_error_report(s, psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
-									   t->schema, t->tb));
+	what = psprintf("where_conditions of section [filter] for table \"%s\".\"%s\"",
+					t->schema, t->tb);
+	meta_query_what(s, sql.data, what, what);
 	nfields = mysql_num_fields(s->meta_res);
 	fields = mysql_fetch_fields(s->meta_res);
 	while ((row = meta_next(s)) != NULL)

@@ -211,6 +211,41 @@ pg_append_ident(Source *s, StringInfo sql, const char *name)
 	PQfreemem(q);
 }
 
+/* The values of a parsed connection string that say where it connects. */
+typedef struct ConninfoParts
+{
+	const char *host;
+	const char *hostaddr;
+	const char *port;
+	const char *dbname;
+	const char *user;
+	const char *password;
+} ConninfoParts;
+
+/* Fill parts from opts (NULL for a keyword without a value); valid while opts is. */
+static void
+conninfo_parts(const PQconninfoOption *opts, ConninfoParts *parts)
+{
+	memset(parts, 0, sizeof(ConninfoParts));
+	for (const PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			parts->host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			parts->hostaddr = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			parts->port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			parts->dbname = o->val;
+		else if (strcmp(o->keyword, "user") == 0)
+			parts->user = o->val;
+		else if (strcmp(o->keyword, "password") == 0)
+			parts->password = o->val;
+	}
+}
+
 /*
  * "host:port" of a connection string, for messages, and its password (to
  * scrub it from libpq's messages).  ERROR, with the URL masked, when libpq
@@ -221,9 +256,8 @@ parse_pg_url(Source *s, const char *url)
 {
 	char	   *errmsg_pq = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &errmsg_pq);
-	PQconninfoOption *o;
-	const char *host = NULL;
-	const char *port = NULL;
+	ConninfoParts parts;
+	const char *host;
 
 	if (opts == NULL)
 	{
@@ -238,21 +272,12 @@ parse_pg_url(Source *s, const char *url)
 						strstr(detail, "@") ? "libpq cannot parse it" :
 						pg_clean_message(NULL, detail))));
 	}
-	for (o = opts; o->keyword; o++)
-	{
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0 && host == NULL)
-			host = o->val;
-		else if (strcmp(o->keyword, "port") == 0)
-			port = o->val;
-		else if (strcmp(o->keyword, "password") == 0)
-			s->password = pstrdup(o->val);
-	}
+	conninfo_parts(opts, &parts);
+	host = parts.host ? parts.host : parts.hostaddr;
+	if (parts.password)
+		s->password = pstrdup(parts.password);
 	s->server = psprintf(host && strchr(host, ':') && !strchr(host, '/') ? "[%s]:%s" : "%s:%s",
-						 host ? host : "localhost", port ? port : "5432");
+						 host ? host : "localhost", parts.port ? parts.port : "5432");
 	PQconninfoFree(opts);
 }
 
@@ -266,32 +291,18 @@ char *
 pg_source_identity(const TaskConfig *config)
 {
 	PQconninfoOption *opts = PQconninfoParse(config->url, NULL);
-	const char *host = NULL;
-	const char *hostaddr = NULL;
-	const char *port = NULL;
-	const char *dbname = NULL;
-	const char *user = config->username;
+	ConninfoParts parts;
+	const char *user;
 	char	   *result;
 
 	if (opts == NULL)
 		return pstrdup("pg://?");
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-	{
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = o->val;
-		else if (strcmp(o->keyword, "port") == 0)
-			port = o->val;
-		else if (strcmp(o->keyword, "dbname") == 0)
-			dbname = o->val;
-		else if (strcmp(o->keyword, "user") == 0 && user == NULL)
-			user = o->val;
-	}
-	result = psprintf("pg://%s:%s/%s", host ? host : hostaddr ? hostaddr : "localhost",
-					  port ? port : "5432", dbname ? dbname : user ? user : "");
+	conninfo_parts(opts, &parts);
+	user = config->username ? config->username : parts.user;
+	result = psprintf("pg://%s:%s/%s",
+					  parts.host ? parts.host : parts.hostaddr ? parts.hostaddr : "localhost",
+					  parts.port ? parts.port : "5432",
+					  parts.dbname ? parts.dbname : user ? user : "");
 	PQconninfoFree(opts);
 	return result;
 }
@@ -301,16 +312,13 @@ static bool
 url_has_password(const char *url)
 {
 	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	PQconninfoOption *o;
-	bool		found = false;
+	ConninfoParts parts;
 
 	if (opts == NULL)
 		return false;
-	for (o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
-			found = true;
+	conninfo_parts(opts, &parts);
 	PQconninfoFree(opts);
-	return found;
+	return parts.password != NULL;
 }
 
 /*
