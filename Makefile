@@ -6,7 +6,8 @@
 EXTENSION = ape_resume
 MODULE_big = ape_resume
 DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql \
-	sql/ape_resume--0.2.0--0.3.0.sql sql/ape_resume--0.3.0--0.4.0.sql
+	sql/ape_resume--0.2.0--0.3.0.sql sql/ape_resume--0.3.0--0.4.0.sql \
+	sql/ape_resume--0.4.0--0.5.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \
@@ -32,10 +33,12 @@ OBJS = \
 	src/checkpoint.o \
 	src/order_key.o \
 	src/source.o \
+	src/structure.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \
 	src/mysql/mysql_scan.o \
+	src/mysql/mysql_structure.o \
 	src/pg/pg_conn.o \
 	src/pg/pg_discover.o \
 	src/pg/pg_scan.o \

@@ -72,7 +72,9 @@ typedef enum ConfigKeyKind
 	CK_RESUME_LOG_DIR,
 	CK_RESUME_CONFIG_FILE,
 	CK_TASK_ID,
-	CK_LUA_CODE_FILE
+	CK_LUA_CODE_FILE,
+	CK_DO_STRUCTURES,
+	CK_CONFLICT_POLICY
 } ConfigKeyKind;
 
 typedef struct ConfigKey
@@ -148,7 +150,7 @@ static const ConfigKey config_keys[] = {
 	{"sinker", "is_cluster", CK_NO_EFFECT, NULL},
 	{"sinker", "max_rps", CK_NO_EFFECT, "Rows are written as fast as they are read; [extractor] max_rps limits the source."},
 	{"sinker", "max_mbps", CK_NO_EFFECT, "Rows are written as fast as they are read; [extractor] max_mbps limits the source."},
-	{"sinker", "conflict_policy", CK_NO_EFFECT, "A copy never writes over a row: a table copied from its start needs an empty target."},
+	{"sinker", "conflict_policy", CK_CONFLICT_POLICY},
 	{"sinker", "replace", CK_NO_EFFECT, "A copy never writes over a row: a table copied from its start needs an empty target."},
 	{"sinker", "disable_foreign_key_checks", CK_NO_EFFECT, NULL},
 	{"sinker", "transaction_isolation", CK_NO_EFFECT, NULL},
@@ -159,7 +161,7 @@ static const ConfigKey config_keys[] = {
 	{"filter", "do_events", CK_DO_EVENTS},
 	{"filter", "where_conditions", CK_WHERE_CONDITIONS},
 	{"filter", "ignore_cols", CK_IGNORE_COLS},
-	{"filter", "do_structures", CK_NO_EFFECT, "ape_resume creates the tables it copies into, with their keys."},
+	{"filter", "do_structures", CK_DO_STRUCTURES},
 	{"filter", "do_ddls", CK_NO_EFFECT, CDC_ONLY},
 	{"filter", "do_dcls", CK_NO_EFFECT, CDC_ONLY},
 	{"filter", "ignore_cmds", CK_NO_EFFECT, CDC_ONLY},
@@ -347,6 +349,84 @@ parse_bool_value(const IniItem *item)
 	return result;
 }
 
+/* do_structures as parse_config shows it: table and every kind chosen. */
+static char *
+structures_to_string(int bits)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "table");
+	if (bits & STRUCT_DEFAULT)
+		appendStringInfoString(&buf, ",default");
+	if (bits & STRUCT_CONSTRAINT)
+		appendStringInfoString(&buf, ",constraint");
+	if (bits & STRUCT_INDEX)
+		appendStringInfoString(&buf, ",index");
+	if (bits & STRUCT_SEQUENCE)
+		appendStringInfoString(&buf, ",sequence");
+	if (bits & STRUCT_COMMENT)
+		appendStringInfoString(&buf, ",comment");
+	if (bits & STRUCT_TYPE)
+		appendStringInfoString(&buf, ",type");
+	return buf.data;
+}
+
+/*
+ * [filter] do_structures: a comma list of what follows a created table's
+ * data, ape-dts's names; empty or "*": everything.  "table", "database",
+ * "schema" (and Mongo's "collection") name what is always created.
+ */
+static int
+parse_structures(const IniItem *item)
+{
+	static const struct
+	{
+		const char *name;
+		int			bits;
+	}			names[] = {
+		{"*", STRUCT_ALL},
+		{"table", 0},
+		{"database", 0},
+		{"schema", 0},
+		{"collection", 0},
+		{"default", STRUCT_DEFAULT},
+		{"constraint", STRUCT_CONSTRAINT},
+		{"index", STRUCT_INDEX},
+		{"sequence", STRUCT_SEQUENCE},
+		{"comment", STRUCT_COMMENT},
+		{"type", STRUCT_TYPE},
+	};
+	char	   *copy = pstrdup(item->value);
+	char	   *tok;
+	char	   *save = NULL;
+	int			bits = 0;
+	bool		any = false;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	{
+		char	   *name = lower_copy(tok);
+		char	   *end;
+		int			i;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		end = name + strlen(name);
+		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*name == '\0')
+			continue;
+		for (i = 0; i < lengthof(names); i++)
+			if (strcmp(names[i].name, name) == 0)
+				break;
+		if (i == lengthof(names))
+			bad_value(item, psprintf("\"%s\" is not a kind of structure: expected a comma list of table, default, constraint, index, sequence, comment, type, or *.", name));
+		bits |= names[i].bits;
+		any = true;
+	}
+	return any ? bits : STRUCT_ALL;
+}
+
 static const ConfigKey *
 find_key(const IniItem *item)
 {
@@ -485,6 +565,7 @@ task_config_parse(const char *text, const char *task_name)
 	config->checkpoint_interval_secs = DEFAULT_CHECKPOINT_SECS;
 	config->buffer_size = DEFAULT_BUFFER_SIZE;
 	config->log_level = pstrdup("info");
+	config->do_structures = STRUCT_ALL;
 
 	foreach(lc, items)
 	{
@@ -690,6 +771,17 @@ task_config_parse(const char *text, const char *task_name)
 					config->task_id = item->value;
 				}
 				break;
+			case CK_DO_STRUCTURES:
+				config->do_structures = parse_structures(item);
+				break;
+			case CK_CONFLICT_POLICY:
+				if (strcmp(item->value, "ignore") == 0)
+					config->structure_conflict_ignore = true;
+				else if (item->value[0] != '\0' && strcmp(item->value, "interrupt") != 0)
+					bad_value(item, "Expected interrupt or ignore.");
+				else
+					config->structure_conflict_ignore = false;
+				break;
 			case CK_LUA_CODE_FILE:
 				if (item->value[0] != '\0')
 					ereport(ERROR,
@@ -847,6 +939,8 @@ task_config_settings(const TaskConfig *c)
 	l = add_setting(l, "extractor", "max_rps", psprintf("%d", c->max_rps));
 	l = add_setting(l, "extractor", "max_mbps", psprintf("%d", c->max_mbps));
 	l = add_setting(l, "sinker", "batch_size", psprintf("%d", c->checkpoint_rows));
+	l = add_setting(l, "sinker", "conflict_policy",
+					pstrdup(c->structure_conflict_ignore ? "ignore" : "interrupt"));
 	l = add_setting(l, "filter", "do_dbs", patterns_to_string(c->filter.do_dbs, quote));
 	l = add_setting(l, "filter", "ignore_dbs", patterns_to_string(c->filter.ignore_dbs, quote));
 	l = add_setting(l, "filter", "do_tbs", patterns_to_string(c->filter.do_tbs, quote));
@@ -855,6 +949,7 @@ task_config_settings(const TaskConfig *c)
 					table_rules_to_string(c->filter.table_rules, TABLE_RULE_WHERE));
 	l = add_setting(l, "filter", "ignore_cols",
 					table_rules_to_string(c->filter.table_rules, TABLE_RULE_IGNORE_COLS));
+	l = add_setting(l, "filter", "do_structures", structures_to_string(c->do_structures));
 	l = add_setting(l, "router", "db_map", psprintf("%d entries", list_length(c->filter.db_map)));
 	l = add_setting(l, "router", "tb_map", psprintf("%d entries", list_length(c->filter.tb_map)));
 	l = add_setting(l, "router", "col_map",

@@ -23,6 +23,19 @@ typedef enum SslMode
 	SSL_MODE_VERIFY_FULL		/* and for the host name connected to */
 } SslMode;
 
+/*
+ * [filter] do_structures: what of a created target table's schema follows
+ * its data (see structure.h).  Tables, with their primary and unique keys,
+ * are always created.
+ */
+#define STRUCT_DEFAULT		0x01	/* column defaults */
+#define STRUCT_CONSTRAINT	0x02	/* foreign keys, checks, exclusions */
+#define STRUCT_INDEX		0x04	/* secondary indexes */
+#define STRUCT_SEQUENCE		0x08	/* identities, sequences and their values */
+#define STRUCT_COMMENT		0x10	/* table and column comments */
+#define STRUCT_TYPE			0x20	/* a PostgreSQL source's own types, generated columns */
+#define STRUCT_ALL			0x3f
+
 typedef struct TaskConfig
 {
 	SourceKind	db_type;
@@ -49,6 +62,8 @@ typedef struct TaskConfig
 	bool		resume_from_log;
 	char	   *resume_log_dir; /* absolute */
 	char	   *resume_config_file; /* absolute, or NULL */
+	int			do_structures;	/* [filter] do_structures: STRUCT_* bits */
+	bool		structure_conflict_ignore;	/* [sinker] conflict_policy=ignore */
 } TaskConfig;
 
 /* One effective setting, for ape_resume.parse_config(). */

@@ -166,7 +166,8 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 }
 
 char *
-sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb)
+sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+				   bool *created)
 {
 	Oid			nsp = get_namespace_oid(dst_schema, true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
@@ -176,6 +177,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	ListCell   *lc;
 	int			i;
 
+	*created = false;
 	if (OidIsValid(relid))
 	{
 		if (table->columns_from_target)
@@ -259,6 +261,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	}
 	PG_END_TRY();
 	CommandCounterIncrement();
+	*created = true;
 	if (keys.len == 0)
 		return NULL;
 	return psprintf("ALTER TABLE %s %s", qualified_name(dst_schema, dst_tb), keys.data);

@@ -17,10 +17,11 @@
  * the source's columns when missing; check that an existing one has every
  * source column.  Runs in the caller's transaction.  For a table it
  * created, returns the ALTER TABLE that adds the source's keys (run it with
- * sink_add_keys when the table is complete), else NULL.
+ * sink_add_keys when the table is complete), else NULL; *created says
+ * whether it created the table.
  */
 extern char *sink_prepare_table(const SourceTable *table, const char *dst_schema,
-								const char *dst_tb);
+								const char *dst_tb, bool *created);
 
 /* Add the keys of a complete table (the DDL from sink_prepare_table). */
 extern void sink_add_keys(const SourceTable *table, const char *ddl);

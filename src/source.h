@@ -157,6 +157,25 @@ typedef struct SourceOps
 	 * "<db_type>://host:port[/database]".  No connection is made.
 	 */
 	char	   *(*identity) (const TaskConfig *config);
+
+	/*
+	 * Optional (NULL: none).  The rest of the structure of table beyond its
+	 * columns and keys, for its target dst_schema.dst_tb that the task has
+	 * just created: a List of StructureDefs (structure.h) with DDL on the
+	 * target names (config's router for a table referenced).
+	 */
+	List	   *(*list_structures) (Source *source, const SourceTable *table,
+									const TaskConfig *config, const char *dst_schema,
+									const char *dst_tb);
+
+	/*
+	 * Optional (NULL: none).  What the task does not copy of the databases
+	 * or schemas of tables (views, triggers, routines, events, ...): a
+	 * List of StructureDefs listed as not copied, each with its schema
+	 * (and tb for an object of a table).
+	 */
+	List	   *(*list_schema_objects) (Source *source, const TaskConfig *config,
+										const List *tables);
 } SourceOps;
 
 /* source.c */

@@ -32,6 +32,7 @@
 #include "resume.h"
 #include "sink.h"
 #include "source.h"
+#include "structure.h"
 #include "task_run.h"
 #include "task_state.h"
 #include "worker.h"
@@ -227,6 +228,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	StringInfoData pending;		/* position.log lines not yet durable */
 	XLogRecPtr	pending_lsn = InvalidXLogRecPtr;
 	char	   *created_keys;
+	bool		created;
 
 	initStringInfo(&pending);
 	memset(&feed, 0, sizeof(feed));
@@ -240,7 +242,11 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	feed.line_key_lens = palloc0(sizeof(int) * Max(table->nkeys, 1));
 
 	begin_xact();
-	created_keys = sink_prepare_table(table, dst_schema, dst_tb);
+	created_keys = sink_prepare_table(table, dst_schema, dst_tb, &created);
+	/* the rest of a created table's schema follows its data */
+	if (created && ops->list_structures)
+		structure_register(task->id, config, table->schema, table->tb, dst_schema, dst_tb,
+						   ops->list_structures(source, table, config, dst_schema, dst_tb));
 	if (created_keys != NULL)
 	{
 		/* remembered with the table, for whichever run completes it */
@@ -543,7 +549,8 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
  * record what they decided in the catalog, where every worker finds it.
  */
 static void
-plan_tables(TaskRow *task, TaskConfig *config, List *tables)
+plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
+			List *tables)
 {
 	ResumeInputs *inputs;
 	ListCell   *lc;
@@ -589,6 +596,7 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 		checkpoint_set_taken_up(task->id, resume_inputs_predecessor(inputs));
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
+	structure_retry_failed(task->id);
 	commit_xact();
 
 	n = 0;
@@ -620,6 +628,15 @@ plan_tables(TaskRow *task, TaskConfig *config, List *tables)
 		}
 	}
 	resume_report_unused(inputs);
+
+	/* what the task does not copy of its schemas, listed once */
+	if (ops->list_schema_objects)
+	{
+		begin_xact();
+		structure_register(task->id, config, NULL, NULL, NULL, NULL,
+						   ops->list_schema_objects(source, config, tables));
+		commit_xact();
+	}
 }
 
 /* Start helpers so that parallel_size workers copy at once. */
@@ -702,7 +719,7 @@ task_run(TaskRow *task, bool helper)
 	if (!helper)
 	{
 		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
-		plan_tables(task, config, tables);
+		plan_tables(task, config, ops, conn.source, tables);
 		launch_helpers(task, config);
 	}
 
@@ -737,12 +754,20 @@ task_run(TaskRow *task, bool helper)
 			continue;
 		}
 		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
-		if (!with_source_retries(task, &conn, table, &claimed))
+		if (!with_source_retries(task, &conn, table, &claimed) ||
+			!structure_run_ready(task->id, config, table))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
 	}
+	/* the objects that wait for other tables: whoever finishes last makes them */
+	if (!structure_run_ready(task->id, config, NULL))
+	{
+		task_log(config, "INFO", "task %s stopped", task->name);
+		return "stopped";
+	}
+	structure_check_failed(task->id, config);
 	if (!helper)
 		task_log(config, "INFO", "task %s: every table is copied or taken by a worker", task->name);
 	return "finished";

@@ -58,6 +58,10 @@
  *		row matches: a worker that lost its claim rolls its batch back
  *		instead of writing it.
  *
+ * A task whose tables are all finished is finished only once the objects
+ * of their structures (structure.c) are made: pending ones leave it
+ * stopped (or interrupted), and its next run makes them.
+ *
  * Isolation: every statement here assumes READ COMMITTED (a conditional
  * UPDATE re-checks the committed row; SKIP LOCKED needs it): workers force
  * it in their session (ape_worker_pin_session), and start_task and
@@ -179,7 +183,9 @@ task_state_begin_run(int64 id)
 	" AND NOT EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = t.id " \
 	"                 AND p.state NOT IN ('finished', 'skipped')) " \
 	" AND t.tables_total = (SELECT pg_catalog.count(*) FROM ape_resume.position p " \
-	"                       WHERE p.task_id = t.id))"
+	"                       WHERE p.task_id = t.id) " \
+	" AND NOT EXISTS (SELECT 1 FROM ape_resume.structure s WHERE s.task_id = t.id " \
+	"                 AND s.state = 'pending'))"
 
 /* The states of a task whose workers may have died without a word. */
 #define ORPHAN_STATES "(state = 'running' OR (state = 'pending' AND worker_pid IS NOT NULL))"
@@ -360,7 +366,10 @@ task_state_worker_leave(int64 task_id, int pid, const char *error)
 							   "  THEN 'stopped' "
 							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
 							   "               AND p.state = 'failed') "
-							   "  THEN 'failed' ELSE 'finished' END, "
+							   "  THEN 'failed' "
+							   "  WHEN EXISTS (SELECT 1 FROM ape_resume.structure s WHERE s.task_id = $1 "
+							   "               AND s.state = 'pending') "
+							   "  THEN 'stopped' ELSE 'finished' END, "
 							   "last_error = coalesce(last_error, "
 							   "  (SELECT pg_catalog.format('table %I.%I failed: %s', p.schema, p.tb, p.error) "
 							   "   FROM ape_resume.position p WHERE p.task_id = $1 AND p.state = 'failed' "

@@ -45,16 +45,16 @@ meta_query_what(Source *s, const char *sql, const char *what, const char *what_r
 	return s->meta_res;
 }
 
-static MYSQL_RES *
-meta_query(Source *s, const char *sql)
+MYSQL_RES *
+mysql_meta_query(Source *s, const char *sql)
 {
 	return meta_query_what(s, sql, "a query of information_schema",
 						   "reading a result of information_schema");
 }
 
 /* A stored result: freeing it reads nothing. */
-static void
-meta_done(Source *s)
+void
+mysql_meta_done(Source *s)
 {
 	mysql_free_result(s->meta_res);
 	s->meta_res = NULL;
@@ -64,8 +64,8 @@ meta_done(Source *s)
  * Next metadata row, or NULL at the end (ERROR on a read error).  The
  * result is stored: this reads nothing from the server.
  */
-static MYSQL_ROW
-meta_next(Source *s)
+MYSQL_ROW
+mysql_meta_next(Source *s)
 {
 	MYSQL_ROW	row = mysql_fetch_row(s->meta_res);
 
@@ -250,14 +250,14 @@ load_columns(Source *s, SourceTable *t, const NameFilter *filter)
 							   "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE"
 							   " FROM information_schema.CHECK_CONSTRAINTS");
 		append_where_table(s, &sql, "CONSTRAINT_SCHEMA", t);
-		meta_query(s, sql.data);
-		while ((row = meta_next(s)) != NULL)
+		mysql_meta_query(s, sql.data);
+		while ((row = mysql_meta_next(s)) != NULL)
 		{
 			if (row[0] && row[1] && row[2] &&
 				strcmp(row[0], t->schema) == 0 && strcmp(row[1], t->tb) == 0)
 				json_cols = lappend(json_cols, pstrdup(row[2]));
 		}
-		meta_done(s);
+		mysql_meta_done(s);
 	}
 
 	resetStringInfo(&sql);
@@ -269,10 +269,10 @@ load_columns(Source *s, SourceTable *t, const NameFilter *filter)
 						   " FROM information_schema.COLUMNS");
 	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY ORDINAL_POSITION");
-	res = meta_query(s, sql.data);
+	res = mysql_meta_query(s, sql.data);
 	t->columns = palloc0(sizeof(SourceColumn) * Max(mysql_num_rows(res), 1));
 	n = 0;
-	while ((row = meta_next(s)) != NULL)
+	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		SourceColumn *c;
 		bool		is_json = false;
@@ -305,7 +305,7 @@ load_columns(Source *s, SourceTable *t, const NameFilter *filter)
 		c->pg_type = map_type(row[3], row[4], is_json, row[6], row[7], row[8],
 							  row[9]);
 	}
-	meta_done(s);
+	mysql_meta_done(s);
 	t->ncolumns = n;
 
 	source_table_apply_rule(t, filter, NULL);
@@ -334,9 +334,9 @@ mysql_column_has_no_null(void *arg, const SourceTable *t, int col)
 	appendStringInfoString(&sql, " WHERE ");
 	mysql_append_ident(&sql, t->columns[col].name);
 	appendStringInfoString(&sql, " IS NULL LIMIT 1");
-	meta_query(s, sql.data);
-	has_null = meta_next(s) != NULL;
-	meta_done(s);
+	mysql_meta_query(s, sql.data);
+	has_null = mysql_meta_next(s) != NULL;
+	mysql_meta_done(s);
 	pfree(sql.data);
 	return !has_null;
 }
@@ -376,12 +376,12 @@ load_keys(Source *s, SourceTable *t, const List *kept)
 	appendStringInfoString(&sql, " FROM information_schema.STATISTICS");
 	append_where_table(s, &sql, "TABLE_SCHEMA", t);
 	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
-	meta_query(s, sql.data);
+	mysql_meta_query(s, sql.data);
 
 	/* one extra round with row == NULL flushes the last index */
 	for (;;)
 	{
-		row = meta_next(s);
+		row = mysql_meta_next(s);
 		if (row && (row[0] == NULL || row[1] == NULL || row[2] == NULL ||
 					row[3] == NULL || strcmp(row[0], t->schema) != 0 ||
 					strcmp(row[1], t->tb) != 0))
@@ -417,7 +417,7 @@ load_keys(Source *s, SourceTable *t, const List *kept)
 				cur->orderable = false;
 		}
 	}
-	meta_done(s);
+	mysql_meta_done(s);
 	pfree(sql.data);
 
 	/* index names sorted by the query: the first by strcmp wins a rule */
@@ -452,7 +452,7 @@ check_where(Source *s, SourceTable *t)
 	meta_query_what(s, sql.data, what, what);
 	nfields = mysql_num_fields(s->meta_res);
 	fields = mysql_fetch_fields(s->meta_res);
-	while ((row = meta_next(s)) != NULL)
+	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		for (unsigned int i = 0; i < nfields && fields != NULL; i++)
 			if (pg_strcasecmp(fields[i].name, "rows") == 0 && row[i] != NULL)
@@ -461,7 +461,7 @@ check_where(Source *s, SourceTable *t)
 				known = true;
 			}
 	}
-	meta_done(s);
+	mysql_meta_done(s);
 	pfree(sql.data);
 	if (known && t->rows_estimated >= 0)
 		t->rows_estimated = Min(rows, t->rows_estimated);
@@ -480,15 +480,15 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 	ListCell   *lc;
 	StringInfoData sql;
 
-	meta_query(s, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+	mysql_meta_query(s, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
 			   " WHERE SCHEMA_NAME NOT IN"
 			   " ('mysql', 'information_schema', 'performance_schema', 'sys')");
-	while ((row = meta_next(s)) != NULL)
+	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		if (row[0] && name_filter_wants_db(filter, row[0]))
 			dbs = lappend(dbs, pstrdup(row[0]));
 	}
-	meta_done(s);
+	mysql_meta_done(s);
 
 	initStringInfo(&sql);
 	foreach(lc, dbs)
@@ -504,8 +504,8 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 							   " WHERE TABLE_TYPE = 'BASE TABLE'"
 							   " AND TABLE_SCHEMA = ");
 		mysql_append_literal(s, &sql, db, strlen(db));
-		meta_query(s, sql.data);
-		while ((row = meta_next(s)) != NULL)
+		mysql_meta_query(s, sql.data);
+		while ((row = mysql_meta_next(s)) != NULL)
 		{
 			SourceTable *t;
 
@@ -518,7 +518,7 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 			t->rows_estimated = row[2] ? strtoll(row[2], NULL, 10) : -1;
 			found = lappend(found, t);
 		}
-		meta_done(s);
+		mysql_meta_done(s);
 
 		foreach(lc2, found)
 		{

@@ -73,6 +73,9 @@
  *	mysql_values.c		resume values as SQL literals, fetched values
  *						converted for PostgreSQL, zero dates
  *	mysql_scan.c		scans, mysql_source_ops
+ *	mysql_structure.c	indexes, foreign keys, checks, defaults, identities
+ *						and comments as PostgreSQL DDL (structure.h); what
+ *						is not copied of a database
  *
  *-------------------------------------------------------------------------
  */
@@ -204,8 +207,24 @@ extern void mysql_append_ident(StringInfo sql, const char *name);
 
 /* mysql_discover.c */
 extern ColInfo mysql_classify(const char *source_type, const char *pg_type);
+
+/*
+ * A metadata query whose (small) result is stored: read it with
+ * mysql_meta_next (NULL at the end), then mysql_meta_done.  The result is
+ * freed by the release callback on ERROR.
+ */
+extern MYSQL_RES *mysql_meta_query(Source *s, const char *sql);
+extern MYSQL_ROW mysql_meta_next(Source *s);
+extern void mysql_meta_done(Source *s);
 extern List *mysql_source_list_tables(Source *s, const NameFilter *filter,
 									   const List *kept);
+
+/* mysql_structure.c */
+extern List *mysql_source_list_structures(Source *s, const SourceTable *t,
+										  const TaskConfig *config, const char *dst_schema,
+										  const char *dst_tb);
+extern List *mysql_source_list_schema_objects(Source *s, const TaskConfig *config,
+											  const List *tables);
 
 /* mysql_values.c */
 extern void mysql_append_after_value(void *arg, StringInfo sql, const SourceTable *t,

@@ -289,4 +289,6 @@ const SourceOps mysql_source_ops = {
 	.scan_begin = mysql_source_scan_begin,
 	.scan_next = mysql_source_scan_next,
 	.scan_end = mysql_source_scan_end,
+	.list_structures = mysql_source_list_structures,
+	.list_schema_objects = mysql_source_list_schema_objects,
 };
