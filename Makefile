@@ -42,11 +42,13 @@ OBJS = \
 	src/pg/pg_conn.o \
 	src/pg/pg_discover.o \
 	src/pg/pg_scan.o \
+	src/pg/pg_structure.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
 	src/mongo/mongo_json.o \
 	src/mongo/mongo_position.o \
-	src/mongo/mongo_scan.o
+	src/mongo/mongo_scan.o \
+	src/mongo/mongo_structure.o
 
 # peer_files: ape-dts's own resume files, added by test/run_tests.sh when present
 REGRESS = setup config resume_files privileges $(EXTRA_REGRESS)

@@ -93,3 +93,52 @@ SELECT t.name,
          WHERE s.task_id = t.id AND s.state = 'not_copied')::integer AS structures_not_copied
   FROM ape_resume.task t
  WHERE pg_catalog.pg_has_role(t.owner, 'USAGE');
+
+/*
+ * resume_plan also lists the objects after the data (kind, name, ddl; a
+ * table's own row has kind 'table').  New result columns need a new
+ * function: the EXECUTE grants of the old one are carried over.
+ */
+DO $$
+DECLARE
+    acl aclitem[];
+    g record;
+BEGIN
+    SELECT p.proacl INTO acl FROM pg_catalog.pg_proc p
+     WHERE p.oid = 'ape_resume.resume_plan(text, text)'::pg_catalog.regprocedure;
+
+    DROP FUNCTION ape_resume.resume_plan(text, text);
+
+    CREATE FUNCTION ape_resume.resume_plan(
+        task_name text,
+        config text DEFAULT NULL,
+        OUT schema text,
+        OUT tb text,
+        OUT dst_schema text,
+        OUT dst_tb text,
+        OUT order_col text,
+        OUT action text,
+        OUT value text,
+        OUT decided_by text,
+        OUT line_no integer,
+        OUT note text,
+        OUT kind text,
+        OUT name text,
+        OUT ddl text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'resume_plan'
+    LANGUAGE C VOLATILE;
+
+    REVOKE EXECUTE ON FUNCTION ape_resume.resume_plan(text, text) FROM PUBLIC;
+    FOR g IN SELECT a.grantee, a.is_grantable
+               FROM pg_catalog.aclexplode(acl) a
+              WHERE a.privilege_type = 'EXECUTE'
+                AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc p
+                                   WHERE p.oid = 'ape_resume.resume_plan(text, text)'::pg_catalog.regprocedure)
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION ape_resume.resume_plan(text, text) TO %s%s',
+                                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
+                                  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;

@@ -90,15 +90,15 @@ run_ddl(const char *sql)
  * source's format_type, which a hostile server or a man in the middle
  * controls) is parsed as a type name and nothing else.
  */
-static char *
-target_type_sql(const SourceColumn *col)
+char *
+sink_type_sql(const char *pg_type, const char *column)
 {
 	Oid			typid;
 	int32		typmod;
 	Oid			elem;
 	char		typtype;
 
-	parseTypeString(col->pg_type, &typid, &typmod, false);
+	parseTypeString(pg_type, &typid, &typmod, false);
 	/*
 	 * Sources name base types, ranges, enums and arrays of those only (a
 	 * PostgreSQL source's domains are read as their base type, composites
@@ -112,7 +112,7 @@ target_type_sql(const SourceColumn *col)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("type %s of column \"%s\" is not a base type",
-						format_type_be_qualified(typid), col->name)));
+						format_type_be_qualified(typid), column)));
 	return format_type_extended(typid, typmod,
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }
@@ -238,7 +238,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 			SourceColumn *col = &table->columns[i];
 
 			appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
-							 quote_identifier(source_column_target(col)), target_type_sql(col),
+							 quote_identifier(source_column_target(col)), sink_type_sql(col->pg_type, col->name),
 							 col->not_null ? " NOT NULL" : "");
 		}
 		appendStringInfoChar(&sql, ')');

@@ -23,6 +23,13 @@
 extern char *sink_prepare_table(const SourceTable *table, const char *dst_schema,
 								const char *dst_tb, bool *created);
 
+/*
+ * A column type, the text a source gave (pg_type of SourceColumn), as SQL
+ * built from its resolved OID and typmod, schema-qualified: ERROR for a
+ * domain, a composite or a pseudo-type, or a type the target lacks.
+ */
+extern char *sink_type_sql(const char *pg_type, const char *column);
+
 /* Add the keys of a complete table (the DDL from sink_prepare_table). */
 extern void sink_add_keys(const SourceTable *table, const char *ddl);
 

@@ -37,19 +37,23 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "checkpoint.h"
 #include "privileges.h"
+#include "name_filter.h"
 #include "structure.h"
 #include "worker.h"
 
@@ -130,6 +134,17 @@ structure_check_ddl(const char *ddl, const char *dst_schema, const char *dst_tb)
 						s->objtype != OBJECT_TABLE || list_length(s->cmds) != 1)
 						break;
 					cmd = linitial_node(AlterTableCmd, s->cmds);
+					/* a generated column, added with its expression */
+					if (cmd->subtype == AT_AddColumn)
+					{
+						ColumnDef  *col = castNode(ColumnDef, cmd->def);
+						ListCell   *c;
+
+						foreach(c, col->constraints)
+							if (lfirst_node(Constraint, c)->contype == CONSTR_GENERATED)
+								ok = true;
+						break;
+					}
 					ok = cmd->subtype == AT_AddConstraint ||
 						cmd->subtype == AT_ValidateConstraint ||
 						cmd->subtype == AT_ColumnDefault ||
@@ -140,6 +155,26 @@ structure_check_ddl(const char *ddl, const char *dst_schema, const char *dst_tb)
 			case T_CommentStmt:
 				ok = comment_names_target((CommentStmt *) n, dst_schema, dst_tb);
 				break;
+			case T_CreateSeqStmt:
+				/* a sequence of the table's defaults, in a schema of the task */
+				ok = ((CreateSeqStmt *) n)->sequence->schemaname != NULL &&
+					((CreateSeqStmt *) n)->ownerId == InvalidOid;
+				break;
+			case T_AlterSeqStmt:
+				{
+					AlterSeqStmt *a = (AlterSeqStmt *) n;
+					DefElem    *opt;
+
+					/* OWNED BY a column of the target, nothing else */
+					if (list_length(a->options) != 1)
+						break;
+					opt = linitial_node(DefElem, a->options);
+					ok = strcmp(opt->defname, "owned_by") == 0 &&
+						list_length((List *) opt->arg) == 3 &&
+						strcmp(strVal(linitial((List *) opt->arg)), dst_schema) == 0 &&
+						strcmp(strVal(lsecond((List *) opt->arg)), dst_tb) == 0;
+					break;
+				}
 			default:
 				break;
 		}
@@ -149,6 +184,54 @@ structure_check_ddl(const char *ddl, const char *dst_schema, const char *dst_tb)
 					 errmsg("structure statement for table \"%s\".\"%s\" is not allowed", dst_schema, dst_tb),
 					 errdetail("Statement: %s", ddl)));
 	}
+}
+
+char *
+structure_index_name(const char *dst_schema, const char *dst_tb, const char *src_name)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, false);
+	CatalogUser cu;
+
+	for (int n = 0;; n++)
+	{
+		char	   *label = n == 0 ? "idx" : psprintf("idx%d", n);
+		/* free among the schema's relations (it appends digits itself) */
+		char	   *name = ChooseRelationName(dst_tb, src_name, label, nsp, false);
+		bool		planned;
+
+		CHECK_FOR_INTERRUPTS();
+		/* and among the indexes planned there, not made yet */
+		catalog_as_owner_begin(&cu);
+		if (SPI_execute_with_args("SELECT 1 FROM ape_resume.structure WHERE dst_schema = $1 "
+								  "AND kind = 'index' AND name = $2 AND state IN ('pending', 'failed')",
+								  2, (Oid[]) {TEXTOID, TEXTOID},
+								  (Datum[]) {CStringGetTextDatum(dst_schema), CStringGetTextDatum(name)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ape_resume.structure");
+		planned = SPI_processed > 0;
+		catalog_as_owner_end(&cu);
+		if (!planned)
+			return name;
+	}
+}
+
+char *
+structure_splice(const char *sql, int location, const char *expect, const char *replacement)
+{
+	int			start = location;
+	StringInfoData out;
+
+	if (location < 0 || location > strlen(sql) ||
+		strncmp(sql + location, expect, strlen(expect)) != 0)
+		return NULL;
+	/* the target is a plain table: no ONLY */
+	if (start >= 5 && pg_strncasecmp(sql + start - 5, "ONLY ", 5) == 0)
+		start -= 5;
+	initStringInfo(&out);
+	appendBinaryStringInfo(&out, sql, start);
+	appendStringInfoString(&out, replacement);
+	appendStringInfoString(&out, sql + location + strlen(expect));
+	return out.data;
 }
 
 void
@@ -165,11 +248,27 @@ structure_register(int64 task_id, const TaskConfig *config, const char *schema, 
 	{
 		StructureDef *d = lfirst(lc);
 
-		if (d->not_copied == NULL && d->ddl != NULL)
+		if (d->not_copied == NULL && d->ddl != NULL && strcmp(d->kind, "sequence_value") != 0)
 			structure_check_ddl(d->ddl, dst_schema, dst_tb);
 	}
 	catalog_as_owner_begin(&cu);
-	plan = SPI_prepare("INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
+	/*
+	 * A table created again (its target was dropped during the task): its
+	 * objects are new too.  A schema's objects are listed by every run.
+	 */
+	if (tb != NULL &&
+		SPI_execute_with_args("DELETE FROM ape_resume.structure WHERE task_id = $1 "
+							  "AND schema = $2 AND tb = $3 AND dst_schema IS NOT NULL",
+							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(schema),
+							  CStringGetTextDatum(tb)}, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not update ape_resume.structure");
+	plan = SPI_prepare(tb != NULL ?
+					   "INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
+					   "kind, name, phase, ref_schema, ref_tb, ddl, args, state, error) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+					   "CASE WHEN $13::text IS NULL THEN 'pending' ELSE 'not_copied' END, $13)" :
+					   "INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
 					   "kind, name, phase, ref_schema, ref_tb, ddl, args, state, error) "
 					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
 					   "CASE WHEN $13::text IS NULL THEN 'pending' ELSE 'not_copied' END, $13) "
@@ -238,6 +337,113 @@ structure_register(int64 task_id, const TaskConfig *config, const char *schema, 
 	}
 	SPI_freeplan(plan);
 	catalog_as_owner_end(&cu);
+}
+
+/* The catalog rows of a task as StructureDefs for structure_plan. */
+static List *
+catalog_objects(int64 task_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	List	   *defs = NIL;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT schema, tb, dst_schema, dst_tb, kind, name, phase, ddl, state, error "
+							  "FROM ape_resume.structure WHERE task_id = $1 ORDER BY phase, id",
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(task_id)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.structure");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		StructureDef *d = palloc0(sizeof(StructureDef));
+		char	   *state = SPI_getvalue(tup, desc, 9);
+		char	   *v;
+
+		d->schema = SPI_getvalue(tup, desc, 1);
+		d->tb = SPI_getvalue(tup, desc, 2);
+		d->dst_schema = SPI_getvalue(tup, desc, 3);
+		d->dst_tb = SPI_getvalue(tup, desc, 4);
+		d->kind = SPI_getvalue(tup, desc, 5);
+		d->name = SPI_getvalue(tup, desc, 6);
+		d->phase = atoi(SPI_getvalue(tup, desc, 7));
+		d->ddl = SPI_getvalue(tup, desc, 8);
+		v = SPI_getvalue(tup, desc, 10);
+		/* a failed one is tried again */
+		d->action = strcmp(state, "done") == 0 ? "done" :
+			strcmp(state, "not_copied") == 0 ? "not_copied" : "create";
+		d->not_copied = v;
+		d->from_catalog = true;
+		defs = lappend(defs, d);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_as_owner_end(&cu);
+	return defs;
+}
+
+List *
+structure_plan(int64 task_id, const TaskConfig *config, const SourceOps *ops, Source *source,
+			   List *tables)
+{
+	List	   *defs = task_id != 0 ? catalog_objects(task_id) : NIL;
+	List	   *planned = NIL;
+	bool		schema_listed = false;
+	ListCell   *lc;
+
+	foreach(lc, defs)
+		if (((StructureDef *) lfirst(lc))->tb == NULL)
+			schema_listed = true;
+	foreach(lc, tables)
+	{
+		const SourceTable *t = lfirst(lc);
+		char	   *dst_schema;
+		char	   *dst_tb;
+		Oid			nsp;
+		ListCell   *lc2;
+		bool		known = false;
+
+		foreach(lc2, defs)
+		{
+			StructureDef *d = lfirst(lc2);
+
+			if (d->tb && strcmp(d->schema, t->schema) == 0 && strcmp(d->tb, t->tb) == 0)
+				known = true;
+		}
+		name_filter_route(&config->filter, t->schema, t->tb, &dst_schema, &dst_tb);
+		nsp = get_namespace_oid(dst_schema, true);
+		if (known || ops->list_structures == NULL ||
+			(OidIsValid(nsp) && OidIsValid(get_relname_relid(dst_tb, nsp))))
+			continue;
+		foreach(lc2, ops->list_structures(source, t, config, dst_schema, dst_tb))
+		{
+			StructureDef *d = lfirst(lc2);
+
+			if (d->bit != 0 && (config->do_structures & d->bit) == 0)
+				continue;
+			d->schema = t->schema;
+			d->tb = t->tb;
+			d->dst_schema = dst_schema;
+			d->dst_tb = dst_tb;
+			d->action = d->not_copied ? "not_copied" : "create";
+			planned = lappend(planned, d);
+		}
+	}
+	if (!schema_listed && ops->list_schema_objects)
+		foreach(lc, ops->list_schema_objects(source, config, tables))
+		{
+			StructureDef *d = lfirst(lc);
+
+			d->action = "not_copied";
+			planned = lappend(planned, d);
+		}
+	/* phase order, as a run would make them */
+	for (int phase = STRUCT_PHASE_TABLE; phase <= STRUCT_PHASE_LAST; phase++)
+		foreach(lc, planned)
+			if (((StructureDef *) lfirst(lc))->phase == phase)
+				defs = lappend(defs, lfirst(lc));
+	return defs;
 }
 
 void
@@ -410,6 +616,28 @@ restart_identity(const ClaimedObject *o)
 						   qualified, quote_identifier(col), restart), false);
 }
 
+/*
+ * A sequence's value, as the source had it: args are the sequence's
+ * qualified name, last_value and is_called (the ddl only shows it).
+ */
+static void
+set_sequence_value(const ClaimedObject *o)
+{
+	int			nestlevel;
+	Datum		args[3];
+
+	if (o->nargs != 3)
+		elog(ERROR, "sequence value %s has %d arguments", o->name, o->nargs);
+	args[0] = CStringGetTextDatum(o->args[0]);
+	args[1] = DirectFunctionCall1(int8in, CStringGetDatum(o->args[1]));
+	args[2] = BoolGetDatum(strcmp(o->args[2], "t") == 0 || strcmp(o->args[2], "true") == 0);
+	nestlevel = pinned_spi_connect();
+	if (SPI_execute_with_args("SELECT pg_catalog.setval($1::pg_catalog.text::pg_catalog.regclass, $2, $3)",
+							  3, (Oid[]) {TEXTOID, INT8OID, BOOLOID}, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not set the value of sequence %s", o->args[0]);
+	pinned_spi_finish(nestlevel);
+}
+
 /* Create one claimed object, in the caller's (sub)transaction. */
 static void
 create_object(const ClaimedObject *o)
@@ -417,6 +645,11 @@ create_object(const ClaimedObject *o)
 	List	   *stmts;
 	ListCell   *lc;
 
+	if (strcmp(o->kind, "sequence_value") == 0)
+	{
+		set_sequence_value(o);
+		return;
+	}
 	structure_check_ddl(o->ddl, o->dst_schema, o->dst_tb);
 	stmts = pg_parse_query(o->ddl);
 	foreach(lc, stmts)

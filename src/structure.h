@@ -41,6 +41,11 @@ typedef struct StructureDef
 	int			bit;			/* the STRUCT_* of do_structures it belongs to, 0: always */
 	char	   *schema;			/* an object not of the table registered with (a */
 	char	   *tb;				/* view, a routine: tb NULL): its source names */
+	/* structure_plan only: */
+	char	   *dst_schema;
+	char	   *dst_tb;
+	const char *action;			/* "create", "done" or "not_copied" */
+	bool		from_catalog;	/* a row of the task's catalog, else planned now */
 } StructureDef;
 
 /* A StructureDef to be created. */
@@ -52,6 +57,23 @@ extern StructureDef *structure_not_copied(const char *kind, const char *name, in
 										  const char *why, const char *definition);
 
 /*
+ * The target name of a secondary index of a source that names indexes per
+ * table (MySQL): "<table>_<index>_idx", never one of the names PostgreSQL
+ * gives keys (_pkey, _key), and free in the schema, also among the
+ * indexes planned there and not made yet.
+ */
+extern char *structure_index_name(const char *dst_schema, const char *dst_tb,
+								  const char *src_name);
+
+/*
+ * sql with the name that starts at byte location (a RangeVar's), which
+ * must read expect there, replaced by replacement (an "ONLY " before it
+ * dropped); NULL when sql does not read expect there.
+ */
+extern char *structure_splice(const char *sql, int location, const char *expect,
+							  const char *replacement);
+
+/*
  * In the transaction that created the target table dst_schema.dst_tb of
  * source table table: record its objects (StructureDefs) as pending or
  * not_copied rows of the task, those do_structures leaves out skipped.
@@ -59,6 +81,16 @@ extern StructureDef *structure_not_copied(const char *kind, const char *name, in
 extern void structure_register(int64 task_id, const TaskConfig *config, const char *schema,
 							   const char *tb, const char *dst_schema, const char *dst_tb,
 							   List *defs);
+
+/*
+ * For resume_plan: the objects of task task_id in the catalog (0: a new
+ * task, none), and for every table of tables that has none there and
+ * whose target does not exist, those its source would plan; then the
+ * objects of the schemas not copied.  StructureDefs with schema, tb,
+ * dst_schema, dst_tb and action set, in the order they would be made.
+ */
+extern List *structure_plan(int64 task_id, const TaskConfig *config, const SourceOps *ops,
+							Source *source, List *tables);
 
 /* At the start of a run: failed objects are tried again. */
 extern void structure_retry_failed(int64 task_id);

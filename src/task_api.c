@@ -22,6 +22,7 @@
 #include "order_key.h"
 #include "privileges.h"
 #include "resume.h"
+#include "structure.h"
 #include "task_run.h"
 #include "task_state.h"
 #include "worker.h"
@@ -327,8 +328,8 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		ResumeDecision d;
 		char	   *dst_schema;
 		char	   *dst_tb;
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[13];
+		bool		nulls[13];
 		const char *origin;
 
 		resume_decide(inputs, table, &d);
@@ -361,6 +362,55 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 			values[9] = CStringGetTextDatum(d.note);
 		else
 			nulls[9] = true;
+		values[10] = CStringGetTextDatum("table");
+		nulls[11] = nulls[12] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	/* then the objects after the data: the dry run of the schema */
+	foreach(lc, structure_plan(exists ? task.id : 0, config, ops, source, tables))
+	{
+		StructureDef *o = lfirst(lc);
+		Datum		values[13];
+		bool		nulls[13];
+
+		memset(nulls, true, sizeof(nulls));
+		values[0] = CStringGetTextDatum(o->schema);
+		nulls[0] = false;
+		if (o->tb)
+		{
+			values[1] = CStringGetTextDatum(o->tb);
+			nulls[1] = false;
+		}
+		if (o->dst_schema)
+		{
+			values[2] = CStringGetTextDatum(o->dst_schema);
+			nulls[2] = false;
+		}
+		if (o->dst_tb)
+		{
+			values[3] = CStringGetTextDatum(o->dst_tb);
+			nulls[3] = false;
+		}
+		values[5] = CStringGetTextDatum(o->action);
+		nulls[5] = false;
+		if (o->from_catalog)
+		{
+			values[7] = CStringGetTextDatum("catalog");
+			nulls[7] = false;
+		}
+		if (o->not_copied)
+		{
+			values[9] = CStringGetTextDatum(o->not_copied);
+			nulls[9] = false;
+		}
+		values[10] = CStringGetTextDatum(o->kind);
+		values[11] = CStringGetTextDatum(o->name);
+		nulls[10] = nulls[11] = false;
+		if (o->ddl)
+		{
+			values[12] = CStringGetTextDatum(o->ddl);
+			nulls[12] = false;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	resume_report_unused(inputs);

@@ -66,6 +66,9 @@ mongo_source_release(void *arg)
 	if (s->meta_cursor)
 		mongoc_cursor_destroy(s->meta_cursor);
 	s->meta_cursor = NULL;
+	if (s->meta_coll)
+		mongoc_collection_destroy(s->meta_coll);
+	s->meta_coll = NULL;
 	if (s->meta_db)
 		mongoc_database_destroy(s->meta_db);
 	s->meta_db = NULL;

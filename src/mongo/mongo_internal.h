@@ -74,6 +74,8 @@
  *	mongo_json.c		BSON to JSON and to a typed column's text
  *	mongo_position.c	type order, resume queries, position text, _id order
  *	mongo_scan.c		streams and scans, mongo_source_ops
+ *	mongo_structure.c	secondary indexes as expression indexes on the
+ *						document (structure.h)
  *
  *-------------------------------------------------------------------------
  */
@@ -134,6 +136,7 @@ struct Source
 	/* metadata handles, released by the callback on ERROR */
 	char	  **meta_names;
 	mongoc_database_t *meta_db;
+	mongoc_collection_t *meta_coll;
 	mongoc_cursor_t *meta_cursor;
 
 	/* the open stream of one collection */
@@ -184,6 +187,11 @@ extern List *mongo_source_list_tables(Source *s, const NameFilter *filter,
 extern int64 mongo_collection_count(Source *s, const char *name);
 extern void mongo_check_collection_exists(Source *s);
 extern bool mongo_is_collated(Source *s);
+
+/* mongo_structure.c */
+extern List *mongo_source_list_structures(Source *s, const SourceTable *t,
+										  const TaskConfig *config, const char *dst_schema,
+										  const char *dst_tb);
 
 /* mongo_json.c */
 extern char *mongo_message_id(Source *s);

@@ -409,4 +409,5 @@ const SourceOps mongo_source_ops = {
 	.scan_next = mongo_source_scan_next,
 	.scan_end = mongo_source_scan_end,
 	.position_value = mongo_source_position_value,
+	.list_structures = mongo_source_list_structures,
 };

@@ -83,6 +83,71 @@ type_is_text(const SourceColumn *c)
 		strncmp(c->pg_type, "char(", 5) == 0 || strncmp(c->pg_type, "varchar(", 8) == 0;
 }
 
+/*
+ * The value of a MySQL string literal whose quote character q starts at
+ * *pp (a quote doubled or backslash-escaped inside), *pp moved past its
+ * end.  NULL, with *why, for an unterminated one or a NUL character.
+ */
+static char *
+mysql_string_value(const char **pp, char **why)
+{
+	const char *p = *pp;
+	char		q = *p;
+	StringInfoData val;
+
+	initStringInfo(&val);
+	for (p++;; p++)
+	{
+		if (*p == '\0')
+		{
+			*why = "an unterminated string";
+			return NULL;
+		}
+		if (*p == '\\' && p[1] != '\0')
+		{
+			p++;
+			switch (*p)
+			{
+				case 'n':
+					appendStringInfoChar(&val, '\n');
+					break;
+				case 't':
+					appendStringInfoChar(&val, '\t');
+					break;
+				case 'r':
+					appendStringInfoChar(&val, '\r');
+					break;
+				case 'b':
+					appendStringInfoChar(&val, '\b');
+					break;
+				case 'Z':
+					appendStringInfoChar(&val, '\032');
+					break;
+				case '0':
+					*why = "a string with a NUL character, which PostgreSQL cannot store";
+					return NULL;
+				case '%':
+				case '_':
+					/* MySQL keeps the backslash of these */
+					appendStringInfoChar(&val, '\\');
+					appendStringInfoChar(&val, *p);
+					break;
+				default:
+					appendStringInfoChar(&val, *p);
+					break;
+			}
+		}
+		else if (*p == q && p[1] == q)
+			appendStringInfoChar(&val, *p++);
+		else if (*p == q)
+			break;
+		else
+			appendStringInfoChar(&val, *p);
+	}
+	*pp = p + 1;
+	return val.data;
+}
+
 /* An index of the table, as information_schema.STATISTICS tells it. */
 typedef struct MyIndex
 {
@@ -173,7 +238,7 @@ plan_index(const SourceTable *t, const MyIndex *ix, const char *dst_schema, cons
 			   *lc2,
 			   *lc3;
 	bool		fulltext = strcmp(ix->type, "FULLTEXT") == 0;
-	char	   *name = makeObjectName(dst_tb, ix->name, NULL);
+	char	   *name = structure_index_name(dst_schema, dst_tb, ix->name);
 
 	if (strcmp(ix->type, "SPATIAL") == 0)
 		return structure_not_copied("index", name, STRUCT_INDEX,
@@ -421,7 +486,8 @@ plan_foreign_keys(Source *s, const SourceTable *t, const TaskConfig *config,
  * the table's columns (their target names), strings re-quoted, numbers,
  * the operators and words both read the same way.  NULL, with *why, when
  * a token has no such translation (MySQL's ||, &&, XOR, REGEXP, a
- * function other than a few whose meaning is the same, ...).
+ * function other than a few whose meaning is the same, /, which divides
+ * exactly in MySQL and truncates integers in PostgreSQL, ...).
  */
 static char *
 translate_check(const SourceTable *t, const char *expr, char **why)
@@ -475,40 +541,11 @@ translate_check(const SourceTable *t, const char *expr, char **why)
 		}
 		else if (ch == '\'' || ch == '"')
 		{
-			StringInfoData val;
-			char		q = *p;
+			char	   *val = mysql_string_value(&p, why);
 
-			initStringInfo(&val);
-			for (p++;; p++)
-			{
-				if (*p == '\0')
-				{
-					*why = "an unterminated string";
-					return NULL;
-				}
-				if (*p == '\\' && p[1] != '\0')
-				{
-					p++;
-					switch (*p)
-					{
-						case 'n': appendStringInfoChar(&val, '\n'); break;
-						case 't': appendStringInfoChar(&val, '\t'); break;
-						case 'r': appendStringInfoChar(&val, '\r'); break;
-						case '0':
-							*why = "a string with a NUL character";
-							return NULL;
-						default: appendStringInfoChar(&val, *p); break;
-					}
-				}
-				else if (*p == q && p[1] == q)
-					appendStringInfoChar(&val, *p++);
-				else if (*p == q)
-					break;
-				else
-					appendStringInfoChar(&val, *p);
-			}
-			p++;
-			appendStringInfoString(&out, quote_literal_cstr(val.data));
+			if (val == NULL)
+				return NULL;
+			appendStringInfoString(&out, quote_literal_cstr(val));
 		}
 		else if (isdigit(ch) || (ch == '.' && isdigit((unsigned char) p[1])))
 		{
@@ -541,7 +578,7 @@ translate_check(const SourceTable *t, const char *expr, char **why)
 			else
 				appendStringInfoString(&out, word);
 		}
-		else if (strchr("()+-*/%,", ch))
+		else if (strchr("()+-*%,", ch))
 		{
 			appendStringInfoChar(&out, ch);
 			p++;
@@ -637,12 +674,16 @@ plan_checks(Source *s, const SourceTable *t, const char *dst_schema, const char 
 	return defs;
 }
 
-/* The labels of an enum('a','b''c') column type, quoted for PostgreSQL. */
+/*
+ * The labels of an enum('a','b''c') column type, quoted for PostgreSQL
+ * (COLUMN_TYPE escapes them as string literals).
+ */
 static char *
 enum_labels(const char *column_type)
 {
 	const char *p = strchr(column_type, '(');
 	StringInfoData out;
+	char	   *why;
 
 	if (p == NULL)
 		return NULL;
@@ -650,22 +691,11 @@ enum_labels(const char *column_type)
 	p++;
 	while (*p == '\'')
 	{
-		StringInfoData label;
+		char	   *label = mysql_string_value(&p, &why);
 
-		initStringInfo(&label);
-		for (p++;; p++)
-		{
-			if (*p == '\0')
-				return NULL;
-			if (*p == '\'' && p[1] == '\'')
-				appendStringInfoChar(&label, *p++);
-			else if (*p == '\'')
-				break;
-			else
-				appendStringInfoChar(&label, *p);
-		}
-		p++;
-		appendStringInfo(&out, "%s%s", out.len ? ", " : "", quote_literal_cstr(label.data));
+		if (label == NULL)
+			return NULL;
+		appendStringInfo(&out, "%s%s", out.len ? ", " : "", quote_literal_cstr(label));
 		if (*p == ',')
 			p++;
 	}
@@ -697,22 +727,11 @@ translate_default(Source *s, const SourceColumn *c, const char *def, const char 
 	{
 		if (s->is_mariadb && def[0] == '\'')
 		{
-			StringInfoData val;
-			const char *p;
+			const char *p = def;
 
-			initStringInfo(&val);
-			for (p = def + 1; *p; p++)
-			{
-				if (*p == '\'' && p[1] == '\'')
-					appendStringInfoChar(&val, *p++);
-				else if (*p == '\'')
-					break;
-				else if (*p == '\\' && p[1] != '\0')
-					appendStringInfoChar(&val, *++p);
-				else
-					appendStringInfoChar(&val, *p);
-			}
-			v = val.data;
+			v = mysql_string_value(&p, why);
+			if (v == NULL)
+				return NULL;
 		}
 		else
 			v = pstrdup(def);
@@ -737,9 +756,28 @@ translate_default(Source *s, const SourceColumn *c, const char *def, const char 
 					break;
 				}
 			case CK_BIT:
-				if (strncmp(def, "b'", 2) == 0)
-					v = pnstrdup(def + 2, strcspn(def + 2, "'"));
-				break;
+				{
+					/* b'101' of a bit(8): MySQL's value is 00000101 */
+					char	   *digits = strncmp(def, "b'", 2) == 0 ?
+						pnstrdup(def + 2, strcspn(def + 2, "'")) : v;
+					int			n = strlen(digits);
+
+					if (strspn(digits, "01") != n || n > ci.bits)
+					{
+						*why = psprintf("the bit default %s does not translate", def);
+						return NULL;
+					}
+					{
+						StringInfoData padded;
+
+						initStringInfo(&padded);
+						for (int k = n; k < ci.bits; k++)
+							appendStringInfoChar(&padded, '0');
+						appendStringInfoString(&padded, digits);
+						v = padded.data;
+					}
+					break;
+				}
 			default:
 				break;
 		}
@@ -862,7 +900,7 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 		if (row[4] && pg_strcasecmp(row[4], "enum") == 0)
 		{
 			char	   *labels = enum_labels(c->source_type);
-			char	   *name = makeObjectName(dst_tb, source_column_target(c), "check");
+			char	   *name = makeObjectName(dst_tb, source_column_target(c), "enum");
 
 			if (labels == NULL)
 				defs = lappend(defs, structure_not_copied("check", name, STRUCT_CONSTRAINT,

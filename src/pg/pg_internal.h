@@ -65,6 +65,9 @@
  *						the order key, what a scan needs to know of a table
  *	pg_scan.c			COPY queries (started, parked, taken up, cancelled),
  *						COPY text rows and their key values, pg_source_ops
+ *	pg_structure.c		indexes, constraints, defaults, identities,
+ *						sequences, generated columns and comments as DDL on
+ *						the target (structure.h); what is not copied
  *
  *-------------------------------------------------------------------------
  */
@@ -142,5 +145,12 @@ extern void pg_append_ident(Source *s, StringInfo sql, const char *name);
 extern List *pg_source_list_tables(Source *s, const NameFilter *filter,
 									   const List *kept);
 extern const PgTableInfo *pg_table_info(Source *s, const SourceTable *t);
+
+/* pg_structure.c */
+extern List *pg_source_list_structures(Source *s, const SourceTable *t,
+									   const TaskConfig *config, const char *dst_schema,
+									   const char *dst_tb);
+extern List *pg_source_list_schema_objects(Source *s, const TaskConfig *config,
+										   const List *tables);
 
 #endif							/* APE_PG_INTERNAL_H */

@@ -635,4 +635,6 @@ const SourceOps pg_source_ops = {
 	.scan_end = pg_source_scan_end,
 	.scan_next_line = pg_source_scan_next_line,
 	.identity = pg_source_identity,
+	.list_structures = pg_source_list_structures,
+	.list_schema_objects = pg_source_list_schema_objects,
 };

@@ -1,5 +1,5 @@
 """ALTER EXTENSION ape_resume UPDATE keeps users' tasks, the way a user
-upgrades: an earlier release (0.1.0 and 0.2.0, each built from this
+upgrades: an earlier release (0.1.0 to 0.4.0, each built from this
 repository's history) is installed and runs a finished task, a failed one
 and one that failed mid-table with a committed position; then this build
 is installed, the catalog is updated, and the tasks are intact, visible,
@@ -43,7 +43,7 @@ def git(*args):
                           text=True).stdout
 
 
-CURRENT = "0.4.0"
+CURRENT = "0.5.0"
 
 
 def previous_release(version):
@@ -71,7 +71,7 @@ def install(src):
         subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
 
 
-@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0"])
+@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0", "0.4.0"])
 def old_release(request):
     """Build an earlier release once per test bed; after the test, this
     build is installed again whatever happened."""
@@ -105,6 +105,9 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
         my.execute("CREATE TABLE d (p int, q int, u int NULL UNIQUE, v varchar(10), "
                    "PRIMARY KEY (p, q))")
         my.execute("INSERT INTO d SELECT seq % 3, seq, seq, concat('d', seq) FROM seq_1_to_500")
+        # e: copied after the update, with a secondary index to create
+        my.execute("CREATE TABLE e (id int PRIMARY KEY, v varchar(10), KEY e_v (v))")
+        my.execute("INSERT INTO e SELECT seq, concat('e', seq) FROM seq_1_to_50")
     install(old_src)
     local = connect_local()
     with local.cursor() as cur:
@@ -149,6 +152,10 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             before = cur.fetchall()
             assert [(r[0], r[2]) for r in before] == [
                 ("up_a", "finished"), ("up_b", "failed"), ("up_c", "failed"), ("up_d", "failed")]
+            # a grant of the user's on resume_plan, which 0.5.0 recreates
+            cur.execute("DROP ROLE IF EXISTS it_upgrade_planner")
+            cur.execute("CREATE ROLE it_upgrade_planner")
+            cur.execute("GRANT EXECUTE ON FUNCTION ape_resume.resume_plan(text, text) TO it_upgrade_planner")
         db.close()
 
         # this build: the old catalog is refused until it is updated
@@ -171,6 +178,11 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             assert cur.fetchall() == [(SRC_DB, "a", "finished", 50)]
             cur.execute("SELECT state, order_col, value, rows_copied FROM ape_resume.progress('up_c')")
             assert cur.fetchall() == [("copying", "id", "196", 196)]
+            cur.execute("SELECT pg_catalog.has_function_privilege('it_upgrade_planner', "
+                        "'ape_resume.resume_plan(text, text)', 'EXECUTE'), "
+                        "pg_catalog.has_function_privilege('public', "
+                        "'ape_resume.resume_plan(text, text)', 'EXECUTE')")
+            assert cur.fetchone() == (True, False)
             cur.execute("SELECT schema, tb, order_col, action, value, decided_by "
                         "FROM ape_resume.resume_plan('up_c')")
             assert cur.fetchall() == [(SRC_DB, "c", "id", "resume", "196", "catalog")]
@@ -212,9 +224,21 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             assert cur.fetchone()[0] == "upgrade-e"
             cur.execute("SELECT ape_resume.wait_task('up_e', 60)")
             assert cur.fetchone()[0] == "failed"   # up_a's target holds the rows
+            # 0.5.0: a table created after the update gets its structures
+            cur.execute("SELECT ape_resume.start_task('up_f', %s)", (config(fresh_dir("it_up_f"), "e"),))
+            cur.execute("SELECT ape_resume.wait_task('up_f', 60)")
+            assert cur.fetchone()[0] == "finished"
+            cur.execute("SELECT kind, name, state FROM ape_resume.structures WHERE task_name = 'up_f'")
+            assert cur.fetchall() == [("index", "e_e_v", "done")]
+            cur.execute("SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = 'e_e_v'")
+            assert cur.fetchone()[0] == f'CREATE INDEX e_e_v ON "{SRC_DB}".e USING btree (v)'
+            cur.execute("SELECT structures_failed, structures_not_copied FROM ape_resume.tasks "
+                        "WHERE name IN ('up_a', 'up_f') ORDER BY name")
+            assert cur.fetchall() == [(0, 0), (0, 0)]
     finally:
         db.close()
         local = connect_local()
         with local.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
+            cur.execute("DROP ROLE IF EXISTS it_upgrade_planner")
         local.close()

@@ -1,0 +1,758 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_structure.c
+ *	  The PostgreSQL source's structures (structure.h): what pg_dump would
+ *	  recreate of a copied table after its data, read from the source's
+ *	  catalogs, and what the task does not copy of its schemas (views,
+ *	  routines, triggers, types, policies, grants), listed as not copied.
+ *
+ *	  index				pg_get_indexdef (partial, expression, GIN / GiST /
+ *						BRIN / hash, INCLUDE, operator classes, collations),
+ *						on the target's name
+ *	  check, exclusion	pg_get_constraintdef; a check NOT VALID, then
+ *	  foreign key		validated; a foreign key on the referenced table's
+ *						target name, when the task copies that table
+ *	  default			pg_get_expr; nextval of a sequence of the table on
+ *						its target name
+ *	  identity			GENERATED ... AS IDENTITY with the sequence's
+ *						options, restarted past the data
+ *	  sequence			owned by or used in a default: CREATE SEQUENCE with
+ *						its options, OWNED BY; its last_value / is_called
+ *						set last (sequence_value)
+ *	  generated column	ADD COLUMN ... GENERATED ALWAYS AS (...) STORED: the
+ *						target computes it
+ *	  comment			of the table and its columns
+ *
+ * The source's text (an index or constraint definition, a default) is
+ * parsed by the target's parser: a definition must be one statement of
+ * the expected kind, its table name is replaced at the parser's location
+ * by the target's, and structure.c checks the result again.  A table with
+ * columns renamed or left out (col_map, ignore_cols) gets none of what
+ * names its columns in an expression: those are listed as not copied.
+ *
+ *-------------------------------------------------------------------------
+ */
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+
+#include "name_filter.h"
+#include "pg_internal.h"
+#include "sink.h"
+#include "structure.h"
+#include "table_rule.h"
+
+/* the table's oid, as $1 (schema) and $2 (table name) name it */
+#define TABLE_OID \
+	"(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
+	"  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace " \
+	" WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) $2)"
+
+/*
+ * Secondary indexes: name, definition, unique, key column names (NULL for
+ * an expression part), partial, has an expression, valid; the indexes of
+ * constraints (primary key, unique, exclusion) are made with those.
+ */
+static const char *const indexes_sql =
+"SELECT ci.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique,"
+"       (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)"
+"          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, ord)"
+"          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid"
+"               AND a.attnum OPERATOR(pg_catalog.=) k.attnum"
+"         WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts)::pg_catalog.text[],"
+"       i.indpred IS NOT NULL OR i.indexprs IS NOT NULL,"
+"       i.indisvalid,"
+"       EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co"
+"                WHERE co.conindid OPERATOR(pg_catalog.=) i.indexrelid"
+"                  AND co.conrelid OPERATOR(pg_catalog.=) i.indrelid"
+"                  AND co.contype IN ('p', 'x')),"
+"       i.indnkeyatts OPERATOR(pg_catalog.<) i.indnatts"
+"  FROM pg_catalog.pg_index i"
+"  JOIN pg_catalog.pg_class ci ON ci.oid OPERATOR(pg_catalog.=) i.indexrelid"
+" WHERE i.indrelid OPERATOR(pg_catalog.=) " TABLE_OID
+" ORDER BY ci.relname COLLATE \"C\"";
+
+/* Check, foreign-key and exclusion constraints. */
+static const char *const constraints_sql =
+"SELECT co.conname, co.contype, pg_catalog.pg_get_constraintdef(co.oid), co.convalidated,"
+"       fn.nspname, fc.relname,"
+"       (SELECT pg_catalog.array_agg(a.attname) FROM pg_catalog.unnest(co.confkey) k(attnum)"
+"          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.confrelid"
+"               AND a.attnum OPERATOR(pg_catalog.=) k.attnum)::pg_catalog.text[]"
+"  FROM pg_catalog.pg_constraint co"
+"  LEFT JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) co.confrelid"
+"  LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) fc.relnamespace"
+" WHERE co.conrelid OPERATOR(pg_catalog.=) " TABLE_OID
+"   AND co.contype IN ('c', 'f', 'x') AND co.conislocal"
+" ORDER BY co.conname COLLATE \"C\"";
+
+/*
+ * Columns: name, identity, generated, default expression, comment, type,
+ * and the sequence the column owns (serial, identity) or its default uses:
+ * schema, name, owned, type, start, increment, min, max, cache, cycle,
+ * last_value, is_called (last_value NULL: never called).
+ */
+static const char *const columns_sql =
+"SELECT a.attname, a.attidentity, a.attgenerated,"
+"       pg_catalog.pg_get_expr(d.adbin, d.adrelid),"
+"       pg_catalog.col_description(a.attrelid, a.attnum),"
+"       pg_catalog.format_type(a.atttypid, a.atttypmod),"
+"       sn.nspname, sc.relname, sq.owned,"
+"       pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin,"
+"       s.seqmax, s.seqcache, s.seqcycle, ps.last_value"
+"  FROM pg_catalog.pg_attribute a"
+"  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid"
+"       AND d.adnum OPERATOR(pg_catalog.=) a.attnum"
+"  LEFT JOIN LATERAL ("
+"       SELECT dep.objid AS seq, true AS owned FROM pg_catalog.pg_depend dep"
+"        WHERE dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"          AND dep.refobjid OPERATOR(pg_catalog.=) a.attrelid"
+"          AND dep.refobjsubid OPERATOR(pg_catalog.=) a.attnum"
+"          AND dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"          AND dep.deptype IN ('a', 'i')"
+"          AND EXISTS (SELECT 1 FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) dep.objid)"
+"       UNION ALL"
+"       SELECT dep.refobjid, false FROM pg_catalog.pg_depend dep"
+"        WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+"          AND dep.objid OPERATOR(pg_catalog.=) d.oid"
+"          AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"          AND EXISTS (SELECT 1 FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) dep.refobjid)"
+"       ORDER BY 2 DESC LIMIT 1) sq ON true"
+"  LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid OPERATOR(pg_catalog.=) sq.seq"
+"  LEFT JOIN pg_catalog.pg_class sc ON sc.oid OPERATOR(pg_catalog.=) sq.seq"
+"  LEFT JOIN pg_catalog.pg_namespace sn ON sn.oid OPERATOR(pg_catalog.=) sc.relnamespace"
+"  LEFT JOIN pg_catalog.pg_sequences ps ON ps.schemaname OPERATOR(pg_catalog.=) sn.nspname"
+"       AND ps.sequencename OPERATOR(pg_catalog.=) sc.relname"
+" WHERE a.attrelid OPERATOR(pg_catalog.=) " TABLE_OID
+"   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+" ORDER BY a.attnum";
+
+static const char *const table_comment_sql =
+"SELECT pg_catalog.obj_description(" TABLE_OID ", 'pg_class')";
+
+static char *
+qualified(const char *schema, const char *name)
+{
+	return psprintf("%s.%s", quote_identifier(schema), quote_identifier(name));
+}
+
+/* Run a catalog query of the table; the caller reads and clears s->res. */
+static PGresult *
+table_query(Source *s, const SourceTable *t, const char *sql, const char *what)
+{
+	const char *params[2] = {t->schema, t->tb};
+
+	return pg_run_query(s, sql, 2, params, PGRES_TUPLES_OK,
+						psprintf("reading the %s of table \"%s\".\"%s\"", what, t->schema, t->tb));
+}
+
+static char *
+value_or_null(PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? NULL : pstrdup(PQgetvalue(res, r, c));
+}
+
+/*
+ * Does the task rename or leave out a column of t?  Then an expression of
+ * the source names columns the target does not have.
+ */
+static bool
+table_columns_changed(const TaskConfig *config, const SourceTable *t)
+{
+	const TableRule *rule = table_rule_find(config->filter.table_rules, t->schema, t->tb);
+
+	return rule != NULL && (rule->ignore_cols != NIL || rule->col_map != NIL);
+}
+
+/* A text[] of the source (its output form) as a List of char *, NULLs as NULL. */
+static List *
+text_array_items(const char *text)
+{
+	List	   *items = NIL;
+	const char *p = text;
+
+	if (text == NULL || *p++ != '{')
+		return NIL;
+	while (*p && *p != '}')
+	{
+		StringInfoData item;
+		bool		quoted = *p == '"';
+
+		initStringInfo(&item);
+		if (quoted)
+		{
+			for (p++; *p && *p != '"'; p++)
+			{
+				if (*p == '\\' && p[1])
+					p++;
+				appendStringInfoChar(&item, *p);
+			}
+			if (*p == '"')
+				p++;
+			items = lappend(items, item.data);
+		}
+		else
+		{
+			while (*p && *p != ',' && *p != '}')
+				appendStringInfoChar(&item, *p++);
+			items = lappend(items, strcmp(item.data, "NULL") == 0 ? NULL : item.data);
+		}
+		if (*p == ',')
+			p++;
+	}
+	return items;
+}
+
+/* Are cols (target names) the columns of a key the table was created with? */
+static bool
+is_created_key(const SourceTable *t, List *cols)
+{
+	ListCell   *lc;
+
+	foreach(lc, t->unique_keys)
+	{
+		List	   *key = lfirst(lc);
+		ListCell   *a,
+				   *b;
+		bool		same = list_length(key) == list_length(cols);
+
+		if (!same)
+			continue;
+		forboth(a, key, b, cols)
+		{
+			int			i = lfirst(b) ? source_column_index(t, lfirst(b)) : -1;
+
+			if (i < 0 || strcmp(lfirst(a), source_column_target(&t->columns[i])) != 0)
+				same = false;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* The source's CREATE INDEX on the target table, or NULL with *why. */
+static char *
+retarget_index(const char *def, const SourceTable *t, const char *dst_schema,
+			   const char *dst_tb, char **why)
+{
+	List	   *stmts;
+	IndexStmt  *ix;
+	char	   *sql;
+
+	stmts = pg_parse_query(def);
+	if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, IndexStmt))
+	{
+		*why = "its definition is not one CREATE INDEX";
+		return NULL;
+	}
+	ix = (IndexStmt *) linitial_node(RawStmt, stmts)->stmt;
+	sql = structure_splice(def, ix->relation->location, qualified(t->schema, t->tb),
+						   qualified(dst_schema, dst_tb));
+	if (sql == NULL)
+		*why = "its definition does not name the table as expected";
+	return sql;
+}
+
+static List *
+plan_indexes(Source *s, const SourceTable *t, const TaskConfig *config,
+			 const char *dst_schema, const char *dst_tb)
+{
+	PGresult   *res = table_query(s, t, indexes_sql, "indexes");
+	List	   *defs = NIL;
+	bool		changed = table_columns_changed(config, t);
+
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		char	   *name = PQgetvalue(res, r, 0);
+		char	   *def = PQgetvalue(res, r, 1);
+		bool		unique = strcmp(PQgetvalue(res, r, 2), "t") == 0;
+		List	   *cols = text_array_items(value_or_null(res, r, 3));
+		bool		expr = strcmp(PQgetvalue(res, r, 4), "t") == 0;
+		bool		valid = strcmp(PQgetvalue(res, r, 5), "t") == 0;
+		bool		of_constraint = strcmp(PQgetvalue(res, r, 6), "t") == 0;
+		char	   *why = NULL;
+		char	   *ddl;
+		ListCell   *lc;
+
+		/* a primary key or an exclusion constraint makes its own index */
+		if (of_constraint)
+			continue;
+		/* the keys the table was created with (sink.c) */
+		if (unique && !expr && is_created_key(t, cols))
+			continue;
+		if (!valid)
+		{
+			defs = lappend(defs, structure_not_copied("index", name, STRUCT_INDEX,
+													  "the index is not valid at the source (a failed CREATE INDEX CONCURRENTLY)", def));
+			continue;
+		}
+		foreach(lc, cols)
+			if (lfirst(lc) != NULL && source_column_index(t, lfirst(lc)) < 0)
+				why = psprintf("column \"%s\" of the index is not copied", (char *) lfirst(lc));
+		if (why == NULL && changed)
+			why = "the table's columns are renamed or left out (col_map, ignore_cols): its definition names the source's";
+		ddl = why ? NULL : retarget_index(def, t, dst_schema, dst_tb, &why);
+		if (ddl == NULL)
+			defs = lappend(defs, structure_not_copied("index", name, STRUCT_INDEX, why, def));
+		else
+			defs = lappend(defs, structure_new("index", name, STRUCT_PHASE_TABLE, STRUCT_INDEX, ddl));
+	}
+	pg_clear_result(s);
+	return defs;
+}
+
+/* A foreign key's definition with the referenced table's target name, or NULL with *why. */
+static char *
+retarget_foreign_key(const char *ddl_prefix, const char *def, const char *ref_schema,
+					 const char *ref_tb, const TaskConfig *config, char **why)
+{
+	char	   *sql = psprintf("%s%s", ddl_prefix, def);
+	List	   *stmts = pg_parse_query(sql);
+	AlterTableStmt *alter;
+	AlterTableCmd *cmd;
+	Constraint *con;
+	char	   *dst_schema;
+	char	   *dst_tb;
+	char	   *out;
+
+	if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, AlterTableStmt))
+	{
+		*why = "its definition does not parse as one constraint";
+		return NULL;
+	}
+	alter = (AlterTableStmt *) linitial_node(RawStmt, stmts)->stmt;
+	if (list_length(alter->cmds) != 1)
+	{
+		*why = "its definition does not parse as one constraint";
+		return NULL;
+	}
+	cmd = linitial_node(AlterTableCmd, alter->cmds);
+	if (cmd->subtype != AT_AddConstraint || !IsA(cmd->def, Constraint) ||
+		((Constraint *) cmd->def)->contype != CONSTR_FOREIGN)
+	{
+		*why = "its definition is not a foreign key";
+		return NULL;
+	}
+	con = (Constraint *) cmd->def;
+	name_filter_route(&config->filter, ref_schema, ref_tb, &dst_schema, &dst_tb);
+	out = structure_splice(sql, con->pktable->location, qualified(ref_schema, ref_tb),
+						   qualified(dst_schema, dst_tb));
+	if (out == NULL)
+		*why = "its definition does not name the referenced table as expected";
+	return out;
+}
+
+static List *
+plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
+				 const char *dst_schema, const char *dst_tb)
+{
+	PGresult   *res = table_query(s, t, constraints_sql, "constraints");
+	List	   *defs = NIL;
+	bool		changed = table_columns_changed(config, t);
+	char	   *tname = qualified(dst_schema, dst_tb);
+
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		char	   *name = pstrdup(PQgetvalue(res, r, 0));
+		char		type = PQgetvalue(res, r, 1)[0];
+		char	   *def = pstrdup(PQgetvalue(res, r, 2));
+		bool		validated = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+		char	   *ref_schema = value_or_null(res, r, 4);
+		char	   *ref_tb = value_or_null(res, r, 5);
+		const char *kind = type == 'c' ? "check" : type == 'f' ? "foreign_key" : "exclusion";
+		char	   *prefix = psprintf("ALTER TABLE %s ADD CONSTRAINT %s ", tname, quote_identifier(name));
+		char	   *why = NULL;
+		char	   *ddl = NULL;
+		StructureDef *d;
+
+		if (changed)
+			why = "the table's columns are renamed or left out (col_map, ignore_cols): its definition names the source's";
+		else if (type == 'f' && (ref_schema == NULL || ref_tb == NULL))
+			why = "the referenced table is not known";
+		else if (type == 'f' && !name_filter_wants_table(&config->filter, ref_schema, ref_tb))
+			why = psprintf("it references table \"%s\".\"%s\", which the task does not copy",
+						   ref_schema, ref_tb);
+		else if (type == 'f')
+			ddl = retarget_foreign_key(prefix, def, ref_schema, ref_tb, config, &why);
+		else
+			ddl = psprintf("%s%s", prefix, def);
+		if (ddl == NULL)
+		{
+			defs = lappend(defs, structure_not_copied(kind, name, STRUCT_CONSTRAINT, why, def));
+			continue;
+		}
+		/* checked row by row after the data: added NOT VALID, then validated */
+		if (type != 'x' && validated)
+			ddl = psprintf("%s NOT VALID;\nALTER TABLE %s VALIDATE CONSTRAINT %s", ddl, tname,
+						   quote_identifier(name));
+		d = structure_new(kind, name, type == 'f' ? STRUCT_PHASE_REFS : STRUCT_PHASE_TABLE,
+						  STRUCT_CONSTRAINT, ddl);
+		if (type == 'f')
+		{
+			d->ref_schema = ref_schema;
+			d->ref_tb = ref_tb;
+		}
+		defs = lappend(defs, d);
+	}
+	pg_clear_result(s);
+	return defs;
+}
+
+/* A column type as sink_type_sql makes it, or NULL with *why (the target lacks it, say). */
+static char *
+type_sql_or_why(const char *type, const char *column, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *volatile sql = NULL;
+
+	PG_TRY();
+	{
+		sql = sink_type_sql(type, column);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		*why = psprintf("its type %s: %s", type, edata->message);
+	}
+	PG_END_TRY();
+	return sql;
+}
+
+/* An integer of the source's catalog: digits and a sign only. */
+static const char *
+number(PGresult *res, int r, int c)
+{
+	const char *v = PQgetvalue(res, r, c);
+
+	if (PQgetisnull(res, r, c) || v[0] == '\0' || strspn(v, "-0123456789") != strlen(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("the source's catalog holds \"%s\" where a number belongs", v)));
+	return v;
+}
+
+/*
+ * A sequence's options, from columns 9 (type) .. 15 (cycle); an
+ * identity's sequence takes its type from its column.
+ */
+static char *
+sequence_options(PGresult *res, int r, const char *column, bool with_type)
+{
+	return psprintf("%s%s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %sCYCLE",
+					with_type ? "AS " : "",
+					with_type ? sink_type_sql(PQgetvalue(res, r, 9), column) : "", number(res, r, 11),
+					number(res, r, 12), number(res, r, 13), number(res, r, 10),
+					number(res, r, 14), strcmp(PQgetvalue(res, r, 15), "t") == 0 ? "" : "NO ");
+}
+
+static List *
+plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
+			 const char *dst_schema, const char *dst_tb)
+{
+	PGresult   *res = table_query(s, t, columns_sql, "column defaults");
+	List	   *defs = NIL;
+	char	   *tname = qualified(dst_schema, dst_tb);
+	bool		changed = table_columns_changed(config, t);
+
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		char	   *col = pstrdup(PQgetvalue(res, r, 0));
+		char		identity = PQgetvalue(res, r, 1)[0];
+		char		generated = PQgetvalue(res, r, 2)[0];
+		char	   *expr = value_or_null(res, r, 3);
+		char	   *comment = value_or_null(res, r, 4);
+		char	   *seq_schema = value_or_null(res, r, 6);
+		char	   *seq_name = value_or_null(res, r, 7);
+		bool		owned = !PQgetisnull(res, r, 8) && strcmp(PQgetvalue(res, r, 8), "t") == 0;
+		int			i = source_column_index(t, col);
+		const char *qcol;
+		char	   *dst_seq = NULL;
+		StructureDef *d;
+
+		if (generated == 's')
+		{
+			char	   *why = changed ? "the table's columns are renamed or left out (col_map, ignore_cols): its expression names the source's" : NULL;
+
+			char	   *type = why ? NULL : type_sql_or_why(PQgetvalue(res, r, 5), col, &why);
+
+			if (why == NULL)
+				defs = lappend(defs, structure_new("generated", col, STRUCT_PHASE_TABLE, STRUCT_TYPE,
+												   psprintf("ALTER TABLE %s ADD COLUMN %s %s GENERATED ALWAYS AS (%s) STORED",
+															tname, quote_identifier(col), type, expr)));
+			else
+				defs = lappend(defs, structure_not_copied("generated", col, STRUCT_TYPE, why, expr));
+			continue;
+		}
+		if (i < 0)
+			continue;			/* not copied (ignore_cols) */
+		qcol = quote_identifier(source_column_target(&t->columns[i]));
+
+		if (seq_name != NULL)
+		{
+			char	   *dst_seq_schema;
+			char	   *ignored;
+			const char *value = PQgetisnull(res, r, 16) ? number(res, r, 10) : number(res, r, 16);
+			bool		called = !PQgetisnull(res, r, 16);
+
+			name_filter_route(&config->filter, seq_schema, seq_name, &dst_seq_schema, &ignored);
+			dst_seq = qualified(dst_seq_schema, seq_name);
+			/* a sequence of the column's default: made before the default */
+			if (identity == '\0')
+				defs = lappend(defs,
+							   structure_new("sequence", seq_name, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
+											 owned ? psprintf("CREATE SEQUENCE %s %s;\nALTER SEQUENCE %s OWNED BY %s.%s",
+															  dst_seq, sequence_options(res, r, col, true), dst_seq, tname, qcol)
+											 : psprintf("CREATE SEQUENCE IF NOT EXISTS %s %s",
+														dst_seq, sequence_options(res, r, col, true))));
+			/* its value (an identity's too), last */
+			d = structure_new("sequence_value", seq_name, STRUCT_PHASE_LAST, STRUCT_SEQUENCE,
+							  psprintf("SELECT pg_catalog.setval(%s, %s, %s)",
+									   quote_literal_cstr(dst_seq), value, called ? "true" : "false"));
+			d->args = list_make3(dst_seq, pstrdup(value), pstrdup(called ? "t" : "f"));
+			defs = lappend(defs, d);
+		}
+		if (identity == 'a' || identity == 'd')
+		{
+			if (seq_name == NULL)
+				defs = lappend(defs, structure_not_copied("identity", col, STRUCT_SEQUENCE,
+														  "the identity's sequence could not be read", NULL));
+			else
+			{
+				d = structure_new("identity", col, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
+								  psprintf("ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %s%s)",
+										   tname, qcol, identity == 'a' ? "ALWAYS" : "BY DEFAULT",
+										   dst_seq, sequence_options(res, r, col, false)));
+				/* past the data now; the source's value is set last */
+				d->args = list_make1(pstrdup(source_column_target(&t->columns[i])));
+				defs = lappend(defs, d);
+			}
+		}
+		else if (expr != NULL)
+		{
+			char	   *ddl = NULL;
+			char	   *why = NULL;
+
+			/* nextval of the column's sequence: on its target name */
+			if (seq_name && strcmp(expr, psprintf("nextval(%s::regclass)",
+												  quote_literal_cstr(qualified(seq_schema, seq_name)))) == 0)
+				ddl = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT pg_catalog.nextval(%s::pg_catalog.regclass)",
+							   tname, qcol, quote_literal_cstr(dst_seq));
+			else if (changed)
+				why = "the table's columns are renamed or left out (col_map, ignore_cols): its expression may name the source's";
+			else if (strcmp(t->columns[i].source_type, t->columns[i].pg_type) != 0 &&
+					 strcmp(t->columns[i].source_type, "money") != 0)
+				why = psprintf("the column's type %s is copied as %s: the default is one of the source's type",
+							   t->columns[i].source_type, t->columns[i].pg_type);
+			else
+				ddl = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", tname, qcol, expr);
+			if (ddl)
+				defs = lappend(defs, structure_new("default", col, STRUCT_PHASE_TABLE, STRUCT_DEFAULT, ddl));
+			else
+				defs = lappend(defs, structure_not_copied("default", col, STRUCT_DEFAULT, why, expr));
+		}
+		if (comment != NULL)
+			defs = lappend(defs, structure_new("comment", psprintf("%s.%s", t->tb, col), STRUCT_PHASE_TABLE,
+											   STRUCT_COMMENT,
+											   psprintf("COMMENT ON COLUMN %s.%s IS %s", tname, qcol,
+														quote_literal_cstr(comment))));
+	}
+	pg_clear_result(s);
+
+	res = table_query(s, t, table_comment_sql, "comment");
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		defs = lappend(defs, structure_new("comment", t->tb, STRUCT_PHASE_TABLE, STRUCT_COMMENT,
+										   psprintf("COMMENT ON TABLE %s IS %s", tname,
+													quote_literal_cstr(PQgetvalue(res, 0, 0)))));
+	pg_clear_result(s);
+	return defs;
+}
+
+/*
+ * Each definition is checked against the target's parser here, so that
+ * one that does not parse (a type or an operator class the target lacks
+ * parses; syntax of a newer server may not) is listed rather than failing
+ * the task: a structure_check_ddl ERROR becomes a not-copied object.
+ */
+static List *
+checked(List *defs, const char *dst_schema, const char *dst_tb)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	foreach(lc, defs)
+	{
+		StructureDef *d = lfirst(lc);
+
+		if (d->not_copied || d->ddl == NULL || strcmp(d->kind, "sequence_value") == 0)
+			continue;
+		PG_TRY();
+		{
+			structure_check_ddl(d->ddl, dst_schema, dst_tb);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			d->not_copied = psprintf("its definition does not translate: %s", edata->message);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+	}
+	return defs;
+}
+
+List *
+pg_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *config,
+						  const char *dst_schema, const char *dst_tb)
+{
+	List	   *defs = NIL;
+
+	defs = list_concat(defs, plan_columns(s, t, config, dst_schema, dst_tb));
+	defs = list_concat(defs, plan_indexes(s, t, config, dst_schema, dst_tb));
+	defs = list_concat(defs, plan_constraints(s, t, config, dst_schema, dst_tb));
+	return checked(defs, dst_schema, dst_tb);
+}
+
+/*
+ * What is not copied of the schemas of the tables: $1 the schemas, $2 and
+ * $3 the copied tables (schema, name).  Rows: kind, schema, table or NULL,
+ * name, why, definition.
+ */
+static const char *const schema_objects_sql =
+"WITH copied(s, t) AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
+"                                               pg_catalog.unnest($3::pg_catalog.text[])))"
+" SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized_view' END, n.nspname, NULL, c.relname,"
+"        'views are not copied: create it by hand from its definition',"
+"        pg_catalog.pg_get_viewdef(c.oid)"
+"   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"  WHERE c.relkind IN ('v', 'm') AND n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
+"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.objid OPERATOR(pg_catalog.=) c.oid AND e.deptype = 'e')"
+" UNION ALL"
+" SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,"
+"        n.nspname, NULL, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',"
+"        'functions and procedures are not copied: create them with their definition',"
+"        NULL"
+"   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace"
+"  WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
+"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.objid OPERATOR(pg_catalog.=) p.oid AND e.deptype = 'e')"
+" UNION ALL"
+" SELECT 'trigger', n.nspname, c.relname, g.tgname,"
+"        'triggers are not copied: create the function and the trigger by hand',"
+"        pg_catalog.pg_get_triggerdef(g.oid)"
+"   FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid"
+"   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   JOIN copied ON copied.s OPERATOR(pg_catalog.=) n.nspname AND copied.t OPERATOR(pg_catalog.=) c.relname"
+"  WHERE NOT g.tgisinternal"
+" UNION ALL"
+" SELECT 'policy', n.nspname, c.relname, po.polname,"
+"        'row-level security policies are not copied', NULL"
+"   FROM pg_catalog.pg_policy po JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) po.polrelid"
+"   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   JOIN copied ON copied.s OPERATOR(pg_catalog.=) n.nspname AND copied.t OPERATOR(pg_catalog.=) c.relname"
+" UNION ALL"
+" SELECT 'grant', n.nspname, c.relname, c.relname,"
+"        'grants are not copied: the target has its own roles', c.relacl::pg_catalog.text"
+"   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   JOIN copied ON copied.s OPERATOR(pg_catalog.=) n.nspname AND copied.t OPERATOR(pg_catalog.=) c.relname"
+"  WHERE c.relacl IS NOT NULL"
+" UNION ALL"
+" SELECT 'type', n.nspname, NULL, t.typname,"
+"        CASE t.typtype WHEN 'e' THEN 'enum types are not created: their columns are copied as text'"
+"             WHEN 'd' THEN 'domains are not created: their columns are copied as the base type, without the domain''s constraints'"
+"             WHEN 'c' THEN 'composite types are not created: their columns are copied as text'"
+"             ELSE 'range types are not created: their columns are copied as text' END,"
+"        pg_catalog.format_type(t.oid, NULL)"
+"   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
+"  WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
+"    AND (t.typtype IN ('e', 'd', 'r')"
+"         OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class r"
+"                                       WHERE r.oid OPERATOR(pg_catalog.=) t.typrelid AND r.relkind = 'c')))"
+"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.objid OPERATOR(pg_catalog.=) t.oid AND e.deptype = 'e')"
+" ORDER BY 1, 2, 4";
+
+/* A text[] literal of the strings, for a query parameter. */
+static char *
+text_array_literal(List *items)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	foreach(lc, items)
+	{
+		appendStringInfoString(&buf, buf.len > 1 ? ",\"" : "\"");
+		for (const char *p = lfirst(lc); *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+List *
+pg_source_list_schema_objects(Source *s, const TaskConfig *config, const List *tables)
+{
+	List	   *schemas = NIL;
+	List	   *tschemas = NIL;
+	List	   *tnames = NIL;
+	List	   *defs = NIL;
+	const char *params[3];
+	PGresult   *res;
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		const SourceTable *t = lfirst(lc);
+		ListCell   *lc2;
+		bool		seen = false;
+
+		foreach(lc2, schemas)
+			if (strcmp(lfirst(lc2), t->schema) == 0)
+				seen = true;
+		if (!seen)
+			schemas = lappend(schemas, t->schema);
+		tschemas = lappend(tschemas, t->schema);
+		tnames = lappend(tnames, t->tb);
+	}
+	if (schemas == NIL)
+		return NIL;
+	params[0] = text_array_literal(schemas);
+	params[1] = text_array_literal(tschemas);
+	params[2] = text_array_literal(tnames);
+	res = pg_run_query(s, schema_objects_sql, 3, params, PGRES_TUPLES_OK,
+					   "reading the views, routines, triggers and types of the schemas");
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		StructureDef *d;
+
+		/* views by the filter's names, as tables are */
+		if (strcmp(PQgetvalue(res, r, 0), "view") == 0 || strcmp(PQgetvalue(res, r, 0), "materialized_view") == 0)
+			if (!name_filter_wants_table(&config->filter, PQgetvalue(res, r, 1), PQgetvalue(res, r, 3)))
+				continue;
+		d = structure_not_copied(pstrdup(PQgetvalue(res, r, 0)), PQgetvalue(res, r, 3), 0,
+								 PQgetvalue(res, r, 4), value_or_null(res, r, 5));
+		d->schema = pstrdup(PQgetvalue(res, r, 1));
+		d->tb = value_or_null(res, r, 2);
+		defs = lappend(defs, d);
+	}
+	pg_clear_result(s);
+	return defs;
+}
