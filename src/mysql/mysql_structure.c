@@ -906,8 +906,12 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 				defs = lappend(defs, structure_not_copied("check", name, STRUCT_CONSTRAINT,
 														  "the labels of the enum type could not be read", c->source_type));
 			else
+				/*
+				 * and '', which MySQL stores for a value not among the
+				 * labels outside strict mode (the copy keeps it)
+				 */
 				defs = lappend(defs, structure_new("check", name, STRUCT_PHASE_TABLE, STRUCT_CONSTRAINT,
-												   psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[])) NOT VALID;\n"
+												   psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s OPERATOR(pg_catalog.=) ANY (ARRAY[%s, '']::pg_catalog.text[])) NOT VALID;\n"
 															"ALTER TABLE %s VALIDATE CONSTRAINT %s",
 															tname, quote_identifier(name), qcol, labels,
 															tname, quote_identifier(name))));

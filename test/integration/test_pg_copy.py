@@ -283,8 +283,15 @@ def test_target_types_keys_and_not_null(copied):
                     "FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
                     "AND NOT attisdropped ORDER BY attnum", (f"{SCHEMA}.all_types",))
         rows = cur.fetchall()
-        assert {r[0]: r[1] for r in rows} == EXPECTED_TYPES
+        # the generated column follows the data, last, computed by the target
+        assert rows[-1][0] == "c_gen"
+        assert {r[0]: r[1] for r in rows[:-1]} == EXPECTED_TYPES
         assert [r[0] for r in rows if r[2]] == ["id", "c_int"]
+        cur.execute("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = %s::regclass",
+                    (f"{SCHEMA}.all_types",))
+        assert cur.fetchall() == [("(id * 10)",)]
+        cur.execute(f"SELECT count(*) FROM {SCHEMA}.all_types WHERE c_gen IS DISTINCT FROM id * 10")
+        assert cur.fetchone()[0] == 0
         cur.execute("SELECT indisprimary, pg_get_indexdef(indexrelid) FROM pg_index "
                     "WHERE indrelid = %s::regclass ORDER BY indisprimary DESC",
                     (f"{SCHEMA}.all_types",))

@@ -229,9 +229,9 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT ape_resume.wait_task('up_f', 60)")
             assert cur.fetchone()[0] == "finished"
             cur.execute("SELECT kind, name, state FROM ape_resume.structures WHERE task_name = 'up_f'")
-            assert cur.fetchall() == [("index", "e_e_v", "done")]
-            cur.execute("SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = 'e_e_v'")
-            assert cur.fetchone()[0] == f'CREATE INDEX e_e_v ON "{SRC_DB}".e USING btree (v)'
+            assert cur.fetchall() == [("index", "e_e_v_idx", "done")]
+            cur.execute("SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = 'e_e_v_idx'")
+            assert cur.fetchone()[0] == f'CREATE INDEX e_e_v_idx ON {SRC_DB}.e USING btree (v)'
             cur.execute("SELECT structures_failed, structures_not_copied FROM ape_resume.tasks "
                         "WHERE name IN ('up_a', 'up_f') ORDER BY name")
             assert cur.fetchall() == [(0, 0), (0, 0)]
