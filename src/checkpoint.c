@@ -353,6 +353,15 @@ checkpoint_set_taken_up(int64 task_id, int64 pred_id)
 	exec_catalog("UPDATE ape_resume.task SET taken_up_by = "
 				 "(SELECT name FROM ape_resume.task WHERE id = $1) WHERE id = $2",
 				 2, types, args, NULL, SPI_OK_UPDATE);
+	/*
+	 * and the objects of the tables it created (structure.c): this task
+	 * makes those still to make, and knows the sequences it made
+	 */
+	exec_catalog("UPDATE ape_resume.structure s SET task_id = $1 "
+				 "WHERE s.task_id = $2 AND s.dst_schema IS NOT NULL "
+				 "AND NOT EXISTS (SELECT 1 FROM ape_resume.structure x WHERE x.task_id = $1 "
+				 "                AND x.schema = s.schema AND x.tb = s.tb)",
+				 2, types, args, NULL, SPI_OK_UPDATE);
 }
 
 int

@@ -38,7 +38,10 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -47,8 +50,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/catcache.h"
+#include "utils/syscache.h"
 
 #include "catalog.h"
 #include "checkpoint.h"
@@ -103,93 +109,311 @@ comment_names_target(const CommentStmt *c, const char *dst_schema, const char *d
 		strcmp(strVal(lsecond(names)), dst_tb) == 0;
 }
 
-void
-structure_check_ddl(const char *ddl, const char *dst_schema, const char *dst_tb)
+/* The functions a column default may call beyond those that are not volatile. */
+static const char *const default_volatile_ok[] = {
+	"nextval", "clock_timestamp", "random", "gen_random_uuid", "timeofday"
+};
+
+/* What an expression of a source may do: see structure_check_ddl. */
+typedef struct ExprCheck
 {
-	List	   *stmts = pg_parse_query(ddl);
+	bool		is_default;
+	const char *problem;		/* set by the walker */
+} ExprCheck;
+
+/* A name list (function, operator, type) outside pg_catalog? */
+static bool
+qualified_elsewhere(List *names)
+{
+	return list_length(names) > 1 &&
+		!(list_length(names) == 2 && strcmp(strVal(linitial(names)), "pg_catalog") == 0);
+}
+
+/* Is a function name of pg_catalog free of volatile functions? */
+static bool
+catalog_function_safe(const char *name, bool is_default)
+{
+	CatCList   *list;
+	bool		safe = true;
+
+	if (is_default)
+		for (int i = 0; i < lengthof(default_volatile_ok); i++)
+			if (strcmp(name, default_volatile_ok[i]) == 0)
+				return true;
+	list = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(name));
+	for (int i = 0; i < list->n_members; i++)
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&list->members[i]->tuple);
+
+		if (proc->pronamespace == PG_CATALOG_NAMESPACE && proc->provolatile == PROVOLATILE_VOLATILE)
+			safe = false;
+	}
+	ReleaseSysCacheList(list);
+	return safe;
+}
+
+static bool
+expr_check_walker(Node *node, ExprCheck *c)
+{
+	if (node == NULL || c->problem)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_FuncCall:
+			{
+				FuncCall   *f = (FuncCall *) node;
+
+				if (qualified_elsewhere(f->funcname))
+					c->problem = psprintf("it calls function %s, which is not one of pg_catalog's",
+										  NameListToString(f->funcname));
+				else if (!catalog_function_safe(strVal(llast(f->funcname)), c->is_default))
+					c->problem = psprintf("it calls the volatile function %s",
+										  NameListToString(f->funcname));
+				break;
+			}
+		case T_A_Expr:
+			if (qualified_elsewhere(((A_Expr *) node)->name))
+				c->problem = psprintf("it uses operator %s, which is not one of pg_catalog's",
+									  NameListToString(((A_Expr *) node)->name));
+			break;
+		case T_TypeCast:
+			if (qualified_elsewhere(((TypeCast *) node)->typeName->names))
+				c->problem = psprintf("it casts to type %s, which is not one of pg_catalog's",
+									  NameListToString(((TypeCast *) node)->typeName->names));
+			break;
+		case T_SubLink:
+			c->problem = "it holds a subquery";
+			break;
+		default:
+			break;
+	}
+	if (c->problem)
+		return true;
+	return raw_expression_tree_walker(node, expr_check_walker, (void *) c);
+}
+
+/* An ERROR unless the expression calls only what it may. */
+static void
+check_expression(Node *expr, bool is_default, const char *ddl)
+{
+	ExprCheck	c = {is_default, NULL};
+
+	(void) expr_check_walker(expr, &c);
+	if (c.problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("its expression is not copied: %s", c.problem),
+				 errdetail("Statement: %s", ddl),
+				 errhint("Only pg_catalog's functions, operators and types that are not volatile run in an expression ape_resume makes.")));
+}
+
+static void
+check_index_elems(List *elems, const char *ddl)
+{
 	ListCell   *lc;
 
-	if (stmts == NIL || list_length(stmts) > 3)
-		elog(ERROR, "structure statement \"%s\" is not one to three statements", ddl);
-	foreach(lc, stmts)
+	foreach(lc, elems)
 	{
-		Node	   *n = lfirst_node(RawStmt, lc)->stmt;
-		bool		ok = false;
+		IndexElem  *e = lfirst_node(IndexElem, lc);
 
-		switch (nodeTag(n))
-		{
-			case T_IndexStmt:
-				{
-					IndexStmt  *s = (IndexStmt *) n;
-
-					ok = names_target(s->relation, dst_schema, dst_tb) && !s->concurrent;
-					break;
-				}
-			case T_AlterTableStmt:
-				{
-					AlterTableStmt *s = (AlterTableStmt *) n;
-					AlterTableCmd *cmd;
-
-					if (!names_target(s->relation, dst_schema, dst_tb) ||
-						s->objtype != OBJECT_TABLE || list_length(s->cmds) != 1)
-						break;
-					cmd = linitial_node(AlterTableCmd, s->cmds);
-					/* a generated column, added with its expression */
-					if (cmd->subtype == AT_AddColumn)
-					{
-						ColumnDef  *col = castNode(ColumnDef, cmd->def);
-						ListCell   *c;
-
-						foreach(c, col->constraints)
-							if (lfirst_node(Constraint, c)->contype == CONSTR_GENERATED)
-								ok = true;
-						break;
-					}
-					ok = cmd->subtype == AT_AddConstraint ||
-						cmd->subtype == AT_ValidateConstraint ||
-						cmd->subtype == AT_ColumnDefault ||
-						cmd->subtype == AT_AddIdentity ||
-						cmd->subtype == AT_SetIdentity;
-					break;
-				}
-			case T_CommentStmt:
-				ok = comment_names_target((CommentStmt *) n, dst_schema, dst_tb);
-				break;
-			case T_CreateSeqStmt:
-				/* a sequence of the table's defaults, in a schema of the task */
-				ok = ((CreateSeqStmt *) n)->sequence->schemaname != NULL &&
-					((CreateSeqStmt *) n)->ownerId == InvalidOid;
-				break;
-			case T_AlterSeqStmt:
-				{
-					AlterSeqStmt *a = (AlterSeqStmt *) n;
-					DefElem    *opt;
-
-					/* OWNED BY a column of the target, nothing else */
-					if (list_length(a->options) != 1)
-						break;
-					opt = linitial_node(DefElem, a->options);
-					ok = strcmp(opt->defname, "owned_by") == 0 &&
-						list_length((List *) opt->arg) == 3 &&
-						strcmp(strVal(linitial((List *) opt->arg)), dst_schema) == 0 &&
-						strcmp(strVal(lsecond((List *) opt->arg)), dst_tb) == 0;
-					break;
-				}
-			default:
-				break;
-		}
-		if (!ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("structure statement for table \"%s\".\"%s\" is not allowed", dst_schema, dst_tb),
-					 errdetail("Statement: %s", ddl)));
+		check_expression(e->expr, false, ddl);
 	}
 }
 
-char *
-structure_index_name(const char *dst_schema, const char *dst_tb, const char *src_name)
+/* The ALTER TABLE's one subcommand, of subtype, on the target. */
+static AlterTableCmd *
+alter_cmd(Node *n, const char *dst_schema, const char *dst_tb)
 {
-	Oid			nsp = get_namespace_oid(dst_schema, false);
+	AlterTableStmt *a;
+
+	if (!IsA(n, AlterTableStmt))
+		return NULL;
+	a = (AlterTableStmt *) n;
+	if (!names_target(a->relation, dst_schema, dst_tb) || a->objtype != OBJECT_TABLE ||
+		list_length(a->cmds) != 1)
+		return NULL;
+	return linitial_node(AlterTableCmd, a->cmds);
+}
+
+/* An ADD CONSTRAINT of contype, then at most a VALIDATE of it. */
+static Constraint *
+added_constraint(List *stmts, ConstrType contype, const char *dst_schema, const char *dst_tb)
+{
+	AlterTableCmd *cmd = alter_cmd(linitial_node(RawStmt, stmts)->stmt, dst_schema, dst_tb);
+	Constraint *con;
+
+	if (cmd == NULL || cmd->subtype != AT_AddConstraint || !IsA(cmd->def, Constraint))
+		return NULL;
+	con = (Constraint *) cmd->def;
+	if (con->contype != contype || con->conname == NULL)
+		return NULL;
+	if (list_length(stmts) == 2)
+	{
+		AlterTableCmd *v = alter_cmd(lsecond_node(RawStmt, stmts)->stmt, dst_schema, dst_tb);
+
+		if (v == NULL || v->subtype != AT_ValidateConstraint || strcmp(v->name, con->conname) != 0)
+			return NULL;
+	}
+	else if (list_length(stmts) != 1)
+		return NULL;
+	return con;
+}
+
+void
+structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
+					const char *dst_tb, const char *ref_schema, const char *ref_tb)
+{
+	List	   *stmts = pg_parse_query(ddl);
+	Node	   *first;
+	bool		ok = false;
+
+	if (stmts == NIL || list_length(stmts) > 2)
+		goto bad;
+	first = linitial_node(RawStmt, stmts)->stmt;
+	if (strcmp(kind, "index") == 0)
+	{
+		IndexStmt  *s = (IndexStmt *) first;
+
+		ok = list_length(stmts) == 1 && IsA(first, IndexStmt) &&
+			names_target(s->relation, dst_schema, dst_tb) && !s->concurrent &&
+			s->idxname != NULL && s->tableSpace == NULL;
+		if (ok)
+		{
+			check_index_elems(s->indexParams, ddl);
+			check_index_elems(s->indexIncludingParams, ddl);
+			check_expression(s->whereClause, false, ddl);
+		}
+	}
+	else if (strcmp(kind, "check") == 0)
+	{
+		Constraint *con = added_constraint(stmts, CONSTR_CHECK, dst_schema, dst_tb);
+
+		ok = con != NULL;
+		if (ok)
+			check_expression(con->raw_expr, false, ddl);
+	}
+	else if (strcmp(kind, "exclusion") == 0)
+	{
+		Constraint *con = added_constraint(stmts, CONSTR_EXCLUSION, dst_schema, dst_tb);
+		ListCell   *lc;
+
+		ok = con != NULL && con->indexspace == NULL;
+		if (ok)
+		{
+			foreach(lc, con->exclusions)
+			{
+				List	   *pair = lfirst(lc);
+
+				check_index_elems(list_make1(linitial(pair)), ddl);
+				if (qualified_elsewhere(lsecond(pair)))
+					ok = false;
+			}
+			check_expression(con->where_clause, false, ddl);
+		}
+	}
+	else if (strcmp(kind, "foreign_key") == 0)
+	{
+		Constraint *con = added_constraint(stmts, CONSTR_FOREIGN, dst_schema, dst_tb);
+
+		/* only to the target of a table of the task */
+		ok = con != NULL && ref_schema != NULL &&
+			names_target(con->pktable, ref_schema, ref_tb);
+	}
+	else if (strcmp(kind, "default") == 0)
+	{
+		AlterTableCmd *cmd = alter_cmd(first, dst_schema, dst_tb);
+
+		ok = list_length(stmts) == 1 && cmd != NULL && cmd->subtype == AT_ColumnDefault &&
+			cmd->def != NULL;
+		if (ok)
+			check_expression(cmd->def, true, ddl);
+	}
+	else if (strcmp(kind, "identity") == 0)
+	{
+		AlterTableCmd *cmd = alter_cmd(first, dst_schema, dst_tb);
+
+		ok = list_length(stmts) == 1 && cmd != NULL && cmd->subtype == AT_AddIdentity;
+		if (ok)
+		{
+			ListCell   *lc;
+
+			/* its sequence, if named, in the table's schema */
+			foreach(lc, castNode(Constraint, cmd->def)->options)
+			{
+				DefElem    *opt = lfirst_node(DefElem, lc);
+
+				if (strcmp(opt->defname, "sequence_name") == 0 &&
+					(list_length((List *) opt->arg) != 2 ||
+					 strcmp(strVal(linitial((List *) opt->arg)), dst_schema) != 0))
+					ok = false;
+			}
+		}
+	}
+	else if (strcmp(kind, "generated") == 0)
+	{
+		AlterTableCmd *cmd = alter_cmd(first, dst_schema, dst_tb);
+		ColumnDef  *col = cmd && cmd->subtype == AT_AddColumn ? castNode(ColumnDef, cmd->def) : NULL;
+
+		/* the column with its generation expression, nothing else */
+		ok = list_length(stmts) == 1 && col != NULL && list_length(col->constraints) == 1 &&
+			lfirst_node(Constraint, list_head(col->constraints))->contype == CONSTR_GENERATED &&
+			col->raw_default == NULL && col->collClause == NULL;
+		if (ok)
+			check_expression(lfirst_node(Constraint, list_head(col->constraints))->raw_expr,
+							 false, ddl);
+	}
+	else if (strcmp(kind, "comment") == 0)
+		ok = list_length(stmts) == 1 && IsA(first, CommentStmt) &&
+			comment_names_target((CommentStmt *) first, dst_schema, dst_tb);
+	else if (strcmp(kind, "sequence") == 0)
+	{
+		/* a sequence of the table's schema, then at most OWNED BY a column of the table */
+		CreateSeqStmt *c = IsA(first, CreateSeqStmt) ? (CreateSeqStmt *) first : NULL;
+		ListCell   *lc;
+
+		ok = c != NULL && c->sequence->schemaname != NULL &&
+			strcmp(c->sequence->schemaname, dst_schema) == 0 && !c->if_not_exists &&
+			c->sequence->relpersistence == RELPERSISTENCE_PERMANENT;
+		if (ok)
+			foreach(lc, c->options)
+				if (strcmp(lfirst_node(DefElem, lc)->defname, "owned_by") == 0)
+					ok = false;
+		if (ok && list_length(stmts) == 2)
+		{
+			Node	   *second = lsecond_node(RawStmt, stmts)->stmt;
+			AlterSeqStmt *a = IsA(second, AlterSeqStmt) ? (AlterSeqStmt *) second : NULL;
+			DefElem    *opt;
+
+			ok = a != NULL && list_length(a->options) == 1 &&
+				strcmp(a->sequence->relname, c->sequence->relname) == 0 &&
+				a->sequence->schemaname != NULL &&
+				strcmp(a->sequence->schemaname, dst_schema) == 0;
+			if (ok)
+			{
+				opt = linitial_node(DefElem, a->options);
+				ok = strcmp(opt->defname, "owned_by") == 0 &&
+					list_length((List *) opt->arg) == 3 &&
+					strcmp(strVal(linitial((List *) opt->arg)), dst_schema) == 0 &&
+					strcmp(strVal(lsecond((List *) opt->arg)), dst_tb) == 0;
+			}
+		}
+	}
+	if (ok)
+		return;
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("structure statement of kind %s for table \"%s\".\"%s\" is not allowed",
+					kind, dst_schema, dst_tb),
+			 errdetail("Statement: %s", ddl)));
+}
+
+char *
+structure_index_name(const char *dst_schema, const char *dst_tb, const char *src_name,
+					 List **taken)
+{
+	/* resume_plan of a schema not made yet: nothing there to avoid */
+	Oid			nsp = get_namespace_oid(dst_schema, true);
 	CatalogUser cu;
 
 	for (int n = 0;; n++)
@@ -210,8 +434,14 @@ structure_index_name(const char *dst_schema, const char *dst_tb, const char *src
 			elog(ERROR, "could not read ape_resume.structure");
 		planned = SPI_processed > 0;
 		catalog_as_owner_end(&cu);
+		/* and among those of this table chosen already */
+		if (!planned && list_member(*taken, makeString(name)))
+			planned = true;
 		if (!planned)
+		{
+			*taken = lappend(*taken, makeString(name));
 			return name;
+		}
 	}
 }
 
@@ -234,23 +464,255 @@ structure_splice(const char *sql, int location, const char *expect, const char *
 	return out.data;
 }
 
+bool
+structure_try(void (*fn) (void *), void *arg, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN || edata->elevel > ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+typedef struct VetArg
+{
+	StructureDef *d;
+	const TaskConfig *config;
+	const char *dst_schema;
+	const char *dst_tb;
+} VetArg;
+
+static void
+vet_one(void *arg)
+{
+	VetArg	   *v = arg;
+	char	   *ref_schema = NULL;
+	char	   *ref_tb = NULL;
+
+	if (v->d->ref_schema)
+		name_filter_route(&v->config->filter, v->d->ref_schema, v->d->ref_tb, &ref_schema, &ref_tb);
+	structure_check_ddl(v->d->kind, v->d->ddl, v->dst_schema, v->dst_tb, ref_schema, ref_tb);
+}
+
+void
+structure_vet(List *defs, const TaskConfig *config, const char *dst_schema, const char *dst_tb)
+{
+	ListCell   *lc;
+
+	foreach(lc, defs)
+	{
+		StructureDef *d = lfirst(lc);
+		VetArg		v = {d, config, dst_schema, dst_tb};
+		char	   *why;
+
+		if (d->not_copied || d->ddl == NULL || strcmp(d->kind, "sequence_value") == 0)
+			continue;
+		if (!structure_try(vet_one, &v, &why))
+			d->not_copied = psprintf("its definition is not copied: %s", why);
+	}
+}
+
+static void run_statement(const char *sql, bool read_only);
+
+/* Run a sequence's statements now (see make_sequences). */
+static void
+make_sequence(void *arg)
+{
+	StructureDef *d = arg;
+	List	   *stmts = pg_parse_query(d->ddl);
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+
+		run_statement(pnstrdup(d->ddl + raw->stmt_location,
+							   raw->stmt_len > 0 ? raw->stmt_len : strlen(d->ddl + raw->stmt_location)),
+					  false);
+		CommandCounterIncrement();
+	}
+}
+
+/* Does the task copy source table schema.tb (a position row)? */
+static bool
+task_has_table(int64 task_id, const char *schema, const char *tb)
+{
+	CatalogUser cu;
+	bool		found;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.position WHERE task_id = $1 "
+							  "AND schema = $2 AND tb = $3",
+							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(schema),
+							  CStringGetTextDatum(tb)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	found = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return found;
+}
+
+/* Has the task made sequence dst_schema.name (a done row)? */
+static bool
+task_made_sequence(int64 task_id, const char *dst_schema, const char *name)
+{
+	CatalogUser cu;
+	bool		made;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 "
+							  "AND kind = 'sequence' AND dst_schema = $2 AND name = $3 AND state = 'done'",
+							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(dst_schema),
+							  CStringGetTextDatum(name)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.structure");
+	made = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return made;
+}
+
+/*
+ * The sequences of a created table's defaults are made with it: a default
+ * that uses one can then be set whenever.  One that is there already is
+ * used only if this task made it (another table of the task uses it too);
+ * else it, and what uses it, are not copied: ape_resume neither takes
+ * over nor sets a sequence it did not make.
+ */
+static void
+make_sequences(int64 task_id, List *defs, const char *dst_schema)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, false);
+	ListCell   *lc;
+
+	foreach(lc, defs)
+	{
+		StructureDef *d = lfirst(lc);
+		char	   *why = NULL;
+		ListCell   *lc2;
+
+		if (strcmp(d->kind, "sequence") != 0 || d->not_copied || d->sequence == NULL)
+			continue;
+		if (!OidIsValid(get_relname_relid(d->sequence, nsp)))
+		{
+			if (structure_try(make_sequence, d, &why))
+				d->made = true;
+		}
+		else if (task_made_sequence(task_id, dst_schema, d->sequence))
+			d->made = true;		/* shared with a table made earlier */
+		else
+		{
+			foreach(lc2, defs)
+				if (lfirst(lc2) != d && ((StructureDef *) lfirst(lc2))->made &&
+					strcmp(((StructureDef *) lfirst(lc2))->kind, "sequence") == 0 &&
+					strcmp(((StructureDef *) lfirst(lc2))->sequence, d->sequence) == 0)
+					d->made = true; /* made just now for another column */
+			if (!d->made)
+				why = psprintf("relation \"%s\".\"%s\" is there already, and this task did not make it",
+							   dst_schema, d->sequence);
+		}
+		if (d->made)
+			continue;
+		d->not_copied = psprintf("its sequence is not made: %s", why);
+		/* nor what uses it */
+		foreach(lc2, defs)
+		{
+			StructureDef *u = lfirst(lc2);
+
+			if (u != d && u->not_copied == NULL && u->sequence != NULL &&
+				strcmp(u->sequence, d->sequence) == 0 && strcmp(u->kind, "sequence") != 0)
+				u->not_copied = psprintf("its sequence \"%s\".\"%s\" is not made: %s",
+										 dst_schema, d->sequence, why);
+		}
+	}
+}
+
 void
 structure_register(int64 task_id, const TaskConfig *config, const char *schema, const char *tb,
 				   const char *dst_schema, const char *dst_tb, List *defs)
 {
 	CatalogUser cu;
-	char		nulls[13];
+	char		nulls[14];
 	SPIPlanPtr	plan;
 	ListCell   *lc;
+	List	   *kept = NIL;
 
-	/* the checks parse: outside the owner's SPI connection */
 	foreach(lc, defs)
 	{
 		StructureDef *d = lfirst(lc);
+		ListCell   *lc2;
+		bool		dup = false;
 
-		if (d->not_copied == NULL && d->ddl != NULL && strcmp(d->kind, "sequence_value") != 0)
-			structure_check_ddl(d->ddl, dst_schema, dst_tb);
+		if ((config->do_structures & d->bit) != d->bit)
+			continue;
+		/* the same object twice (two columns of one sequence): once */
+		foreach(lc2, kept)
+		{
+			StructureDef *k = lfirst(lc2);
+
+			if (strcmp(k->kind, d->kind) == 0 && strcmp(k->name, d->name) == 0 &&
+				(k->schema == NULL) == (d->schema == NULL) &&
+				(d->schema == NULL || (strcmp(k->schema, d->schema) == 0 &&
+									   (k->tb == NULL) == (d->tb == NULL) &&
+									   (d->tb == NULL || strcmp(k->tb, d->tb) == 0))))
+			{
+				/* another object of the same name: listed under a name of its own */
+				if (!((k->ddl == NULL && d->ddl == NULL) ||
+					  (k->ddl && d->ddl && strcmp(k->ddl, d->ddl) == 0)))
+				{
+					d->name = psprintf("%s (%d)", d->name, list_length(kept) + 1);
+					if (d->not_copied == NULL)
+						d->not_copied = "another object of the table has its name";
+					d->ddl = NULL;
+				}
+				else
+					dup = true;
+				break;
+			}
+		}
+		if (!dup)
+			kept = lappend(kept, d);
 	}
+	if (dst_schema)
+	{
+		foreach(lc, kept)
+		{
+			StructureDef *d = lfirst(lc);
+
+			if (d->ref_schema && d->not_copied == NULL &&
+				!task_has_table(task_id, d->ref_schema, d->ref_tb))
+				d->not_copied = psprintf("it references table \"%s\".\"%s\", which the task does not copy",
+										 d->ref_schema, d->ref_tb);
+		}
+		structure_vet(kept, config, dst_schema, dst_tb);
+		make_sequences(task_id, kept, dst_schema);
+	}
+
 	catalog_as_owner_begin(&cu);
 	/*
 	 * A table created again (its target was dropped during the task): its
@@ -263,29 +725,23 @@ structure_register(int64 task_id, const TaskConfig *config, const char *schema, 
 							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(schema),
 							  CStringGetTextDatum(tb)}, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not update ape_resume.structure");
-	plan = SPI_prepare(tb != NULL ?
-					   "INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
+	plan = SPI_prepare("INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
 					   "kind, name, phase, ref_schema, ref_tb, ddl, args, state, error) "
 					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-					   "CASE WHEN $13::text IS NULL THEN 'pending' ELSE 'not_copied' END, $13)" :
-					   "INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, dst_tb, "
-					   "kind, name, phase, ref_schema, ref_tb, ddl, args, state, error) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-					   "CASE WHEN $13::text IS NULL THEN 'pending' ELSE 'not_copied' END, $13) "
+					   "CASE WHEN $13::text IS NOT NULL THEN 'not_copied' WHEN $14 THEN 'done' "
+					   "ELSE 'pending' END, $13) "
 					   "ON CONFLICT (task_id, schema, tb, kind, name) DO NOTHING",
-					   13, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-					   INT2OID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID});
+					   14, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+					   INT2OID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, BOOLOID});
 	if (plan == NULL)
 		elog(ERROR, "could not prepare an ape_resume catalog statement: %s",
 			 SPI_result_code_string(SPI_result));
-	foreach(lc, defs)
+	foreach(lc, kept)
 	{
 		StructureDef *d = lfirst(lc);
-		Datum		a[13];
+		Datum		a[14];
 		int			rc;
 
-		if (d->bit != 0 && (config->do_structures & d->bit) == 0)
-			continue;
 		memset(nulls, ' ', sizeof(nulls));
 		a[0] = Int64GetDatum(task_id);
 		a[1] = CStringGetTextDatum(d->schema ? d->schema : schema);
@@ -322,7 +778,7 @@ structure_register(int64 task_id, const TaskConfig *config, const char *schema, 
 			ListCell   *lc2;
 
 			foreach(lc2, d->args)
-				items[i++] = lfirst(lc2);
+				items[i++] = lfirst(lc2) ? lfirst(lc2) : "";
 			a[11] = catalog_text_array(i, items);
 		}
 		else
@@ -331,6 +787,7 @@ structure_register(int64 task_id, const TaskConfig *config, const char *schema, 
 			a[12] = CStringGetTextDatum(d->not_copied);
 		else
 			nulls[12] = 'n';
+		a[13] = BoolGetDatum(d->made);
 		rc = SPI_execute_plan(plan, a, nulls, false, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not update the ape_resume catalog: %s", SPI_result_code_string(rc));
@@ -420,14 +877,21 @@ structure_plan(int64 task_id, const TaskConfig *config, const SourceOps *ops, So
 		{
 			StructureDef *d = lfirst(lc2);
 
-			if (d->bit != 0 && (config->do_structures & d->bit) == 0)
+			if ((config->do_structures & d->bit) != d->bit)
 				continue;
 			d->schema = t->schema;
 			d->tb = t->tb;
 			d->dst_schema = dst_schema;
 			d->dst_tb = dst_tb;
-			d->action = d->not_copied ? "not_copied" : "create";
 			planned = lappend(planned, d);
+		}
+		structure_vet(planned, config, dst_schema, dst_tb);
+		foreach(lc2, planned)
+		{
+			StructureDef *d = lfirst(lc2);
+
+			if (d->action == NULL)
+				d->action = d->not_copied ? "not_copied" : "create";
 		}
 	}
 	if (!schema_listed && ops->list_schema_objects)
@@ -474,6 +938,8 @@ typedef struct ClaimedObject
 	char	   *tb;
 	char	  **args;
 	int			nargs;
+	char	   *ref_schema;		/* a foreign key's referenced table, source names */
+	char	   *ref_tb;
 } ClaimedObject;
 
 /* a table of the task is done: finished or skipped */
@@ -504,14 +970,19 @@ claim_object(int64 task_id, const char *schema, const char *tb, ClaimedObject *o
 		nulls[1] = nulls[2] = 'n';
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("SELECT s.id, s.kind, s.name, s.ddl, s.dst_schema, s.dst_tb, "
-							  "s.schema, s.tb, s.args "
+							  "s.schema, s.tb, s.args, s.ref_schema, s.ref_tb "
 							  "FROM ape_resume.structure s "
 							  "WHERE s.task_id = $1 AND s.state = 'pending' "
 							  "AND ($2::text IS NULL OR (s.schema = $2 AND s.tb = $3 AND s.phase = 1)) "
 							  "AND " TABLE_DONE("s.schema", "s.tb") " "
-							  "AND (s.phase <> 2 OR s.ref_tb IS NULL OR " TABLE_DONE("s.ref_schema", "s.ref_tb") ") "
-							  "AND (s.phase <> 3 OR NOT EXISTS (SELECT 1 FROM ape_resume.position p "
-							  "     WHERE p.task_id = s.task_id AND p.state NOT IN ('finished', 'skipped'))) "
+							  "AND (s.phase <> 2 OR s.ref_tb IS NULL OR (" TABLE_DONE("s.ref_schema", "s.ref_tb") " "
+							  "     AND NOT EXISTS (SELECT 1 FROM ape_resume.structure x WHERE x.task_id = s.task_id "
+							  "     AND x.state = 'pending' AND x.phase = 1 AND x.schema IN (s.schema, s.ref_schema) "
+							  "     AND x.tb IN (s.tb, s.ref_tb)))) "
+							  "AND (s.phase <> 3 OR (NOT EXISTS (SELECT 1 FROM ape_resume.position p "
+							  "     WHERE p.task_id = s.task_id AND p.state NOT IN ('finished', 'skipped')) "
+							  "     AND NOT EXISTS (SELECT 1 FROM ape_resume.structure x WHERE x.task_id = s.task_id "
+							  "     AND x.state = 'pending' AND x.phase < 3))) "
 							  "AND EXISTS (SELECT 1 FROM ape_resume.task t WHERE t.id = $1 AND t.state = 'running') "
 							  "ORDER BY s.phase, s.id LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
 							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID}, args, nulls,
@@ -535,6 +1006,10 @@ claim_object(int64 task_id, const char *schema, const char *tb, ClaimedObject *o
 		o->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 7));
 		o->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 8));
 		o->args = catalog_get_text_array(tup, desc, 9, &o->nargs, cxt);
+		v = SPI_getvalue(tup, desc, 10);
+		o->ref_schema = v ? MemoryContextStrdup(cxt, v) : NULL;
+		v = SPI_getvalue(tup, desc, 11);
+		o->ref_tb = v ? MemoryContextStrdup(cxt, v) : NULL;
 	}
 	catalog_as_owner_end(&cu);
 	return found;
@@ -617,31 +1092,68 @@ restart_identity(const ClaimedObject *o)
 }
 
 /*
- * A sequence's value, as the source had it: args are the sequence's
- * qualified name, last_value and is_called (the ddl only shows it).
+ * A sequence's value, last: args are the sequence's qualified name (in the
+ * table's schema), the source's last_value ("" when the source role could
+ * not read it), is_called, the column of the table it belongs to ("" for
+ * none) and its increment.  The value is the source's, or past the
+ * column's data if that is further (the source may have moved on since
+ * the value was read, or the column be filled past it); the ddl only
+ * shows it.
  */
 static void
 set_sequence_value(const ClaimedObject *o)
 {
+	List	   *names;
 	int			nestlevel;
-	Datum		args[3];
+	char	   *bound = NULL;
+	bool		ascending;
+	char	   *value;
+	bool		called;
 
-	if (o->nargs != 3)
+	if (o->nargs != 5)
 		elog(ERROR, "sequence value %s has %d arguments", o->name, o->nargs);
-	args[0] = CStringGetTextDatum(o->args[0]);
-	args[1] = DirectFunctionCall1(int8in, CStringGetDatum(o->args[1]));
-	args[2] = BoolGetDatum(strcmp(o->args[2], "t") == 0 || strcmp(o->args[2], "true") == 0);
+	names = stringToQualifiedNameList(o->args[0]);
+	if (list_length(names) != 2 || strcmp(strVal(linitial(names)), o->dst_schema) != 0)
+		elog(ERROR, "sequence %s is not in schema \"%s\"", o->args[0], o->dst_schema);
+	ascending = strtoi64(o->args[4], NULL, 10) > 0;
+	value = o->args[1][0] ? o->args[1] : NULL;
+	called = strcmp(o->args[2], "t") == 0;
 	nestlevel = pinned_spi_connect();
-	if (SPI_execute_with_args("SELECT pg_catalog.setval($1::pg_catalog.text::pg_catalog.regclass, $2, $3)",
-							  3, (Oid[]) {TEXTOID, INT8OID, BOOLOID}, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (o->args[3][0])
+	{
+		if (SPI_execute(psprintf("SELECT pg_catalog.%s(%s)::pg_catalog.int8::pg_catalog.text FROM %s.%s",
+								 ascending ? "max" : "min", quote_identifier(o->args[3]),
+								 quote_identifier(o->dst_schema), quote_identifier(o->dst_tb)),
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read column \"%s\" of the target", o->args[3]);
+		if (SPI_processed > 0)
+			bound = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	if (bound != NULL &&
+		(value == NULL ||
+		 (ascending ? strtoi64(bound, NULL, 10) >= strtoi64(value, NULL, 10)
+		  : strtoi64(bound, NULL, 10) <= strtoi64(value, NULL, 10))))
+	{
+		value = bound;
+		called = true;
+	}
+	if (value != NULL &&
+		SPI_execute_with_args("SELECT pg_catalog.setval($1::pg_catalog.text::pg_catalog.regclass, $2, $3)",
+							  3, (Oid[]) {TEXTOID, INT8OID, BOOLOID},
+							  (Datum[]) {CStringGetTextDatum(o->args[0]),
+							  Int64GetDatum(strtoi64(value, NULL, 10)), BoolGetDatum(called)},
+							  NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not set the value of sequence %s", o->args[0]);
 	pinned_spi_finish(nestlevel);
 }
 
 /* Create one claimed object, in the caller's (sub)transaction. */
 static void
-create_object(const ClaimedObject *o)
+create_object(const ClaimedObject *o, const TaskConfig *config)
 {
+	char	   *ref_schema = NULL;
+	char	   *ref_tb = NULL;
+
 	List	   *stmts;
 	ListCell   *lc;
 
@@ -650,7 +1162,9 @@ create_object(const ClaimedObject *o)
 		set_sequence_value(o);
 		return;
 	}
-	structure_check_ddl(o->ddl, o->dst_schema, o->dst_tb);
+	if (o->ref_schema)
+		name_filter_route(&config->filter, o->ref_schema, o->ref_tb, &ref_schema, &ref_tb);
+	structure_check_ddl(o->kind, o->ddl, o->dst_schema, o->dst_tb, ref_schema, ref_tb);
 	stmts = pg_parse_query(o->ddl);
 	foreach(lc, stmts)
 	{
@@ -757,7 +1271,7 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 		MemoryContextSwitchTo(cxt);
 		PG_TRY();
 		{
-			create_object(&o);
+			create_object(&o, config);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;

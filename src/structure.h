@@ -38,7 +38,9 @@ typedef struct StructureDef
 	char	   *ref_tb;
 	List	   *args;			/* char *: what the kind needs when created */
 	char	   *not_copied;		/* why it is not created; NULL: it is */
-	int			bit;			/* the STRUCT_* of do_structures it belongs to, 0: always */
+	int			bit;			/* the STRUCT_* bits of do_structures it needs, 0: always */
+	char	   *sequence;		/* a sequence of dst_schema it makes or uses, or NULL */
+	bool		made;			/* made when registered (a sequence) */
 	char	   *schema;			/* an object not of the table registered with (a */
 	char	   *tb;				/* view, a routine: tb NULL): its source names */
 	/* structure_plan only: */
@@ -60,10 +62,11 @@ extern StructureDef *structure_not_copied(const char *kind, const char *name, in
  * The target name of a secondary index of a source that names indexes per
  * table (MySQL): "<table>_<index>_idx", never one of the names PostgreSQL
  * gives keys (_pkey, _key), and free in the schema, also among the
- * indexes planned there and not made yet.
+ * indexes planned there and not made yet, and among taken (the names
+ * chosen for the table so far, String nodes), to which it is added.
  */
 extern char *structure_index_name(const char *dst_schema, const char *dst_tb,
-								  const char *src_name);
+								  const char *src_name, List **taken);
 
 /*
  * sql with the name that starts at byte location (a RangeVar's), which
@@ -77,10 +80,26 @@ extern char *structure_splice(const char *sql, int location, const char *expect,
  * In the transaction that created the target table dst_schema.dst_tb of
  * source table table: record its objects (StructureDefs) as pending or
  * not_copied rows of the task, those do_structures leaves out skipped.
+ * Each definition is checked first (structure_vet); a sequence is made at
+ * once, with its table, unless a relation of its name is there already
+ * that the task did not make (then it and what uses it are not copied).
  */
 extern void structure_register(int64 task_id, const TaskConfig *config, const char *schema,
 							   const char *tb, const char *dst_schema, const char *dst_tb,
 							   List *defs);
+
+/*
+ * Run fn(arg) in a subtransaction: false, with the error's message in
+ * *why, when it raised an ERROR (a cancel or a shutdown goes on up).
+ */
+extern bool structure_try(void (*fn) (void *), void *arg, char **why);
+
+/*
+ * Check every definition that is to be made (structure_check_ddl): one
+ * that fails the check is not copied, with the reason.
+ */
+extern void structure_vet(List *defs, const TaskConfig *config, const char *dst_schema,
+						  const char *dst_tb);
 
 /*
  * For resume_plan: the objects of task task_id in the catalog (0: a new
@@ -112,9 +131,15 @@ extern bool structure_run_ready(int64 task_id, const TaskConfig *config,
 extern void structure_check_failed(int64 task_id, const TaskConfig *config);
 
 /*
- * Is ddl made of allowed statements on target dst_schema.dst_tb only?  An
- * ERROR saying what is wrong otherwise.
+ * Is ddl exactly what an object of kind makes, on target dst_schema.dst_tb
+ * (a foreign key: referencing ref_schema.ref_tb, the target of a table of
+ * the task)?  Its expressions (a check, a default, an index's) may call
+ * only functions and operators of pg_catalog that are not volatile (a
+ * default also nextval, clock_timestamp, random, gen_random_uuid), cast
+ * only to pg_catalog's types and hold no subquery: they run as the task's
+ * owner.  An ERROR saying what is wrong otherwise.
  */
-extern void structure_check_ddl(const char *ddl, const char *dst_schema, const char *dst_tb);
+extern void structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
+								const char *dst_tb, const char *ref_schema, const char *ref_tb);
 
 #endif							/* APE_STRUCTURE_H */

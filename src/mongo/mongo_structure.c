@@ -59,7 +59,7 @@ path_expression(const char *path)
 
 /* A StructureDef of one listIndexes entry. */
 static StructureDef *
-plan_index(const bson_t *info, const char *dst_schema, const char *dst_tb)
+plan_index(const bson_t *info, const char *dst_schema, const char *dst_tb, List **taken)
 {
 	bson_iter_t it;
 	bson_iter_t key;
@@ -74,7 +74,7 @@ plan_index(const bson_t *info, const char *dst_schema, const char *dst_tb)
 		return NULL;			/* the primary key */
 	if (!pg_verifymbstr(src_name, strlen(src_name), true))
 		return NULL;
-	name = makeObjectName(dst_tb, src_name, NULL);
+	name = structure_index_name(dst_schema, dst_tb, src_name, taken);
 	if (bson_iter_init_find(&it, info, "unique") && bson_iter_as_bool(&it))
 		return structure_not_copied("index", name, STRUCT_INDEX,
 									"a unique index: jsonb equality is not BSON's (1 and 1.0, key order)", NULL);
@@ -124,6 +124,7 @@ mongo_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *
 							 const char *dst_schema, const char *dst_tb)
 {
 	List	   *defs = NIL;
+	List	   *taken = NIL;
 	const bson_t *info;
 	bson_error_t error;
 
@@ -134,7 +135,7 @@ mongo_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *
 		StructureDef *d;
 
 		CHECK_FOR_INTERRUPTS();
-		d = plan_index(info, dst_schema, dst_tb);
+		d = plan_index(info, dst_schema, dst_tb, &taken);
 		if (d)
 			defs = lappend(defs, d);
 	}

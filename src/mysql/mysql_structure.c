@@ -61,6 +61,27 @@ append_where(Source *s, StringInfo sql, const char *schema_col, const char *sche
 	}
 }
 
+/*
+ * A metadata query of nfields columns (mysql_meta_query): a server that
+ * answers with fewer would make its rows' missing fields unreadable.
+ */
+static void
+meta(Source *s, const char *sql, unsigned int nfields)
+{
+	MYSQL_RES  *res = mysql_meta_query(s, sql);
+
+	if (mysql_num_fields(res) != nfields)
+	{
+		unsigned int got = mysql_num_fields(res);
+
+		mysql_meta_done(s);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("MySQL server \"%s\" answered a query of information_schema with %u columns, not %u",
+						s->server, got, nfields)));
+	}
+}
+
 /* Column name's index in t, or -1 when the copy leaves it out. */
 static const SourceColumn *
 find_column(const SourceTable *t, const char *name)
@@ -174,7 +195,7 @@ read_indexes(Source *s, const SourceTable *t)
 						   " FROM information_schema.STATISTICS");
 	append_where(s, &sql, "TABLE_SCHEMA", t->schema, "TABLE_NAME", t->tb);
 	appendStringInfoString(&sql, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 9);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		if (row[0] == NULL || row[1] == NULL || row[2] == NULL || row[3] == NULL ||
@@ -231,14 +252,15 @@ index_is_key(const SourceTable *t, const MyIndex *ix)
 }
 
 static StructureDef *
-plan_index(const SourceTable *t, const MyIndex *ix, const char *dst_schema, const char *dst_tb)
+plan_index(const SourceTable *t, const MyIndex *ix, const char *dst_schema, const char *dst_tb,
+		   List **taken)
 {
 	StringInfoData parts;
 	ListCell   *lc1,
 			   *lc2,
 			   *lc3;
 	bool		fulltext = strcmp(ix->type, "FULLTEXT") == 0;
-	char	   *name = structure_index_name(dst_schema, dst_tb, ix->name);
+	char	   *name = structure_index_name(dst_schema, dst_tb, ix->name, taken);
 
 	if (strcmp(ix->type, "SPATIAL") == 0)
 		return structure_not_copied("index", name, STRUCT_INDEX,
@@ -336,7 +358,7 @@ is_unique_key_of(Source *s, const char *db, const char *tb, List *cols)
 	appendStringInfoString(&sql, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS");
 	append_where(s, &sql, "TABLE_SCHEMA", db, "TABLE_NAME", tb);
 	appendStringInfoString(&sql, " AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX");
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 3);
 	for (;;)
 	{
 		row = mysql_meta_next(s);
@@ -400,7 +422,7 @@ plan_foreign_keys(Source *s, const SourceTable *t, const TaskConfig *config,
 	append_where(s, &sql, "k.TABLE_SCHEMA", t->schema, "k.TABLE_NAME", t->tb);
 	appendStringInfoString(&sql, " AND k.REFERENCED_TABLE_NAME IS NOT NULL"
 						   " ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION");
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 7);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		char	  **copy = palloc0(sizeof(char *) * 7);
@@ -448,8 +470,12 @@ plan_foreign_keys(Source *s, const SourceTable *t, const TaskConfig *config,
 			cols = lappend(cols, r[1]);
 			ref_cols = lappend(ref_cols, r[4]);
 		}
+		CHECK_FOR_INTERRUPTS();
 		if (name == NULL)
+		{
+			i++;				/* a row without a constraint name: passed over */
 			continue;
+		}
 		if (first[2] == NULL || first[3] == NULL)
 			why = "the referenced table is not known";
 		else if (!name_filter_wants_table(&config->filter, first[2], first[3]))
@@ -636,7 +662,7 @@ plan_checks(Source *s, const SourceTable *t, const char *dst_schema, const char 
 		appendStringInfoString(&sql, " AND k.CONSTRAINT_TYPE = 'CHECK'");
 	}
 	appendStringInfoString(&sql, " ORDER BY 1");
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 2);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		char	   *why = NULL;
@@ -718,11 +744,16 @@ translate_default(Source *s, const SourceColumn *c, const char *def, const char 
 	char	   *lower;
 	ColInfo		ci = mysql_classify(c->source_type, c->pg_type);
 
+	lower = pstrdup(def);
+	for (char *p = lower; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
 	if (s->is_mariadb)
 		literal = def[0] == '\'' || strncmp(def, "b'", 2) == 0 ||
 			(def[0] != '\0' && strspn(def, "-+0123456789.eE") == strlen(def));
 	else
-		literal = extra == NULL || strstr(extra, "DEFAULT_GENERATED") == NULL;
+		/* MySQL before 8.0.13 does not mark CURRENT_TIMESTAMP as an expression */
+		literal = (extra == NULL || strstr(extra, "DEFAULT_GENERATED") == NULL) &&
+			strncmp(lower, "current_timestamp", 17) != 0 && strncmp(lower, "now(", 4) != 0;
 	if (literal)
 	{
 		if (s->is_mariadb && def[0] == '\'')
@@ -783,9 +814,6 @@ translate_default(Source *s, const SourceColumn *c, const char *def, const char 
 		}
 		return psprintf("%s::%s", quote_literal_cstr(v), c->pg_type);
 	}
-	lower = pstrdup(def);
-	for (char *p = lower; *p; p++)
-		*p = pg_ascii_tolower((unsigned char) *p);
 	if (strncmp(lower, "current_timestamp", 17) == 0 || strncmp(lower, "now(", 4) == 0 ||
 		strncmp(lower, "localtimestamp", 14) == 0)
 	{
@@ -821,7 +849,7 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT TABLE_COMMENT, AUTO_INCREMENT FROM information_schema.TABLES");
 	append_where(s, &sql, "TABLE_SCHEMA", t->schema, "TABLE_NAME", t->tb);
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 2);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		if (row[0] && row[0][0] != '\0')
@@ -838,7 +866,7 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 						   " FROM information_schema.COLUMNS");
 	append_where(s, &sql, "TABLE_SCHEMA", t->schema, "TABLE_NAME", t->tb);
 	appendStringInfoString(&sql, " ORDER BY ORDINAL_POSITION");
-	mysql_meta_query(s, sql.data);
+	meta(s, sql.data, 5);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		const SourceColumn *c = find_column(t, row[0]);
@@ -931,6 +959,7 @@ mysql_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *
 							 const char *dst_schema, const char *dst_tb)
 {
 	List	   *defs = NIL;
+	List	   *taken = NIL;
 	ListCell   *lc;
 
 	foreach(lc, read_indexes(s, t))
@@ -938,7 +967,7 @@ mysql_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *
 		MyIndex    *ix = lfirst(lc);
 
 		if (!index_is_key(t, ix))
-			defs = lappend(defs, plan_index(t, ix, dst_schema, dst_tb));
+			defs = lappend(defs, plan_index(t, ix, dst_schema, dst_tb, &taken));
 	}
 	defs = list_concat(defs, plan_columns(s, t, dst_schema, dst_tb));
 	defs = list_concat(defs, plan_checks(s, t, dst_schema, dst_tb));
@@ -953,7 +982,7 @@ list_not_copied(Source *s, List *defs, const char *sql, const char *db, const ch
 {
 	MYSQL_ROW	row;
 
-	mysql_meta_query(s, sql);
+	meta(s, sql, 3);
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		StructureDef *d;

@@ -95,7 +95,7 @@ static const char *const constraints_sql =
  * Columns: name, identity, generated, default expression, comment, type,
  * and the sequence the column owns (serial, identity) or its default uses:
  * schema, name, owned, type, start, increment, min, max, cache, cycle,
- * last_value, is_called (last_value NULL: never called).
+ * last_value (NULL: never called, or not readable), readable.
  */
 static const char *const columns_sql =
 "SELECT a.attname, a.attidentity, a.attgenerated,"
@@ -104,7 +104,8 @@ static const char *const columns_sql =
 "       pg_catalog.format_type(a.atttypid, a.atttypmod),"
 "       sn.nspname, sc.relname, sq.owned,"
 "       pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin,"
-"       s.seqmax, s.seqcache, s.seqcycle, ps.last_value"
+"       s.seqmax, s.seqcache, s.seqcycle, ps.last_value,"
+"       sq.seq IS NOT NULL AND pg_catalog.has_sequence_privilege(sq.seq, 'SELECT,USAGE')"
 "  FROM pg_catalog.pg_attribute a"
 "  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid"
 "       AND d.adnum OPERATOR(pg_catalog.=) a.attnum"
@@ -141,14 +142,31 @@ qualified(const char *schema, const char *name)
 	return psprintf("%s.%s", quote_identifier(schema), quote_identifier(name));
 }
 
+/* A result of nfields columns, as asked (else PQgetvalue could return NULL). */
+static void
+check_fields(Source *s, PGresult *res, int nfields, const char *what)
+{
+	if (PQnfields(res) != nfields)
+	{
+		pg_clear_result(s);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("PostgreSQL server \"%s\" answered a query of the %s with %d columns, not %d",
+						s->server, what, PQnfields(res), nfields)));
+	}
+}
+
 /* Run a catalog query of the table; the caller reads and clears s->res. */
 static PGresult *
-table_query(Source *s, const SourceTable *t, const char *sql, const char *what)
+table_query(Source *s, const SourceTable *t, const char *sql, const char *what, int nfields)
 {
 	const char *params[2] = {t->schema, t->tb};
+	PGresult   *res = pg_run_query(s, sql, 2, params, PGRES_TUPLES_OK,
+								   psprintf("reading the %s of table \"%s\".\"%s\"", what,
+											t->schema, t->tb));
 
-	return pg_run_query(s, sql, 2, params, PGRES_TUPLES_OK,
-						psprintf("reading the %s of table \"%s\".\"%s\"", what, t->schema, t->tb));
+	check_fields(s, res, nfields, what);
+	return res;
 }
 
 static char *
@@ -263,7 +281,7 @@ static List *
 plan_indexes(Source *s, const SourceTable *t, const TaskConfig *config,
 			 const char *dst_schema, const char *dst_tb)
 {
-	PGresult   *res = table_query(s, t, indexes_sql, "indexes");
+	PGresult   *res = table_query(s, t, indexes_sql, "indexes", 8);
 	List	   *defs = NIL;
 	bool		changed = table_columns_changed(config, t);
 
@@ -352,7 +370,7 @@ static List *
 plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 				 const char *dst_schema, const char *dst_tb)
 {
-	PGresult   *res = table_query(s, t, constraints_sql, "constraints");
+	PGresult   *res = table_query(s, t, constraints_sql, "constraints", 7);
 	List	   *defs = NIL;
 	bool		changed = table_columns_changed(config, t);
 	char	   *tname = qualified(dst_schema, dst_tb);
@@ -404,28 +422,34 @@ plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 	return defs;
 }
 
+typedef struct TypeSql
+{
+	const char *type;
+	const char *column;
+	char	   *sql;
+} TypeSql;
+
+static void
+type_sql(void *arg)
+{
+	TypeSql    *t = arg;
+
+	t->sql = sink_type_sql(t->type, t->column);
+}
+
 /* A column type as sink_type_sql makes it, or NULL with *why (the target lacks it, say). */
 static char *
 type_sql_or_why(const char *type, const char *column, char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *volatile sql = NULL;
+	TypeSql		t = {type, column, NULL};
+	char	   *msg;
 
-	PG_TRY();
+	if (!structure_try(type_sql, &t, &msg))
 	{
-		sql = sink_type_sql(type, column);
+		*why = psprintf("its type %s: %s", type, msg);
+		return NULL;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		*why = psprintf("its type %s: %s", type, edata->message);
-	}
-	PG_END_TRY();
-	return sql;
+	return t.sql;
 }
 
 /* An integer of the source's catalog: digits and a sign only. */
@@ -459,7 +483,7 @@ static List *
 plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 			 const char *dst_schema, const char *dst_tb)
 {
-	PGresult   *res = table_query(s, t, columns_sql, "column defaults");
+	PGresult   *res = table_query(s, t, columns_sql, "column defaults", 18);
 	List	   *defs = NIL;
 	char	   *tname = qualified(dst_schema, dst_tb);
 	bool		changed = table_columns_changed(config, t);
@@ -482,15 +506,20 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 		if (generated == 's')
 		{
 			char	   *why = changed ? "the table's columns are renamed or left out (col_map, ignore_cols): its expression names the source's" : NULL;
-
 			char	   *type = why ? NULL : type_sql_or_why(PQgetvalue(res, r, 5), col, &why);
 
+			/* part of the table: whatever do_structures says */
 			if (why == NULL)
-				defs = lappend(defs, structure_new("generated", col, STRUCT_PHASE_TABLE, STRUCT_TYPE,
+				defs = lappend(defs, structure_new("generated", col, STRUCT_PHASE_TABLE, 0,
 												   psprintf("ALTER TABLE %s ADD COLUMN %s %s GENERATED ALWAYS AS (%s) STORED",
 															tname, quote_identifier(col), type, expr)));
 			else
-				defs = lappend(defs, structure_not_copied("generated", col, STRUCT_TYPE, why, expr));
+				defs = lappend(defs, structure_not_copied("generated", col, 0, why, expr));
+			if (comment != NULL && why == NULL)
+				defs = lappend(defs, structure_new("comment", psprintf("%s.%s", t->tb, col), STRUCT_PHASE_TABLE,
+												   STRUCT_COMMENT,
+												   psprintf("COMMENT ON COLUMN %s.%s IS %s", tname,
+															quote_identifier(col), quote_literal_cstr(comment))));
 			continue;
 		}
 		if (i < 0)
@@ -499,27 +528,46 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 
 		if (seq_name != NULL)
 		{
-			char	   *dst_seq_schema;
-			char	   *ignored;
-			const char *value = PQgetisnull(res, r, 16) ? number(res, r, 10) : number(res, r, 16);
-			bool		called = !PQgetisnull(res, r, 16);
+			bool		readable = strcmp(PQgetvalue(res, r, 17), "t") == 0;
+			bool		called = readable && !PQgetisnull(res, r, 16);
+			const char *value = !readable ? "" : called ? number(res, r, 16) : number(res, r, 10);
+			bool		seen = false;
+			ListCell   *lc;
 
-			name_filter_route(&config->filter, seq_schema, seq_name, &dst_seq_schema, &ignored);
-			dst_seq = qualified(dst_seq_schema, seq_name);
-			/* a sequence of the column's default: made before the default */
-			if (identity == '\0')
-				defs = lappend(defs,
-							   structure_new("sequence", seq_name, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
-											 owned ? psprintf("CREATE SEQUENCE %s %s;\nALTER SEQUENCE %s OWNED BY %s.%s",
-															  dst_seq, sequence_options(res, r, col, true), dst_seq, tname, qcol)
-											 : psprintf("CREATE SEQUENCE IF NOT EXISTS %s %s",
-														dst_seq, sequence_options(res, r, col, true))));
-			/* its value (an identity's too), last */
-			d = structure_new("sequence_value", seq_name, STRUCT_PHASE_LAST, STRUCT_SEQUENCE,
-							  psprintf("SELECT pg_catalog.setval(%s, %s, %s)",
-									   quote_literal_cstr(dst_seq), value, called ? "true" : "false"));
-			d->args = list_make3(dst_seq, pstrdup(value), pstrdup(called ? "t" : "f"));
-			defs = lappend(defs, d);
+			/* in the table's schema, as the table's own */
+			dst_seq = qualified(dst_schema, seq_name);
+			foreach(lc, defs)
+				if (((StructureDef *) lfirst(lc))->sequence &&
+					strcmp(((StructureDef *) lfirst(lc))->sequence, seq_name) == 0)
+					seen = true;
+			/* a sequence of the column's default: made with the table (structure.c) */
+			if (identity == '\0' && !seen)
+			{
+				d = structure_new("sequence", seq_name, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
+								  owned ? psprintf("CREATE SEQUENCE %s %s;\nALTER SEQUENCE %s OWNED BY %s.%s",
+												   dst_seq, sequence_options(res, r, col, true), dst_seq, tname, qcol)
+								  : psprintf("CREATE SEQUENCE %s %s", dst_seq, sequence_options(res, r, col, true)));
+				d->sequence = seq_name;
+				defs = lappend(defs, d);
+			}
+			/*
+			 * Its value (an identity's too), last: the source's when the
+			 * source role may read it, and past the data of the column it
+			 * belongs to.
+			 */
+			if (!seen)
+			{
+				d = structure_new("sequence_value", seq_name, STRUCT_PHASE_LAST, STRUCT_SEQUENCE,
+								  readable ? psprintf("SELECT pg_catalog.setval(%s, %s, %s) -- or past the column's data",
+													  quote_literal_cstr(dst_seq), value, called ? "true" : "false")
+								  : psprintf("SELECT pg_catalog.setval(%s, <past the column's data>) -- the source role may not read the sequence",
+											 quote_literal_cstr(dst_seq)));
+				d->sequence = seq_name;
+				d->args = list_make5(dst_seq, pstrdup(value), pstrdup(called ? "t" : "f"),
+									 owned ? pstrdup(source_column_target(&t->columns[i])) : pstrdup(""),
+									 pstrdup(number(res, r, 11)));
+				defs = lappend(defs, d);
+			}
 		}
 		if (identity == 'a' || identity == 'd')
 		{
@@ -527,36 +575,43 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 				defs = lappend(defs, structure_not_copied("identity", col, STRUCT_SEQUENCE,
 														  "the identity's sequence could not be read", NULL));
 			else
-			{
-				d = structure_new("identity", col, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
-								  psprintf("ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %s%s)",
-										   tname, qcol, identity == 'a' ? "ALWAYS" : "BY DEFAULT",
-										   dst_seq, sequence_options(res, r, col, false)));
-				/* past the data now; the source's value is set last */
-				d->args = list_make1(pstrdup(source_column_target(&t->columns[i])));
-				defs = lappend(defs, d);
-			}
+				defs = lappend(defs, structure_new("identity", col, STRUCT_PHASE_TABLE, STRUCT_SEQUENCE,
+												   psprintf("ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %s%s)",
+															tname, qcol, identity == 'a' ? "ALWAYS" : "BY DEFAULT",
+															dst_seq, sequence_options(res, r, col, false))));
 		}
 		else if (expr != NULL)
 		{
 			char	   *ddl = NULL;
 			char	   *why = NULL;
+			bool		uses_seq = false;
 
 			/* nextval of the column's sequence: on its target name */
 			if (seq_name && strcmp(expr, psprintf("nextval(%s::regclass)",
 												  quote_literal_cstr(qualified(seq_schema, seq_name)))) == 0)
+			{
 				ddl = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT pg_catalog.nextval(%s::pg_catalog.regclass)",
 							   tname, qcol, quote_literal_cstr(dst_seq));
+				uses_seq = true;
+			}
 			else if (changed)
 				why = "the table's columns are renamed or left out (col_map, ignore_cols): its expression may name the source's";
 			else if (strcmp(t->columns[i].source_type, t->columns[i].pg_type) != 0 &&
 					 strcmp(t->columns[i].source_type, "money") != 0)
 				why = psprintf("the column's type %s is copied as %s: the default is one of the source's type",
 							   t->columns[i].source_type, t->columns[i].pg_type);
+			else if (seq_name)
+				why = "it uses a sequence in an expression ape_resume does not rewrite";
 			else
 				ddl = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", tname, qcol, expr);
 			if (ddl)
-				defs = lappend(defs, structure_new("default", col, STRUCT_PHASE_TABLE, STRUCT_DEFAULT, ddl));
+			{
+				/* nextval needs the sequence too */
+				d = structure_new("default", col, STRUCT_PHASE_TABLE,
+								  uses_seq ? STRUCT_DEFAULT | STRUCT_SEQUENCE : STRUCT_DEFAULT, ddl);
+				d->sequence = uses_seq ? seq_name : NULL;
+				defs = lappend(defs, d);
+			}
 			else
 				defs = lappend(defs, structure_not_copied("default", col, STRUCT_DEFAULT, why, expr));
 		}
@@ -568,49 +623,12 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 	}
 	pg_clear_result(s);
 
-	res = table_query(s, t, table_comment_sql, "comment");
+	res = table_query(s, t, table_comment_sql, "comment", 1);
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		defs = lappend(defs, structure_new("comment", t->tb, STRUCT_PHASE_TABLE, STRUCT_COMMENT,
 										   psprintf("COMMENT ON TABLE %s IS %s", tname,
 													quote_literal_cstr(PQgetvalue(res, 0, 0)))));
 	pg_clear_result(s);
-	return defs;
-}
-
-/*
- * Each definition is checked against the target's parser here, so that
- * one that does not parse (a type or an operator class the target lacks
- * parses; syntax of a newer server may not) is listed rather than failing
- * the task: a structure_check_ddl ERROR becomes a not-copied object.
- */
-static List *
-checked(List *defs, const char *dst_schema, const char *dst_tb)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ListCell   *lc;
-
-	foreach(lc, defs)
-	{
-		StructureDef *d = lfirst(lc);
-
-		if (d->not_copied || d->ddl == NULL || strcmp(d->kind, "sequence_value") == 0)
-			continue;
-		PG_TRY();
-		{
-			structure_check_ddl(d->ddl, dst_schema, dst_tb);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			d->not_copied = psprintf("its definition does not translate: %s", edata->message);
-			FreeErrorData(edata);
-		}
-		PG_END_TRY();
-	}
 	return defs;
 }
 
@@ -623,7 +641,7 @@ pg_source_list_structures(Source *s, const SourceTable *t, const TaskConfig *con
 	defs = list_concat(defs, plan_columns(s, t, config, dst_schema, dst_tb));
 	defs = list_concat(defs, plan_indexes(s, t, config, dst_schema, dst_tb));
 	defs = list_concat(defs, plan_constraints(s, t, config, dst_schema, dst_tb));
-	return checked(defs, dst_schema, dst_tb);
+	return defs;
 }
 
 /*
@@ -739,6 +757,7 @@ pg_source_list_schema_objects(Source *s, const TaskConfig *config, const List *t
 	params[2] = text_array_literal(tnames);
 	res = pg_run_query(s, schema_objects_sql, 3, params, PGRES_TUPLES_OK,
 					   "reading the views, routines, triggers and types of the schemas");
+	check_fields(s, res, 6, "views, routines, triggers and types");
 	for (int r = 0; r < PQntuples(res); r++)
 	{
 		StructureDef *d;

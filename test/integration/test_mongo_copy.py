@@ -711,15 +711,15 @@ def test_secondary_indexes_follow_the_data(local, mongo):
         cur.execute("SELECT name, state, ddl, error FROM ape_resume.structures WHERE task_name = %s "
                     "ORDER BY name", (task,))
         got = {r[0]: r[1:] for r in cur.fetchall()}
-        assert got["c_a_1"] == ("done", f'CREATE INDEX c_a_1 ON {db}.c ((doc OPERATOR(pg_catalog.->) \'a\'))', None)
-        assert got["c_a_b"][0] == "done"
-        assert got["c_t_uq"][0] == "not_copied" and "unique" in got["c_t_uq"][2]
-        assert set(got) == {"c_a_1", "c_a_b", "c_t_uq"}
+        assert got["c_a_1_idx"] == ("done", f'CREATE INDEX c_a_1_idx ON {db}.c ((doc OPERATOR(pg_catalog.->) \'a\'))', None)
+        assert got["c_a_b_idx"][0] == "done"
+        assert got["c_t_uq_idx"][0] == "not_copied" and "unique" in got["c_t_uq_idx"][2]
+        assert set(got) == {"c_a_1_idx", "c_a_b_idx", "c_t_uq_idx"}
         cur.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'c' "
                     "ORDER BY indexname", (db,))
         assert [r[0] for r in cur.fetchall()] == [
-            f"CREATE INDEX c_a_1 ON {db}.c USING btree (((doc -> 'a'::text)))",
-            f"CREATE INDEX c_a_b ON {db}.c USING btree (((doc -> 'a'::text)), ((doc #> '{{b,c}}'::text[])) DESC)",
+            f"CREATE INDEX c_a_1_idx ON {db}.c USING btree (((doc -> 'a'::text)))",
+            f"CREATE INDEX c_a_b_idx ON {db}.c USING btree (((doc -> 'a'::text)), ((doc #> '{{b,c}}'::text[])) DESC)",
             f"CREATE UNIQUE INDEX c_pkey ON {db}.c USING btree (_id)"]
         cur.execute("SET enable_seqscan = off")
         cur.execute(f"EXPLAIN SELECT _id FROM {db}.c WHERE doc -> 'a' = '3'")
