@@ -331,3 +331,147 @@ log_dir={fresh_dir(task)}
         (300000, 45000150000, sum(g % 1000 for g in range(1, 300001)))
     drop_task_if_exists(local, task)
     local.close()
+
+
+HOSTILE = "it_st_pg_hostile"
+
+
+def run_task_on(local, task, schema, extra="", timeout=120):
+    drop_task_if_exists(local, task)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, f"""
+[extractor]
+db_type=pg
+url={env('APE_PGSRC_URL')}
+[filter]
+do_dbs={schema}
+{extra}
+[runtime]
+log_dir={fresh_dir(task)}
+"""))
+    state = wait_state(local, task, timeout)
+    return state, one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+
+
+def objects(local, task):
+    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows(
+        local, "SELECT coalesce(tb, ''), kind, name, state, error FROM ape_resume.structures "
+               "WHERE task_name = %s", (task,))}
+
+
+def test_what_a_source_cannot_make_the_target_run(pgsrc, local):
+    """Expressions from the source's catalog run as the task's owner: only
+    pg_catalog's functions that are not volatile may be in them.  A check
+    calling a volatile function (lo_from_bytea writes a large object), one
+    calling a function of the source's schema, an index on such a function
+    are listed as not copied, and run nothing; a sequence of the target
+    that the task did not make is neither taken over nor set; a foreign
+    key to a table the task does not copy (a partition) is not copied and
+    the task finishes."""
+    with pgsrc.cursor() as cur:
+        cur.execute(f"""
+DROP SCHEMA IF EXISTS {HOSTILE} CASCADE;
+CREATE SCHEMA {HOSTILE};
+CREATE FUNCTION {HOSTILE}.f(i int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT i';
+CREATE SEQUENCE {HOSTILE}.victim_seq;
+CREATE TABLE {HOSTILE}.parts (id int, k int, PRIMARY KEY (id, k)) PARTITION BY LIST (k);
+CREATE TABLE {HOSTILE}.p1 PARTITION OF {HOSTILE}.parts FOR VALUES IN (1);
+CREATE TABLE {HOSTILE}.t (id int PRIMARY KEY, v int DEFAULT nextval('{HOSTILE}.victim_seq'),
+    pid int, pk int,
+    CONSTRAINT c_volatile CHECK (CASE WHEN current_setting('port') = '{env('APE_PGSRC_PORT')}' THEN 1
+                                      ELSE lo_from_bytea(0, 'planted')::int END > 0),
+    CONSTRAINT c_user CHECK ({HOSTILE}.f(id) > 0),
+    CONSTRAINT c_fine CHECK (pg_catalog.abs(id) < 1000),
+    CONSTRAINT fk_partition FOREIGN KEY (pid, pk) REFERENCES {HOSTILE}.p1 (id, k));
+CREATE INDEX t_user ON {HOSTILE}.t ({HOSTILE}.f(v));
+INSERT INTO {HOSTILE}.p1 VALUES (1, 1);
+INSERT INTO {HOSTILE}.t (id, pid, pk) SELECT g, 1, 1 FROM generate_series(1, 10) g;
+""")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {HOSTILE} CASCADE")
+        # the target has a sequence of that name, not the task's
+        cur.execute(f"CREATE SCHEMA {HOSTILE}")
+        cur.execute(f"CREATE SEQUENCE {HOSTILE}.victim_seq")
+        cur.execute(f"SELECT setval('{HOSTILE}.victim_seq', 1000000)")
+        cur.execute("SELECT count(*) FROM pg_largeobject_metadata")
+        large_objects = cur.fetchone()[0]
+    # p1 is a partition: the task copies parts, not p1
+    state, error = run_task_on(local, HOSTILE, HOSTILE)
+    assert state == "finished", error
+    got = objects(local, HOSTILE)
+    assert got[("t", "check", "c_volatile")][0] == "not_copied"
+    assert "volatile function lo_from_bytea" in got[("t", "check", "c_volatile")][1]
+    assert got[("t", "check", "c_user")][0] == "not_copied"
+    assert f"function {HOSTILE}.f, which is not one of pg_catalog's" in got[("t", "check", "c_user")][1]
+    assert got[("t", "index", "t_user")][0] == "not_copied"
+    assert got[("t", "check", "c_fine")] == ("done", None)
+    assert got[("t", "foreign_key", "fk_partition")][0] == "not_copied"
+    assert f'references table "{HOSTILE}"."p1", which the task does not copy' in \
+        got[("t", "foreign_key", "fk_partition")][1]
+    for kind in ("sequence", "sequence_value"):
+        assert got[("t", kind, "victim_seq")][0] == "not_copied", got
+        assert "is there already, and this task did not make it" in got[("t", kind, "victim_seq")][1]
+    assert got[("t", "default", "v")][0] == "not_copied"
+    with local.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_largeobject_metadata")
+        assert cur.fetchone()[0] == large_objects
+        cur.execute(f"SELECT last_value, is_called FROM {HOSTILE}.victim_seq")
+        assert cur.fetchone() == (1000000, True)
+        cur.execute(f"SELECT conname FROM pg_constraint WHERE conrelid = '{HOSTILE}.t'::regclass "
+                    f"ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == ["c_fine", "t_pkey"]
+    drop_task_if_exists(local, HOSTILE)
+
+
+SEQS = "it_st_pg_seqs"
+
+
+def test_sequences_follow_the_data_routed_and_descending(pgsrc, local):
+    """A serial whose source sequence is behind the column's data (rows
+    inserted with explicit ids) is set past the data; an identity counting
+    down gets the source's next value; with tb_map into another schema the
+    table's sequences go with it; do_structures=table,index still makes the
+    generated column (part of the table) and leaves the serial's default
+    out (it needs the sequence kind)."""
+    with pgsrc.cursor() as cur:
+        cur.execute(f"""
+DROP SCHEMA IF EXISTS {SEQS} CASCADE;
+CREATE SCHEMA {SEQS};
+CREATE TABLE {SEQS}.up (id serial PRIMARY KEY, g int GENERATED ALWAYS AS (id * 2) STORED);
+INSERT INTO {SEQS}.up DEFAULT VALUES;
+INSERT INTO {SEQS}.up (id) SELECT generate_series(2, 51);
+CREATE TABLE {SEQS}.down (id int GENERATED BY DEFAULT AS IDENTITY (START WITH -1 INCREMENT BY -1
+    MAXVALUE -1) PRIMARY KEY, v text);
+INSERT INTO {SEQS}.down (v) SELECT 'x' FROM generate_series(1, 5);
+""")
+        cur.execute(f"SELECT last_value FROM {SEQS}.up_id_seq")
+        assert cur.fetchone()[0] == 1    # behind the data: the next INSERT would collide
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {SEQS} CASCADE")
+        cur.execute(f"DROP SCHEMA IF EXISTS {SEQS}_moved CASCADE")
+        cur.execute(f"CREATE SCHEMA {SEQS}_moved")
+    state, error = run_task_on(local, SEQS, SEQS,
+                               f"[router]\ntb_map={SEQS}.up:{SEQS}_moved.up,{SEQS}.down:{SEQS}_moved.down")
+    assert state == "finished", error
+    with local.cursor() as cur:
+        cur.execute(f"INSERT INTO {SEQS}_moved.up DEFAULT VALUES RETURNING id, g")
+        assert cur.fetchone() == (52, 104)
+        cur.execute(f"INSERT INTO {SEQS}_moved.down (v) VALUES ('y') RETURNING id")
+        assert cur.fetchone()[0] == -6
+        cur.execute(f"SELECT pg_get_serial_sequence('{SEQS}_moved.up', 'id'), "
+                    f"pg_get_serial_sequence('{SEQS}_moved.down', 'id')")
+        assert cur.fetchone() == (f"{SEQS}_moved.up_id_seq", f"{SEQS}_moved.down_id_seq")
+    # table and index only: the generated column is still made, the serial's default is not
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {SEQS} CASCADE")
+    state, error = run_task_on(local, SEQS + "_ti", SEQS, "do_structures=table,index")
+    assert state == "finished", error
+    assert {(k[1], k[2]) for k, v in objects(local, SEQS + "_ti").items()} == {("generated", "g")}
+    with local.cursor() as cur:
+        cur.execute(f"SELECT g FROM {SEQS}.up WHERE id = 7")
+        assert cur.fetchone()[0] == 14
+        cur.execute(f"SELECT column_default FROM information_schema.columns "
+                    f"WHERE table_schema = '{SEQS}' AND table_name = 'up' AND column_name = 'id'")
+        assert cur.fetchone()[0] is None
+    for task in (SEQS, SEQS + "_ti"):
+        drop_task_if_exists(local, task)
