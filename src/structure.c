@@ -47,6 +47,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
+#include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -1236,6 +1237,34 @@ structure_check_failed(int64 task_id, const TaskConfig *config)
 				 errhint("Fix the cause and resume the task, which tries them again, or set conflict_policy=ignore in section [sinker] to finish without them.")));
 }
 
+/* How long a worker with no table left waits between looks for objects. */
+#define STRUCTURE_WAIT_MS 200
+
+/*
+ * Do other live workers of the task copy tables (whose objects will be
+ * ready when they finish)?
+ */
+static bool
+others_copying(int64 task_id)
+{
+	CatalogUser cu;
+	bool		found;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
+							  "AND p.state IN ('pending', 'copying') AND p.worker_pid <> $2 "
+							  "AND p.worker_pid IN (SELECT w.pid FROM ape_resume.worker w WHERE w.task_id = $1) "
+							  "AND EXISTS (SELECT 1 FROM ape_resume.structure s WHERE s.task_id = $1 "
+							  "            AND s.schema = p.schema AND s.tb = p.tb AND s.state = 'pending')",
+							  2, (Oid[]) {INT8OID, INT4OID},
+							  (Datum[]) {Int64GetDatum(task_id), Int32GetDatum(MyProcPid)},
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	found = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return found;
+}
+
 bool
 structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *table)
 {
@@ -1261,8 +1290,19 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 		}
 		if (!claim_object(task_id, table ? table->schema : NULL, table ? table->tb : NULL, &o))
 		{
+			/*
+			 * Nothing to make now.  A worker with no table left helps with
+			 * the objects of the tables others still copy, as they finish.
+			 */
+			bool		wait = table == NULL && others_copying(task_id);
+
 			xact_commit();
-			break;
+			if (!wait)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 STRUCTURE_WAIT_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
 		}
 		pgstat_report_activity(STATE_RUNNING, o.ddl);
 

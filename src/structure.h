@@ -117,7 +117,8 @@ extern void structure_retry_failed(int64 task_id);
 /*
  * Create the objects of the task that can be created now, each in a
  * transaction of its own (the caller is in none): with table not NULL only
- * those of that table's phase 1, else any whose phase allows.  Returns
+ * those of that table's phase 1, else any whose phase allows, waiting for
+ * those of the tables other live workers still copy.  Returns
  * false when a stop was requested.  A failed object is recorded as failed,
  * with a WARNING, and the run goes on: see structure_check_failed.
  */
