@@ -64,6 +64,9 @@
 #include "structure.h"
 #include "worker.h"
 
+/* First key of the advisory lock a task's foreign keys take in turn. */
+#define APE_FK_LOCK_CLASS 0x41504546
+
 StructureDef *
 structure_new(const char *kind, const char *name, int phase, int bit, char *ddl)
 {
@@ -930,6 +933,7 @@ structure_retry_failed(int64 task_id)
 typedef struct ClaimedObject
 {
 	int64		id;
+	int64		task_id;
 	char	   *kind;
 	char	   *name;
 	char	   *ddl;
@@ -998,6 +1002,7 @@ claim_object(int64 task_id, const char *schema, const char *tb, ClaimedObject *o
 		char	   *v;
 
 		o->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		o->task_id = task_id;
 		o->kind = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
 		o->name = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
 		v = SPI_getvalue(tup, desc, 4);
@@ -1028,7 +1033,7 @@ set_object_state(int64 id, const char *state, const char *error)
 	args[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("UPDATE ape_resume.structure SET state = $2, error = $3, "
-							  "updated_at = pg_catalog.now() WHERE id = $1",
+							  "updated_at = pg_catalog.clock_timestamp() WHERE id = $1",
 							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID}, args, nulls,
 							  false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update ape_resume.structure");
@@ -1164,7 +1169,15 @@ create_object(const ClaimedObject *o, const TaskConfig *config)
 		return;
 	}
 	if (o->ref_schema)
+	{
 		name_filter_route(&config->filter, o->ref_schema, o->ref_tb, &ref_schema, &ref_tb);
+		/*
+		 * One foreign key of the task at a time: two that lock the same
+		 * two tables in turn (a -> b, b -> a) would deadlock.
+		 */
+		run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+							   APE_FK_LOCK_CLASS, (int32) (o->task_id & 0x7fffffff)), true);
+	}
 	structure_check_ddl(o->kind, o->ddl, o->dst_schema, o->dst_tb, ref_schema, ref_tb);
 	stmts = pg_parse_query(o->ddl);
 	foreach(lc, stmts)
