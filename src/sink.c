@@ -41,6 +41,7 @@
 #include "copy_binary.h"
 #include "privileges.h"
 #include "sink.h"
+#include "structure.h"
 
 /* First key of the advisory lock taken while a target schema is created. */
 #define APE_SCHEMA_LOCK_CLASS 0x41504552
@@ -100,15 +101,16 @@ sink_type_sql(const char *pg_type, const char *column)
 
 	parseTypeString(pg_type, &typid, &typmod, false);
 	/*
-	 * Sources name base types, ranges, enums and arrays of those only (a
-	 * PostgreSQL source's domains are read as their base type, composites
-	 * as text): a domain, even as an array's element, would run its CHECK's
-	 * functions, a composite's input those of its attributes' types.
+	 * Sources name base types, ranges, enums and arrays of those, and the
+	 * domains and composite types the task made (structure.c, their checks
+	 * vetted); any other domain, even as an array's element, would run its
+	 * CHECK's functions, a composite's input those of its attributes' types.
 	 */
 	for (elem = typid; OidIsValid(get_element_type(elem)); elem = get_element_type(elem))
 		;
 	typtype = get_typtype(elem);
-	if (typtype == TYPTYPE_DOMAIN || typtype == TYPTYPE_PSEUDO || typtype == TYPTYPE_COMPOSITE)
+	if (typtype == TYPTYPE_PSEUDO ||
+		((typtype == TYPTYPE_DOMAIN || typtype == TYPTYPE_COMPOSITE) && !structure_type_is_made(elem)))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("type %s of column \"%s\" is not a base type",
@@ -165,6 +167,30 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 	table->key_cols = key_cols;
 }
 
+bool
+sink_table_exists(const char *dst_schema, const char *dst_tb)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(dst_tb, nsp));
+}
+
+void
+sink_create_schema(const char *schema)
+{
+	/*
+	 * Workers of one task may create a schema at once: serialize them,
+	 * since IF NOT EXISTS does not protect against a concurrent CREATE.
+	 */
+	run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
+					 APE_SCHEMA_LOCK_CLASS, quote_literal_cstr(schema)));
+	/* see what the lock's previous holder committed */
+	AcceptInvalidationMessages();
+	InvalidateCatalogSnapshot();
+	run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(schema)));
+	CommandCounterIncrement();
+}
+
 char *
 sink_prepare_table(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 				   bool *created)
@@ -203,19 +229,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	}
 
 	if (!OidIsValid(nsp))
-	{
-		/*
-		 * Workers of one task may create a schema at once: serialize them,
-		 * since IF NOT EXISTS does not protect against a concurrent CREATE.
-		 */
-		run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
-						 APE_SCHEMA_LOCK_CLASS, quote_literal_cstr(dst_schema)));
-		/* see what the lock's previous holder committed */
-		AcceptInvalidationMessages();
-		InvalidateCatalogSnapshot();
-		run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(dst_schema)));
-		CommandCounterIncrement();
-	}
+		sink_create_schema(dst_schema);
 
 	initStringInfo(&sql);
 

@@ -23,6 +23,12 @@
 extern char *sink_prepare_table(const SourceTable *table, const char *dst_schema,
 								const char *dst_tb, bool *created);
 
+/* Is there a relation dst_schema.dst_tb? */
+extern bool sink_table_exists(const char *dst_schema, const char *dst_tb);
+
+/* Create a target schema if it is not there (workers of a task serialized). */
+extern void sink_create_schema(const char *schema);
+
 /*
  * A column type, the text a source gave (pg_type of SourceColumn), as SQL
  * built from its resolved OID and typmod, schema-qualified: ERROR for a

@@ -30,6 +30,15 @@ typedef struct SourceColumn
 	char	   *pg_type;		/* target column type, SQL text, e.g. "numeric(20,0)" */
 	char	   *source_type;	/* the source's type, for messages and README */
 	bool		not_null;
+	/*
+	 * A PostgreSQL source's own type of the column (an enum, a domain, a
+	 * composite or range type of its schemas, or an array of one), as the
+	 * target names it once the task made it (structure.h); pg_type is the
+	 * mapping used otherwise.  NULL: none.
+	 */
+	char	   *own_type;
+	char	   *own_type_schema;	/* the type's source schema and name */
+	char	   *own_type_name;
 } SourceColumn;
 
 typedef struct SourceTable
@@ -176,6 +185,16 @@ typedef struct SourceOps
 	 */
 	List	   *(*list_schema_objects) (Source *source, const TaskConfig *config,
 										const List *tables);
+
+	/*
+	 * Optional (NULL: none).  The types of the source's own that table's
+	 * columns use (own_type of SourceColumn), with those they are made of,
+	 * each before those that use it: StructureDefs of kind "type", with
+	 * their schema (source), name and dst_schema, made before the table
+	 * (structure_make_types).
+	 */
+	List	   *(*list_types) (Source *source, const SourceTable *table,
+							   const TaskConfig *config);
 } SourceOps;
 
 /* source.c */
@@ -185,6 +204,16 @@ extern int	source_table_cmp(const ListCell *a, const ListCell *b);
 
 /* The index of column name in t->columns, or -1 (strcmp). */
 extern int	source_column_index(const SourceTable *t, const char *name);
+
+/* Has a column of t a type of the source's own (own_type)? */
+static inline bool
+source_table_has_own_types(const SourceTable *t)
+{
+	for (int i = 0; i < t->ncolumns; i++)
+		if (t->columns[i].own_type != NULL)
+			return true;
+	return false;
+}
 
 /* The target column name of a column. */
 static inline const char *

@@ -40,6 +40,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "commands/defrem.h"
+#include "parser/parse_type.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
 #include "commands/defrem.h"
@@ -55,17 +57,21 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/catcache.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 
 #include "catalog.h"
 #include "checkpoint.h"
 #include "privileges.h"
 #include "name_filter.h"
+#include "sink.h"
 #include "structure.h"
 #include "worker.h"
 
 /* First key of the advisory lock a task's foreign keys take in turn. */
 #define APE_FK_LOCK_CLASS 0x41504546
+/* First key of the advisory lock taken while a type is looked for and made. */
+#define APE_TYPE_LOCK_CLASS 0x41504554
 
 StructureDef *
 structure_new(const char *kind, const char *name, int phase, int bit, char *ddl)
@@ -181,8 +187,9 @@ expr_check_walker(Node *node, ExprCheck *c)
 									  NameListToString(((A_Expr *) node)->name));
 			break;
 		case T_TypeCast:
-			if (qualified_elsewhere(((TypeCast *) node)->typeName->names))
-				c->problem = psprintf("it casts to type %s, which is not one of pg_catalog's",
+			if (qualified_elsewhere(((TypeCast *) node)->typeName->names) &&
+				!structure_type_is_made(LookupTypeNameOid(NULL, ((TypeCast *) node)->typeName, true)))
+				c->problem = psprintf("it casts to type %s, which is neither one of pg_catalog's nor one the task made",
 									  NameListToString(((TypeCast *) node)->typeName->names));
 			break;
 		case T_SubLink:
@@ -365,6 +372,51 @@ structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
 		if (ok)
 			check_expression(lfirst_node(Constraint, list_head(col->constraints))->raw_expr,
 							 false, ddl);
+	}
+	else if (strcmp(kind, "type") == 0 && list_length(stmts) == 1)
+	{
+		/* a type of dst_schema; a domain's checks and default vetted */
+		List	   *name = NIL;
+
+		if (IsA(first, CreateEnumStmt))
+			name = ((CreateEnumStmt *) first)->typeName;
+		else if (IsA(first, CompositeTypeStmt))
+			name = list_make2(makeString(((CompositeTypeStmt *) first)->typevar->schemaname ?
+										 ((CompositeTypeStmt *) first)->typevar->schemaname : ""),
+							  makeString(((CompositeTypeStmt *) first)->typevar->relname));
+		else if (IsA(first, CreateRangeStmt))
+		{
+			ListCell   *lc;
+
+			name = ((CreateRangeStmt *) first)->typeName;
+			foreach(lc, ((CreateRangeStmt *) first)->params)
+			{
+				DefElem    *p = lfirst_node(DefElem, lc);
+
+				if ((strcmp(p->defname, "canonical") == 0 || strcmp(p->defname, "subtype_diff") == 0) &&
+					qualified_elsewhere(defGetQualifiedName(p)))
+					name = NIL;
+			}
+		}
+		else if (IsA(first, CreateDomainStmt))
+		{
+			CreateDomainStmt *d = (CreateDomainStmt *) first;
+			ListCell   *lc;
+
+			name = d->domainname;
+			foreach(lc, d->constraints)
+			{
+				Constraint *con = lfirst_node(Constraint, lc);
+
+				if (con->contype == CONSTR_CHECK)
+					check_expression(con->raw_expr, false, ddl);
+				else if (con->contype == CONSTR_DEFAULT)
+					check_expression(con->raw_expr, true, ddl);
+				else if (con->contype != CONSTR_NOTNULL && con->contype != CONSTR_NULL)
+					name = NIL;
+			}
+		}
+		ok = list_length(name) == 2 && strcmp(strVal(linitial(name)), dst_schema) == 0;
 	}
 	else if (strcmp(kind, "comment") == 0)
 		ok = list_length(stmts) == 1 && IsA(first, CommentStmt) &&
@@ -927,6 +979,165 @@ structure_retry_failed(int64 task_id)
 							  NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update ape_resume.structure");
 	catalog_as_owner_end(&cu);
+}
+
+/*
+ * The types of the source's own this worker made or found made by its
+ * task (structure_make_types): the only domains and composite types a
+ * created table's column may have (sink_type_sql), the only types not of
+ * pg_catalog an expression may cast to.
+ */
+static List *made_types = NIL;	/* Oids, in TopMemoryContext */
+
+bool
+structure_type_is_made(Oid typid)
+{
+	return OidIsValid(typid) && list_member_oid(made_types, typid);
+}
+
+static void
+remember_made_type(Oid typid)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	made_types = list_append_unique_oid(made_types, typid);
+	MemoryContextSwitchTo(old);
+}
+
+/* The oid of type schema.name at the target, or InvalidOid. */
+static Oid
+target_type(const char *schema, const char *name)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+
+	return OidIsValid(nsp) ?
+		GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name), ObjectIdGetDatum(nsp))
+		: InvalidOid;
+}
+
+/* The type row of a task: made, or not, and why. */
+static void
+type_row_set(int64 task_id, const StructureDef *d, const char *state, const char *error)
+{
+	CatalogUser cu;
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', error ? ' ' : 'n'};
+
+	if (d->ddl == NULL)
+		nulls[4] = 'n';
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, kind, name, "
+							  "phase, ddl, state, error) VALUES ($1, $2, NULL, $3, 'type', $4, 1, $5, $6, $7) "
+							  "ON CONFLICT (task_id, schema, tb, kind, name) DO UPDATE SET "
+							  "dst_schema = EXCLUDED.dst_schema, ddl = EXCLUDED.ddl, state = EXCLUDED.state, "
+							  "error = EXCLUDED.error, updated_at = pg_catalog.clock_timestamp()",
+							  7, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(d->schema),
+							  CStringGetTextDatum(d->dst_schema), CStringGetTextDatum(d->name),
+							  d->ddl ? CStringGetTextDatum(d->ddl) : (Datum) 0,
+							  CStringGetTextDatum(state), error ? CStringGetTextDatum(error) : (Datum) 0},
+							  nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not update ape_resume.structure");
+	catalog_as_owner_end(&cu);
+}
+
+/* Has the task made type dst_schema.name (a done row)? */
+static bool
+task_made_type(int64 task_id, const char *dst_schema, const char *name)
+{
+	CatalogUser cu;
+	bool		made;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 AND tb IS NULL "
+							  "AND kind = 'type' AND dst_schema = $2 AND name = $3 AND state = 'done'",
+							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(dst_schema),
+							  CStringGetTextDatum(name)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.structure");
+	made = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return made;
+}
+
+/* Vet and run a type's statement (structure_try). */
+static void
+make_type(void *arg)
+{
+	StructureDef *d = arg;
+
+	structure_check_ddl("type", d->ddl, d->dst_schema, "", NULL, NULL);
+	run_statement(d->ddl, false);
+	CommandCounterIncrement();
+}
+
+void
+structure_make_types(int64 task_id, const TaskConfig *config, List *defs, SourceTable *table)
+{
+	List	   *usable = NIL;	/* "schema.name" of the types the columns may have */
+	ListCell   *lc;
+
+	if ((config->do_structures & STRUCT_TYPE) == 0)
+		return;
+	foreach(lc, defs)
+	{
+		StructureDef *d = lfirst(lc);
+		Oid			typid;
+		char	   *why = d->not_copied;
+
+		CHECK_FOR_INTERRUPTS();
+		if (why == NULL)
+		{
+			/* two workers may want one type: one makes it, the other finds it */
+			run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
+								   APE_TYPE_LOCK_CLASS,
+								   quote_literal_cstr(psprintf("%s.%s", d->dst_schema, d->name))), true);
+			AcceptInvalidationMessages();
+			InvalidateCatalogSnapshot();
+			typid = target_type(d->dst_schema, d->name);
+			if (OidIsValid(typid))
+			{
+				if (!task_made_type(task_id, d->dst_schema, d->name))
+					why = psprintf("type \"%s\".\"%s\" is there already, and this task did not make it",
+								   d->dst_schema, d->name);
+			}
+			else
+			{
+				if (!OidIsValid(get_namespace_oid(d->dst_schema, true)))
+					sink_create_schema(d->dst_schema);
+				if (structure_try(make_type, d, &why))
+				{
+					typid = target_type(d->dst_schema, d->name);
+					type_row_set(task_id, d, "done", NULL);
+					task_log(config, "INFO", "created type %s.%s", quote_identifier(d->dst_schema),
+							 quote_identifier(d->name));
+				}
+				else
+					why = psprintf("its definition is not made: %s", why);
+			}
+		}
+		if (why != NULL)
+		{
+			type_row_set(task_id, d, "not_copied", why);
+			continue;
+		}
+		remember_made_type(typid);
+		/* and its array type */
+		if (OidIsValid(get_array_type(typid)))
+			remember_made_type(get_array_type(typid));
+		usable = lappend(usable, psprintf("%s.%s", d->schema, d->name));
+	}
+	/* the columns of those types get them */
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		SourceColumn *c = &table->columns[i];
+		ListCell   *lc2;
+
+		if (c->own_type == NULL)
+			continue;
+		foreach(lc2, usable)
+			if (strcmp(lfirst(lc2), psprintf("%s.%s", c->own_type_schema, c->own_type_name)) == 0)
+				c->pg_type = c->own_type;
+	}
 }
 
 /* A claimed object. */

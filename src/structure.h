@@ -111,6 +111,22 @@ extern void structure_vet(List *defs, const TaskConfig *config, const char *dst_
 extern List *structure_plan(int64 task_id, const TaskConfig *config, const SourceOps *ops,
 							Source *source, List *tables);
 
+/*
+ * Before a table is created: make the types of the source's own its
+ * columns use (defs: kind "type", from the source's list_types, each
+ * before those that use it), each in a subtransaction, unless one of its
+ * name is there: a type the task made is used again, one it did not make
+ * is not used.  A type row of the task says which (made: done, else
+ * not_copied and why).  Then the columns whose own_type is usable get it
+ * as pg_type; the others keep the mapping.  Nothing without the type kind
+ * in do_structures.
+ */
+extern void structure_make_types(int64 task_id, const TaskConfig *config, List *defs,
+								 SourceTable *table);
+
+/* Was type typid (or its array type) made, or found made, by this worker's task? */
+extern bool structure_type_is_made(Oid typid);
+
 /* At the start of a run: failed objects are tried again. */
 extern void structure_retry_failed(int64 task_id);
 

@@ -242,6 +242,10 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	feed.line_key_lens = palloc0(sizeof(int) * Max(table->nkeys, 1));
 
 	begin_xact();
+	/* a table to create: first the types of the source's own it uses */
+	if (ops->list_types && !sink_table_exists(dst_schema, dst_tb) && source_table_has_own_types(table))
+		structure_make_types(task->id, config, ops->list_types(source, table, config),
+							 unconstify(SourceTable *, table));
 	created_keys = sink_prepare_table(table, dst_schema, dst_tb, &created);
 	/* the rest of a created table's schema follows its data */
 	if (created && ops->list_structures)

@@ -16,6 +16,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "order_key.h"
@@ -58,8 +59,22 @@ static const char *const columns_sql =
 "        bn.nspname = 'pg_catalog' AND bt.typname = 'money',"
 "        b.arr,"
 "        bt.typtype = 'c' AND NOT b.arr,"
-"        pg_catalog.format_type(a.atttypid, NULL)"
+"        pg_catalog.format_type(a.atttypid, NULL),"
+"        own.nspname, own.typname, own.arr"
 "   FROM pg_catalog.pg_attribute a"
+"   LEFT JOIN LATERAL ("
+"        SELECT n.nspname, t.typname, at.typcategory = 'A' AS arr"
+"          FROM pg_catalog.pg_type at"
+"          JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) CASE WHEN at.typcategory = 'A'"
+"               AND at.typelem <> 0 THEN at.typelem ELSE at.oid END"
+"          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
+"         WHERE at.oid OPERATOR(pg_catalog.=) a.atttypid AND t.typtype IN ('e', 'd', 'c', 'r')"
+"           AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+"           AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_catalog.pg_class r"
+"                WHERE r.oid OPERATOR(pg_catalog.=) t.typrelid AND r.relkind = 'c'))"
+"           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e"
+"                WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass"
+"                  AND e.objid OPERATOR(pg_catalog.=) t.oid AND e.deptype = 'e')) own ON true"
 "   JOIN base b ON b.attnum = a.attnum"
 "   JOIN pg_catalog.pg_type bt ON bt.oid = b.tid"
 "   JOIN pg_catalog.pg_namespace bn ON bn.oid = bt.typnamespace"
@@ -179,6 +194,15 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 				"pg_catalog.numeric[]" : "pg_catalog.numeric";
 		composite[n] = strcmp(PQgetvalue(res, r, 7), "t") == 0;
 		cast_types[n] = pstrdup(PQgetvalue(res, r, 8));
+		if (!PQgetisnull(res, r, 9) && !PQgetisnull(res, r, 10))
+		{
+			/* the type itself, once the task made it (in a schema of its name) */
+			c->own_type_schema = pstrdup(PQgetvalue(res, r, 9));
+			c->own_type_name = pstrdup(PQgetvalue(res, r, 10));
+			c->own_type = psprintf("%s.%s%s", quote_identifier(c->own_type_schema),
+								   quote_identifier(c->own_type_name),
+								   strcmp(PQgetvalue(res, r, 11), "t") == 0 ? "[]" : "");
+		}
 		n++;
 	}
 	pg_clear_result(s);

@@ -104,6 +104,7 @@ struct Source
 	WaitEventSet *wes;			/* latch, postmaster death, socket readable */
 	List	   *tables;			/* PgTableInfo of the listed tables */
 	const NameFilter *filter;	/* the task's, from its config */
+	const char *last_type_schema;	/* pg_structure.c: the schema of the type being read */
 	bool		sort_off;		/* enable_sort is off (set before the first COPY) */
 
 	/*
@@ -152,5 +153,6 @@ extern List *pg_source_list_structures(Source *s, const SourceTable *t,
 									   const char *dst_tb);
 extern List *pg_source_list_schema_objects(Source *s, const TaskConfig *config,
 										   const List *tables);
+extern List *pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config);
 
 #endif							/* APE_PG_INTERNAL_H */

@@ -637,4 +637,5 @@ const SourceOps pg_source_ops = {
 	.identity = pg_source_identity,
 	.list_structures = pg_source_list_structures,
 	.list_schema_objects = pg_source_list_schema_objects,
+	.list_types = pg_source_list_types,
 };

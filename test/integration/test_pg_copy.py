@@ -107,9 +107,11 @@ EXPECTED_TYPES = {
     "c_int_arr": "integer[]", "c_text_arr": "text[]", "c_2d_arr": "integer[]",
     "c_num_arr": "numeric(5,2)[]", "c_tstz_arr": "timestamp with time zone[]",
     "c_point": "point", "c_box": "box", "c_tsvector": "tsvector", "c_tsquery": "tsquery",
-    "c_oid": "oid", "c_pglsn": "pg_lsn", "c_enum": "text", "c_enum_arr": "text[]",
-    "c_domain": "integer", "c_domain_short": "character varying(8)",
-    "c_domain_arr": "character varying(8)[]", "c_pair": "text",
+    "c_oid": "oid", "c_pglsn": "pg_lsn",
+    # the source's own types, made at the target before the table
+    "c_enum": f"{SCHEMA}.mood", "c_enum_arr": f"{SCHEMA}.mood[]",
+    "c_domain": f"{SCHEMA}.posint", "c_domain_short": f"{SCHEMA}.short",
+    "c_domain_arr": f"{SCHEMA}.short[]", "c_pair": f"{SCHEMA}.pair",
 }
 
 # every Unicode plane, controls, and the strings COPY could confuse with NULL
