@@ -17,6 +17,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
@@ -117,6 +118,35 @@ sink_type_sql(const char *pg_type, const char *column)
 						format_type_be_qualified(typid), column)));
 	return format_type_extended(typid, typmod,
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/*
+ * " COLLATE <collation>" for a column whose source gave a collation that
+ * the target has, written from the target's catalog; "" otherwise (the
+ * source's structures list a collation the target lacks, see
+ * pg_structure.c).
+ */
+static const char *
+target_collation_sql(const SourceColumn *col)
+{
+	Oid			coll;
+	HeapTuple	tup;
+	char	   *sql;
+
+	if (col->collation_name == NULL)
+		return "";
+	coll = get_collation_oid(list_make2(makeString(col->collation_schema),
+										makeString(col->collation_name)), true);
+	if (!OidIsValid(coll))
+		return "";
+	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(coll));
+	if (!HeapTupleIsValid(tup))
+		return "";
+	sql = psprintf(" COLLATE %s.%s",
+				   quote_identifier(get_namespace_name(((Form_pg_collation) GETSTRUCT(tup))->collnamespace)),
+				   quote_identifier(NameStr(((Form_pg_collation) GETSTRUCT(tup))->collname)));
+	ReleaseSysCache(tup);
+	return sql;
 }
 
 /*
@@ -251,9 +281,9 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 		{
 			SourceColumn *col = &table->columns[i];
 
-			appendStringInfo(&sql, "%s%s %s%s", i > 0 ? ", " : "",
+			appendStringInfo(&sql, "%s%s %s%s%s", i > 0 ? ", " : "",
 							 quote_identifier(source_column_target(col)), sink_type_sql(col->pg_type, col->name),
-							 col->not_null ? " NOT NULL" : "");
+							 target_collation_sql(col), col->not_null ? " NOT NULL" : "");
 		}
 		appendStringInfoChar(&sql, ')');
 		run_ddl(sql.data);

@@ -39,6 +39,9 @@ typedef struct SourceColumn
 	char	   *own_type;
 	char	   *own_type_schema;	/* the type's source schema and name */
 	char	   *own_type_name;
+	/* a PostgreSQL source's column collation other than its type's, or NULL */
+	char	   *collation_schema;
+	char	   *collation_name;
 } SourceColumn;
 
 typedef struct SourceTable

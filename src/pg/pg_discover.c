@@ -60,8 +60,14 @@ static const char *const columns_sql =
 "        b.arr,"
 "        bt.typtype = 'c' AND NOT b.arr,"
 "        pg_catalog.format_type(a.atttypid, NULL),"
-"        own.nspname, own.typname, own.arr"
+"        own.nspname, own.typname, own.arr, coll.nspname, coll.collname"
 "   FROM pg_catalog.pg_attribute a"
+"   LEFT JOIN LATERAL ("
+"        SELECT cn.nspname, c.collname FROM pg_catalog.pg_collation c"
+"          JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) c.collnamespace"
+"          JOIN pg_catalog.pg_type ct ON ct.oid OPERATOR(pg_catalog.=) a.atttypid"
+"         WHERE c.oid OPERATOR(pg_catalog.=) a.attcollation"
+"           AND a.attcollation OPERATOR(pg_catalog.<>) ct.typcollation) coll ON true"
 "   LEFT JOIN LATERAL ("
 "        SELECT n.nspname, t.typname, at.typcategory = 'A' AS arr"
 "          FROM pg_catalog.pg_type at"
@@ -202,6 +208,11 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 			c->own_type = psprintf("%s.%s%s", quote_identifier(c->own_type_schema),
 								   quote_identifier(c->own_type_name),
 								   strcmp(PQgetvalue(res, r, 11), "t") == 0 ? "[]" : "");
+		}
+		if (!PQgetisnull(res, r, 12) && !PQgetisnull(res, r, 13))
+		{
+			c->collation_schema = pstrdup(PQgetvalue(res, r, 12));
+			c->collation_name = pstrdup(PQgetvalue(res, r, 13));
 		}
 		n++;
 	}

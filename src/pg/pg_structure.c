@@ -35,6 +35,7 @@
 
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -525,6 +526,15 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 		if (i < 0)
 			continue;			/* not copied (ignore_cols) */
 		qcol = quote_identifier(source_column_target(&t->columns[i]));
+		/* a collation the target lacks: the column was made without it (sink.c) */
+		if (t->columns[i].collation_name &&
+			!OidIsValid(get_collation_oid(list_make2(makeString(t->columns[i].collation_schema),
+													 makeString(t->columns[i].collation_name)), true)))
+			defs = lappend(defs, structure_not_copied("collation", col, 0,
+													  psprintf("collation %s.%s is not at the target: the column has its type's default",
+															   quote_identifier(t->columns[i].collation_schema),
+															   quote_identifier(t->columns[i].collation_name)),
+													  NULL));
 
 		if (seq_name != NULL)
 		{

@@ -498,11 +498,13 @@ CREATE TYPE pair AS (m mood, s short, n numeric(5,2));
 CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
 CREATE TYPE taken AS ENUM ('x', 'y');
 CREATE TABLE a (id int PRIMARY KEY, m mood, h happy, p pair, r floatrange, ms mood[], k taken);
-CREATE TABLE b (id int PRIMARY KEY, m mood DEFAULT 'ok', s short);
+CREATE COLLATION only_here (provider = icu, locale = 'de-u-ks-level2');
+CREATE TABLE b (id int PRIMARY KEY, m mood DEFAULT 'ok', s short, c text COLLATE "C",
+                u text COLLATE only_here);
 INSERT INTO a SELECT g, (ARRAY['sad','ok','it''s "fine"'])[1 + g % 3]::mood, 'ok',
     ROW('ok', 'ab' || g, g / 7.0)::pair, floatrange(g, g + 0.5), ARRAY['ok', 'sad']::mood[], 'x'
   FROM generate_series(1, 300) g;
-INSERT INTO b SELECT g, 'sad', 'xy' || g FROM generate_series(1, 300) g;
+INSERT INTO b SELECT g, 'sad', 'xy' || g, 'c' || g, 'u' || g FROM generate_series(1, 300) g;
 SET search_path = DEFAULT;
 """)
     with local.cursor() as cur:
@@ -514,6 +516,12 @@ SET search_path = DEFAULT;
     got = objects(local, TYPES)
     for name in ("mood", "happy", "short", "pair", "floatrange"):
         assert got[("", "type", name)] == ("done", None), (name, got)
+    # a column collation the target has is kept, one it lacks is listed
+    assert got[("b", "collation", "u")][0] == "not_copied"
+    assert f"collation {TYPES}.only_here is not at the target" in got[("b", "collation", "u")][1]
+    assert rows(local, "SELECT attname, collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation "
+                       "WHERE attrelid = %s::regclass AND attname IN ('c', 'u') ORDER BY 1",
+                (f"{TYPES}.b",)) == [("c", "C"), ("u", "default")]
     assert got[("", "type", "taken")][0] == "not_copied"
     assert "is there already, and this task did not make it" in got[("", "type", "taken")][1]
     with local.cursor() as cur:
