@@ -110,8 +110,7 @@ sink_type_sql(const char *pg_type, const char *column)
 	for (elem = typid; OidIsValid(get_element_type(elem)); elem = get_element_type(elem))
 		;
 	typtype = get_typtype(elem);
-	if (typtype == TYPTYPE_PSEUDO ||
-		((typtype == TYPTYPE_DOMAIN || typtype == TYPTYPE_COMPOSITE) && !structure_type_is_made(elem)))
+	if (typtype == TYPTYPE_PSEUDO || !structure_type_is_safe(typid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("type %s of column \"%s\" is not a base type",

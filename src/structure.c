@@ -270,6 +270,8 @@ added_constraint(List *stmts, ConstrType contype, const char *dst_schema, const 
 	return con;
 }
 
+static void check_type_name(TypeName *tn, const char *ddl);
+
 void
 structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
 					const char *dst_tb, const char *ref_schema, const char *ref_tb)
@@ -381,9 +383,21 @@ structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
 		if (IsA(first, CreateEnumStmt))
 			name = ((CreateEnumStmt *) first)->typeName;
 		else if (IsA(first, CompositeTypeStmt))
-			name = list_make2(makeString(((CompositeTypeStmt *) first)->typevar->schemaname ?
-										 ((CompositeTypeStmt *) first)->typevar->schemaname : ""),
-							  makeString(((CompositeTypeStmt *) first)->typevar->relname));
+		{
+			CompositeTypeStmt *c = (CompositeTypeStmt *) first;
+			ListCell   *lc;
+
+			name = list_make2(makeString(c->typevar->schemaname ? c->typevar->schemaname : ""),
+							  makeString(c->typevar->relname));
+			foreach(lc, c->coldeflist)
+			{
+				ColumnDef  *col = lfirst_node(ColumnDef, lc);
+
+				check_type_name(col->typeName, ddl);
+				if (col->constraints != NIL || col->raw_default != NULL)
+					name = NIL;
+			}
+		}
 		else if (IsA(first, CreateRangeStmt))
 		{
 			ListCell   *lc;
@@ -393,8 +407,22 @@ structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
 			{
 				DefElem    *p = lfirst_node(DefElem, lc);
 
-				if ((strcmp(p->defname, "canonical") == 0 || strcmp(p->defname, "subtype_diff") == 0) &&
-					qualified_elsewhere(defGetQualifiedName(p)))
+				if (strcmp(p->defname, "subtype") == 0)
+					check_type_name(defGetTypeName(p), ddl);
+				else if (strcmp(p->defname, "canonical") == 0 || strcmp(p->defname, "subtype_diff") == 0 ||
+						 strcmp(p->defname, "subtype_opclass") == 0)
+				{
+					if (qualified_elsewhere(defGetQualifiedName(p)))
+						name = NIL;
+				}
+				else if (strcmp(p->defname, "multirange_type_name") == 0)
+				{
+					List	   *m = defGetQualifiedName(p);
+
+					if (list_length(m) != 2 || strcmp(strVal(linitial(m)), dst_schema) != 0)
+						name = NIL;
+				}
+				else if (strcmp(p->defname, "collation") != 0)
 					name = NIL;
 			}
 		}
@@ -404,15 +432,17 @@ structure_check_ddl(const char *kind, const char *ddl, const char *dst_schema,
 			ListCell   *lc;
 
 			name = d->domainname;
+			check_type_name(d->typeName, ddl);
 			foreach(lc, d->constraints)
 			{
 				Constraint *con = lfirst_node(Constraint, lc);
 
-				if (con->contype == CONSTR_CHECK)
+				/* a domain's default is no place for nextval: as a check */
+				if (con->contype == CONSTR_CHECK || con->contype == CONSTR_DEFAULT)
 					check_expression(con->raw_expr, false, ddl);
-				else if (con->contype == CONSTR_DEFAULT)
-					check_expression(con->raw_expr, true, ddl);
 				else if (con->contype != CONSTR_NOTNULL && con->contype != CONSTR_NULL)
+					name = NIL;
+				if (con->contype == CONSTR_CHECK && con->skip_validation)
 					name = NIL;
 			}
 		}
@@ -995,6 +1025,51 @@ structure_type_is_made(Oid typid)
 	return OidIsValid(typid) && list_member_oid(made_types, typid);
 }
 
+bool
+structure_type_is_safe(Oid typid)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		safe;
+
+	check_stack_depth();
+	if (!OidIsValid(typid))
+		return false;
+	if (structure_type_is_made(typid))
+		return true;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	if (OidIsValid(t->typelem) && t->typlen == -1 && t->typtype == TYPTYPE_BASE &&
+		get_array_type(t->typelem) == typid)
+		safe = structure_type_is_safe(t->typelem);	/* an array */
+	else if (t->typtype == TYPTYPE_BASE || t->typtype == TYPTYPE_ENUM)
+		safe = true;			/* input by C functions, or a label */
+	else if (t->typtype == TYPTYPE_RANGE)
+		safe = structure_type_is_safe(get_range_subtype(typid));
+	else if (t->typtype == TYPTYPE_MULTIRANGE)
+		safe = structure_type_is_safe(get_multirange_range(typid));
+	else
+		safe = false;			/* a domain or a composite the task did not make */
+	ReleaseSysCache(tup);
+	return safe;
+}
+
+/* A type named in a type's definition: one that is safe to use (above). */
+static void
+check_type_name(TypeName *tn, const char *ddl)
+{
+	Oid			typid = LookupTypeNameOid(NULL, tn, true);
+
+	if (!structure_type_is_safe(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("it uses type %s, which is neither a base type, an enum, nor a type the task made",
+						TypeNameToString(tn)),
+				 errdetail("Statement: %s", ddl)));
+}
+
 static void
 remember_made_type(Oid typid)
 {
@@ -1015,26 +1090,27 @@ target_type(const char *schema, const char *name)
 		: InvalidOid;
 }
 
-/* The type row of a task: made, or not, and why. */
+/* The row of a type of a task (or of what of it is not made): made, or not, and why. */
 static void
 type_row_set(int64 task_id, const StructureDef *d, const char *state, const char *error)
 {
 	CatalogUser cu;
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', error ? ' ' : 'n'};
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', error ? ' ' : 'n', ' '};
 
 	if (d->ddl == NULL)
 		nulls[4] = 'n';
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("INSERT INTO ape_resume.structure (task_id, schema, tb, dst_schema, kind, name, "
-							  "phase, ddl, state, error) VALUES ($1, $2, NULL, $3, 'type', $4, 1, $5, $6, $7) "
+							  "phase, ddl, state, error) VALUES ($1, $2, NULL, $3, $8, $4, 1, $5, $6, $7) "
 							  "ON CONFLICT (task_id, schema, tb, kind, name) DO UPDATE SET "
 							  "dst_schema = EXCLUDED.dst_schema, ddl = EXCLUDED.ddl, state = EXCLUDED.state, "
 							  "error = EXCLUDED.error, updated_at = pg_catalog.clock_timestamp()",
-							  7, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+							  8, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
 							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(d->schema),
 							  CStringGetTextDatum(d->dst_schema), CStringGetTextDatum(d->name),
 							  d->ddl ? CStringGetTextDatum(d->ddl) : (Datum) 0,
-							  CStringGetTextDatum(state), error ? CStringGetTextDatum(error) : (Datum) 0},
+							  CStringGetTextDatum(state), error ? CStringGetTextDatum(error) : (Datum) 0,
+							  CStringGetTextDatum(d->kind)},
 							  nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not update ape_resume.structure");
 	catalog_as_owner_end(&cu);
@@ -1070,6 +1146,49 @@ make_type(void *arg)
 	CommandCounterIncrement();
 }
 
+/*
+ * The types the task made, as the catalog says (rows of kind type, done),
+ * become the list of made types: what a transaction that aborted left
+ * there is gone, and a later run of the task (after a restart) knows them.
+ */
+static void
+load_made_types(int64 task_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT dst_schema, name FROM ape_resume.structure WHERE task_id = $1 "
+							  "AND tb IS NULL AND kind = 'type' AND state = 'done'",
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(task_id)},
+							  NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.structure");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		names = lappend(names, list_make2(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+										  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(old);
+	}
+	catalog_as_owner_end(&cu);
+	list_free(made_types);
+	made_types = NIL;
+	foreach(lc, names)
+	{
+		Oid			typid = target_type(linitial(lfirst(lc)), lsecond(lfirst(lc)));
+
+		if (OidIsValid(typid))
+		{
+			remember_made_type(typid);
+			if (OidIsValid(get_array_type(typid)))
+				remember_made_type(get_array_type(typid));
+		}
+	}
+}
+
 void
 structure_make_types(int64 task_id, const TaskConfig *config, List *defs, SourceTable *table)
 {
@@ -1078,6 +1197,7 @@ structure_make_types(int64 task_id, const TaskConfig *config, List *defs, Source
 
 	if ((config->do_structures & STRUCT_TYPE) == 0)
 		return;
+	load_made_types(task_id);
 	foreach(lc, defs)
 	{
 		StructureDef *d = lfirst(lc);
@@ -1087,10 +1207,14 @@ structure_make_types(int64 task_id, const TaskConfig *config, List *defs, Source
 		CHECK_FOR_INTERRUPTS();
 		if (why == NULL)
 		{
-			/* two workers may want one type: one makes it, the other finds it */
-			run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
-								   APE_TYPE_LOCK_CLASS,
-								   quote_literal_cstr(psprintf("%s.%s", d->dst_schema, d->name))), true);
+			/*
+			 * Two workers may want one type: one makes it, the other finds
+			 * it.  One lock for all the task's types, held to the commit
+			 * of the table: two tables that need the same types in
+			 * another order cannot deadlock.
+			 */
+			run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+								   APE_TYPE_LOCK_CLASS, (int32) (task_id & 0x7fffffff)), true);
 			AcceptInvalidationMessages();
 			InvalidateCatalogSnapshot();
 			typid = target_type(d->dst_schema, d->name);
@@ -1472,21 +1596,32 @@ static bool
 others_copying(int64 task_id)
 {
 	CatalogUser cu;
-	bool		found;
+	List	   *pids = NIL;
+	ListCell   *lc;
 
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.position p WHERE p.task_id = $1 "
+	if (SPI_execute_with_args("SELECT DISTINCT p.worker_pid FROM ape_resume.position p WHERE p.task_id = $1 "
 							  "AND p.state IN ('pending', 'copying') AND p.worker_pid <> $2 "
 							  "AND p.worker_pid IN (SELECT w.pid FROM ape_resume.worker w WHERE w.task_id = $1) "
 							  "AND EXISTS (SELECT 1 FROM ape_resume.structure s WHERE s.task_id = $1 "
 							  "            AND s.schema = p.schema AND s.tb = p.tb AND s.state = 'pending')",
 							  2, (Oid[]) {INT8OID, INT4OID},
 							  (Datum[]) {Int64GetDatum(task_id), Int32GetDatum(MyProcPid)},
-							  NULL, false, 1) != SPI_OK_SELECT)
+							  NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
-	found = SPI_processed > 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		pids = lappend_int(pids, pid);
+	}
 	catalog_as_owner_end(&cu);
-	return found;
+	/* a worker ended by pg_terminate_backend leaves its rows: it is not waited for */
+	foreach(lc, pids)
+		if (task_worker_alive(lfirst_int(lc)))
+			return true;
+	return false;
 }
 
 bool
@@ -1512,6 +1647,8 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 			MemoryContextDelete(cxt);
 			return false;
 		}
+		/* the types its objects may cast to: those the task made by now */
+		load_made_types(task_id);
 		if (!claim_object(task_id, table ? table->schema : NULL, table ? table->tb : NULL, &o))
 		{
 			/*

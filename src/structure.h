@@ -127,6 +127,14 @@ extern void structure_make_types(int64 task_id, const TaskConfig *config, List *
 /* Was type typid (or its array type) made, or found made, by this worker's task? */
 extern bool structure_type_is_made(Oid typid);
 
+/*
+ * May a created table's column (or a type the task makes) have type
+ * typid?  A base type, an enum, a type the task made, or an array or a
+ * range of such; not a domain or a composite type the task did not make,
+ * whose input could run functions of the target's.
+ */
+extern bool structure_type_is_safe(Oid typid);
+
 /* At the start of a run: failed objects are tried again. */
 extern void structure_retry_failed(int64 task_id);
 

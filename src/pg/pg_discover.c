@@ -69,7 +69,7 @@ static const char *const columns_sql =
 "         WHERE c.oid OPERATOR(pg_catalog.=) a.attcollation"
 "           AND a.attcollation OPERATOR(pg_catalog.<>) ct.typcollation) coll ON true"
 "   LEFT JOIN LATERAL ("
-"        SELECT n.nspname, t.typname, at.typcategory = 'A' AS arr"
+"        SELECT n.nspname, t.typname, t.oid <> at.oid AS arr"
 "          FROM pg_catalog.pg_type at"
 "          JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) CASE WHEN at.typcategory = 'A'"
 "               AND at.typelem <> 0 THEN at.typelem ELSE at.oid END"

@@ -675,7 +675,9 @@ static const char *const schema_objects_sql =
 "        NULL"
 "   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace"
 "  WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
-"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.objid OPERATOR(pg_catalog.=) p.oid AND e.deptype = 'e')"
+"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.objid OPERATOR(pg_catalog.=) p.oid"
+"                    AND e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"                    AND e.deptype IN ('e', 'i'))"
 " UNION ALL"
 " SELECT 'trigger', n.nspname, c.relname, g.tgname,"
 "        'triggers are not copied: create the function and the trigger by hand',"
@@ -883,7 +885,7 @@ type_query(Source *s, const char *sql, const char *oid, int nfields, const char 
 
 /* The CREATE statement of one type, or NULL with *why. */
 static char *
-type_ddl(Source *s, const char *oid, const char *qname, char kind, char **why)
+type_ddl(Source *s, const char *oid, const char *qname, char kind, char **why, List **extra)
 {
 	StringInfoData out;
 	PGresult   *res;
@@ -926,8 +928,27 @@ type_ddl(Source *s, const char *oid, const char *qname, char kind, char **why)
 			pg_clear_result(s);
 			res = type_query(s, domain_checks_sql, oid, 2, qname);
 			for (int r = 0; r < PQntuples(res); r++)
-				appendStringInfo(&out, " CONSTRAINT %s %s", quote_identifier(PQgetvalue(res, r, 0)),
-								 PQgetvalue(res, r, 1));
+			{
+				const char *def = PQgetvalue(res, r, 1);
+				size_t		len = strlen(def);
+
+				/*
+				 * A check NOT VALID at the source: the copied rows need not
+				 * hold it, and CREATE DOMAIN has no NOT VALID: listed
+				 */
+				if (len > 10 && strcmp(def + len - 10, " NOT VALID") == 0)
+				{
+					StructureDef *d = structure_not_copied("check", psprintf("%s.%s", qname, PQgetvalue(res, r, 0)),
+														   STRUCT_TYPE,
+														   "a NOT VALID check of a domain: the copied rows need not hold it; add it with ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID",
+														   def);
+
+					d->schema = (char *) s->last_type_schema;
+					*extra = lappend(*extra, d);
+					continue;
+				}
+				appendStringInfo(&out, " CONSTRAINT %s %s", quote_identifier(PQgetvalue(res, r, 0)), def);
+			}
 			pg_clear_result(s);
 			break;
 		case 'c':
@@ -989,6 +1010,7 @@ pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config)
 	PGresult   *res = table_query(s, t, types_sql, "types", 4);
 	List	   *rows = NIL;
 	List	   *defs = NIL;
+	List	   *extra = NIL;
 	ListCell   *lc;
 
 	for (int r = 0; r < PQntuples(res); r++)
@@ -1018,7 +1040,7 @@ pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config)
 		else
 		{
 			s->last_type_schema = row[1];
-			ddl = type_ddl(s, row[0], qualified(row[1], row[2]), row[3][0], &why);
+			ddl = type_ddl(s, row[0], qualified(row[1], row[2]), row[3][0], &why, &extra);
 		}
 		d = ddl ? structure_new("type", row[2], STRUCT_PHASE_TABLE, STRUCT_TYPE, ddl)
 			: structure_not_copied("type", row[2], STRUCT_TYPE, why, NULL);
@@ -1027,5 +1049,8 @@ pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config)
 		d->dst_schema = dst_schema;
 		defs = lappend(defs, d);
 	}
-	return defs;
+	/* what of the types is not made: listed with them */
+	foreach(lc, extra)
+		((StructureDef *) lfirst(lc))->dst_schema = ((StructureDef *) lfirst(lc))->schema;
+	return list_concat(defs, extra);
 }

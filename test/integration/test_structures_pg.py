@@ -556,3 +556,107 @@ SET search_path = DEFAULT;
         assert cur.fetchone()[0] == "ok"      # the column's default, a cast to the type made
         cur.execute("ROLLBACK")
     drop_task_if_exists(local, TYPES)
+
+
+def test_a_resumed_run_knows_the_types_its_task_made(pgsrc, local):
+    """The types are made by the first run; the table's default, a cast to
+    one of them, is made by a later run (after a stop), in another worker
+    process: it knows the types its task made."""
+    schema = TYPES + "_resume"
+    task = schema
+    with pgsrc.cursor() as cur:
+        cur.execute(f"""
+DROP SCHEMA IF EXISTS {schema} CASCADE;
+CREATE SCHEMA {schema};
+CREATE TYPE {schema}.mood AS ENUM ('sad', 'ok');
+CREATE TABLE {schema}.t (id int PRIMARY KEY, m {schema}.mood DEFAULT 'ok');
+INSERT INTO {schema}.t SELECT g, 'sad' FROM generate_series(1, 600) g;
+""")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    drop_task_if_exists(local, task)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, f"""
+[extractor]
+db_type=pg
+url={env('APE_PGSRC_URL')}
+max_rps=300
+[sinker]
+batch_size=50
+[filter]
+do_dbs={schema}
+[runtime]
+log_dir={fresh_dir(task)}
+"""))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        r = one(local, "SELECT rows_copied FROM ape_resume.progress WHERE task_name = %s", (task,))
+        if r and r[0] >= 100:
+            break
+        time.sleep(0.05)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.stop_task(%s)", (task,))
+    assert wait_state(local, task) == "stopped"
+    got = objects(local, task)
+    assert got[("", "type", "mood")] == ("done", None)
+    assert got[("t", "default", "m")] == ("pending", None)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.resume_task(%s)", (task,))
+    assert wait_state(local, task) == "finished"
+    assert objects(local, task)[("t", "default", "m")] == ("done", None)
+    with local.cursor() as cur:
+        cur.execute(f"INSERT INTO {schema}.t (id) VALUES (1000) RETURNING m")
+        assert cur.fetchone()[0] == "ok"
+    assert one(local, f"SELECT count(*) FROM {schema}.t") == (601,)
+    drop_task_if_exists(local, task)
+
+
+def test_types_made_only_of_safe_parts(pgsrc, local):
+    """A type made of a domain that is at the target already, and not the
+    task's (its check could call anything), is not made, nor are the
+    types made of it: their columns keep the mapping and nothing of the
+    target's domain runs.  A domain over an array stays that domain; a
+    domain's NOT VALID check is listed, the domain made without it."""
+    schema = TYPES + "_safe"
+    other = TYPES + "_other"
+    task = schema
+    with pgsrc.cursor() as cur:
+        cur.execute(f"""
+DROP SCHEMA IF EXISTS {schema} CASCADE;
+DROP SCHEMA IF EXISTS {other} CASCADE;
+CREATE SCHEMA {schema};
+CREATE SCHEMA {other};
+CREATE DOMAIN {other}.dom AS int;
+CREATE TYPE {schema}.c AS (v {other}.dom);
+CREATE DOMAIN {schema}.d AS {other}.dom;
+CREATE DOMAIN {schema}.ints AS int[];
+CREATE DOMAIN {schema}.pos AS int;
+CREATE TABLE {schema}.t (id int PRIMARY KEY, c {schema}.c, d {schema}.d, i {schema}.ints, p {schema}.pos);
+INSERT INTO {schema}.t VALUES (1, ROW(5), 6, ARRAY[1, 2], -3);
+ALTER DOMAIN {schema}.pos ADD CONSTRAINT pos_check CHECK (VALUE > 0) NOT VALID;
+""")
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        cur.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
+        # the target's own domain of that name, whose check counts its calls
+        cur.execute(f"CREATE SCHEMA {other}")
+        cur.execute(f"CREATE TABLE {other}.calls (n int)")
+        cur.execute(f"CREATE FUNCTION {other}.f(i int) RETURNS bool LANGUAGE sql "
+                    f"AS 'INSERT INTO {other}.calls VALUES (1) RETURNING true'")
+        cur.execute(f"CREATE DOMAIN {other}.dom AS int CHECK ({other}.f(VALUE))")
+    state, error = run_task_on(local, task, schema)
+    assert state == "finished", error
+    got = objects(local, task)
+    assert got[("", "type", "c")][0] == "not_copied" and "neither a base type" in got[("", "type", "c")][1]
+    assert got[("", "type", "d")][0] == "not_copied"
+    assert got[("", "type", "ints")] == ("done", None)
+    assert got[("", "type", "pos")] == ("done", None)
+    assert got[("", "check", f"{schema}.pos.pos_check")][0] == "not_copied"
+    assert rows(local, "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum", (f"{schema}.t",)) == [
+        ("id", "integer"), ("c", "text"), ("d", "integer"), ("i", f"{schema}.ints"), ("p", f"{schema}.pos")]
+    assert one(local, f"SELECT count(*) FROM {other}.calls") == (0,)
+    assert one(local, f"SELECT c, d, i, p FROM {schema}.t") == ("(5)", 6, [1, 2], -3)
+    drop_task_if_exists(local, task)
+    with local.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
