@@ -69,8 +69,8 @@ column_list(List *names)
 	return buf.data;
 }
 
-static void
-run_ddl(const char *sql)
+void
+sink_run_ddl(const char *sql)
 {
 	int			rc;
 	int			nestlevel;
@@ -211,12 +211,12 @@ sink_create_schema(const char *schema)
 	 * Workers of one task may create a schema at once: serialize them,
 	 * since IF NOT EXISTS does not protect against a concurrent CREATE.
 	 */
-	run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
+	sink_run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext(%s))",
 					 APE_SCHEMA_LOCK_CLASS, quote_literal_cstr(schema)));
 	/* see what the lock's previous holder committed */
 	AcceptInvalidationMessages();
 	InvalidateCatalogSnapshot();
-	run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(schema)));
+	sink_run_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s", quote_identifier(schema)));
 	CommandCounterIncrement();
 }
 
@@ -285,7 +285,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 							 target_collation_sql(col), col->not_null ? " NOT NULL" : "");
 		}
 		appendStringInfoChar(&sql, ')');
-		run_ddl(sql.data);
+		sink_run_ddl(sql.data);
 	}
 	PG_CATCH();
 	{
@@ -698,7 +698,7 @@ sink_add_keys(const SourceTable *table, const char *ddl)
 
 	PG_TRY();
 	{
-		run_ddl(ddl);
+		sink_run_ddl(ddl);
 	}
 	PG_CATCH();
 	{
@@ -789,7 +789,7 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 		names = lappend(names, (char *) source_column_target(&table->columns[i]));
 	cols = column_list(names);
 
-	run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+	sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
 					 stage, cols, target));
 	CommandCounterIncrement();
 	rows = sink_copy_rows(table, "pg_temp", stage, feed, arg);

@@ -23,6 +23,12 @@
 extern char *sink_prepare_table(const SourceTable *table, const char *dst_schema,
 								const char *dst_tb, bool *created);
 
+/*
+ * Run one statement (exactly one: an ERROR otherwise) as the current user,
+ * under the pinned search_path.
+ */
+extern void sink_run_ddl(const char *sql);
+
 /* Is there a relation dst_schema.dst_tb? */
 extern bool sink_table_exists(const char *dst_schema, const char *dst_tb);
 

@@ -66,6 +66,7 @@
 #include "name_filter.h"
 #include "sink.h"
 #include "structure.h"
+#include "task_run.h"
 #include "worker.h"
 
 /* First key of the advisory lock a task's foreign keys take in turn. */
@@ -84,6 +85,35 @@ structure_new(const char *kind, const char *name, int phase, int bit, char *ddl)
 	d->bit = bit;
 	d->ddl = ddl;
 	return d;
+}
+
+StructureDef *
+structure_comment(const char *dst_schema, const char *dst_tb, const char *tb,
+				  const char *column, const char *dst_column, const char *text)
+{
+	const char *table = quote_qualified_identifier(dst_schema, dst_tb);
+
+	if (column == NULL)
+		return structure_new("comment", tb, STRUCT_PHASE_TABLE, STRUCT_COMMENT,
+							 psprintf("COMMENT ON TABLE %s IS %s", table, quote_literal_cstr(text)));
+	return structure_new("comment", psprintf("%s.%s", tb, column), STRUCT_PHASE_TABLE, STRUCT_COMMENT,
+						 psprintf("COMMENT ON COLUMN %s.%s IS %s", table, quote_identifier(dst_column),
+								  quote_literal_cstr(text)));
+}
+
+char *
+structure_constraint_ddl(const char *dst_schema, const char *dst_tb, const char *name,
+						 const char *def)
+{
+	return psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s",
+					quote_qualified_identifier(dst_schema, dst_tb), quote_identifier(name), def);
+}
+
+char *
+structure_validated(const char *ddl, const char *dst_schema, const char *dst_tb, const char *name)
+{
+	return psprintf("%s NOT VALID;\nALTER TABLE %s VALIDATE CONSTRAINT %s", ddl,
+					quote_qualified_identifier(dst_schema, dst_tb), quote_identifier(name));
 }
 
 StructureDef *
@@ -624,63 +654,64 @@ structure_vet(List *defs, const TaskConfig *config, const char *dst_schema, cons
 	}
 }
 
-static void run_statement(const char *sql, bool read_only);
+/*
+ * Run the statements of ddl (checked: structure_check_ddl) one by one, as
+ * the current user (the task's owner), pinned.
+ */
+static void
+run_statements(const char *ddl)
+{
+	ListCell   *lc;
+
+	foreach(lc, pg_parse_query(ddl))
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+
+		sink_run_ddl(pnstrdup(ddl + raw->stmt_location,
+							  raw->stmt_len > 0 ? raw->stmt_len : strlen(ddl + raw->stmt_location)));
+		CommandCounterIncrement();
+	}
+}
 
 /* Run a sequence's statements now (see make_sequences). */
 static void
 make_sequence(void *arg)
 {
-	StructureDef *d = arg;
-	List	   *stmts = pg_parse_query(d->ddl);
-	ListCell   *lc;
+	run_statements(((StructureDef *) arg)->ddl);
+}
 
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
+/* Does the catalog query sql, given $1 task_id, $2 and $3, find a row? */
+static bool
+catalog_finds(const char *sql, int64 task_id, const char *arg2, const char *arg3)
+{
+	CatalogUser cu;
+	bool		found;
 
-		run_statement(pnstrdup(d->ddl + raw->stmt_location,
-							   raw->stmt_len > 0 ? raw->stmt_len : strlen(d->ddl + raw->stmt_location)),
-					  false);
-		CommandCounterIncrement();
-	}
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args(sql, 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(arg2),
+							  CStringGetTextDatum(arg3)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the ape_resume catalog");
+	found = SPI_processed > 0;
+	catalog_as_owner_end(&cu);
+	return found;
 }
 
 /* Does the task copy source table schema.tb (a position row)? */
 static bool
 task_has_table(int64 task_id, const char *schema, const char *tb)
 {
-	CatalogUser cu;
-	bool		found;
-
-	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.position WHERE task_id = $1 "
-							  "AND schema = $2 AND tb = $3",
-							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(schema),
-							  CStringGetTextDatum(tb)}, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.position");
-	found = SPI_processed > 0;
-	catalog_as_owner_end(&cu);
-	return found;
+	return catalog_finds("SELECT 1 FROM ape_resume.position WHERE task_id = $1 "
+						 "AND schema = $2 AND tb = $3", task_id, schema, tb);
 }
 
 /* Has the task made sequence dst_schema.name (a done row)? */
 static bool
 task_made_sequence(int64 task_id, const char *dst_schema, const char *name)
 {
-	CatalogUser cu;
-	bool		made;
-
-	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 "
-							  "AND kind = 'sequence' AND dst_schema = $2 AND name = $3 AND state = 'done'",
-							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(dst_schema),
-							  CStringGetTextDatum(name)}, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.structure");
-	made = SPI_processed > 0;
-	catalog_as_owner_end(&cu);
-	return made;
+	return catalog_finds("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 "
+						 "AND kind = 'sequence' AND dst_schema = $2 AND name = $3 AND state = 'done'",
+						 task_id, dst_schema, name);
 }
 
 /*
@@ -1120,19 +1151,9 @@ type_row_set(int64 task_id, const StructureDef *d, const char *state, const char
 static bool
 task_made_type(int64 task_id, const char *dst_schema, const char *name)
 {
-	CatalogUser cu;
-	bool		made;
-
-	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 AND tb IS NULL "
-							  "AND kind = 'type' AND dst_schema = $2 AND name = $3 AND state = 'done'",
-							  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-							  (Datum[]) {Int64GetDatum(task_id), CStringGetTextDatum(dst_schema),
-							  CStringGetTextDatum(name)}, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ape_resume.structure");
-	made = SPI_processed > 0;
-	catalog_as_owner_end(&cu);
-	return made;
+	return catalog_finds("SELECT 1 FROM ape_resume.structure WHERE task_id = $1 AND tb IS NULL "
+						 "AND kind = 'type' AND dst_schema = $2 AND name = $3 AND state = 'done'",
+						 task_id, dst_schema, name);
 }
 
 /* Vet and run a type's statement (structure_try). */
@@ -1142,7 +1163,7 @@ make_type(void *arg)
 	StructureDef *d = arg;
 
 	structure_check_ddl("type", d->ddl, d->dst_schema, "", NULL, NULL);
-	run_statement(d->ddl, false);
+	sink_run_ddl(d->ddl);
 	CommandCounterIncrement();
 }
 
@@ -1213,8 +1234,8 @@ structure_make_types(int64 task_id, const TaskConfig *config, List *defs, Source
 			 * of the table: two tables that need the same types in
 			 * another order cannot deadlock.
 			 */
-			run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-								   APE_TYPE_LOCK_CLASS, (int32) (task_id & 0x7fffffff)), true);
+			sink_run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+								   APE_TYPE_LOCK_CLASS, (int32) (task_id & 0x7fffffff)));
 			AcceptInvalidationMessages();
 			InvalidateCatalogSnapshot();
 			typid = target_type(d->dst_schema, d->name);
@@ -1375,18 +1396,6 @@ set_object_state(int64 id, const char *state, const char *error)
 	catalog_as_owner_end(&cu);
 }
 
-/* Run one statement as the current user (the task's owner), pinned. */
-static void
-run_statement(const char *sql, bool read_only)
-{
-	int			nestlevel = pinned_spi_connect();
-	int			rc = SPI_execute(sql, read_only, 0);
-
-	if (rc < 0)
-		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
-	pinned_spi_finish(nestlevel);
-}
-
 /*
  * An identity's value, past the copied data: the column's maximum at the
  * target and the source's next value (args[1], MySQL's AUTO_INCREMENT
@@ -1428,8 +1437,8 @@ restart_identity(const ClaimedObject *o)
 	/* digits only: both come from numbers */
 	if (strspn(restart, "-0123456789") != strlen(restart))
 		elog(ERROR, "invalid identity value \"%s\" for column \"%s\" of %s", restart, col, qualified);
-	run_statement(psprintf("ALTER TABLE %s ALTER COLUMN %s RESTART WITH %s",
-						   qualified, quote_identifier(col), restart), false);
+	sink_run_ddl(psprintf("ALTER TABLE %s ALTER COLUMN %s RESTART WITH %s",
+						   qualified, quote_identifier(col), restart));
 }
 
 /*
@@ -1495,9 +1504,6 @@ create_object(const ClaimedObject *o, const TaskConfig *config)
 	char	   *ref_schema = NULL;
 	char	   *ref_tb = NULL;
 
-	List	   *stmts;
-	ListCell   *lc;
-
 	if (strcmp(o->kind, "sequence_value") == 0)
 	{
 		set_sequence_value(o);
@@ -1510,44 +1516,13 @@ create_object(const ClaimedObject *o, const TaskConfig *config)
 		 * One foreign key of the task at a time: two that lock the same
 		 * two tables in turn (a -> b, b -> a) would deadlock.
 		 */
-		run_statement(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-							   APE_FK_LOCK_CLASS, (int32) (o->task_id & 0x7fffffff)), true);
+		sink_run_ddl(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+							   APE_FK_LOCK_CLASS, (int32) (o->task_id & 0x7fffffff)));
 	}
 	structure_check_ddl(o->kind, o->ddl, o->dst_schema, o->dst_tb, ref_schema, ref_tb);
-	stmts = pg_parse_query(o->ddl);
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		char	   *one = pnstrdup(o->ddl + raw->stmt_location,
-								   raw->stmt_len > 0 ? raw->stmt_len : strlen(o->ddl + raw->stmt_location));
-
-		run_statement(one, false);
-		CommandCounterIncrement();
-	}
+	run_statements(o->ddl);
 	if (strcmp(o->kind, "identity") == 0 && o->nargs > 0)
 		restart_identity(o);
-}
-
-static void
-xact_begin(void)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-
-	ape_worker_pin_session();
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	MemoryContextSwitchTo(cxt);
-	PushActiveSnapshot(GetTransactionSnapshot());
-}
-
-static void
-xact_commit(void)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(cxt);
 }
 
 void
@@ -1559,7 +1534,7 @@ structure_check_failed(int64 task_id, const TaskConfig *config)
 
 	if (config->structure_conflict_ignore)
 		return;
-	xact_begin();
+	task_xact_begin();
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("SELECT pg_catalog.count(*) OVER (), "
 							  "pg_catalog.format('%s %I of table %I.%I: %s', kind, name, schema, tb, error) "
@@ -1576,7 +1551,7 @@ structure_check_failed(int64 task_id, const TaskConfig *config)
 		first = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
 	}
 	catalog_as_owner_end(&cu);
-	xact_commit();
+	task_xact_commit();
 	if (n > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1639,10 +1614,10 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(cxt);
-		xact_begin();
+		task_xact_begin();
 		if (checkpoint_stop_requested(task_id))
 		{
-			xact_commit();
+			task_xact_commit();
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(cxt);
 			return false;
@@ -1657,7 +1632,7 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 			 */
 			bool		wait = table == NULL && others_copying(task_id);
 
-			xact_commit();
+			task_xact_commit();
 			if (!wait)
 				break;
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -1691,13 +1666,13 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 		if (edata == NULL)
 		{
 			set_object_state(o.id, "done", NULL);
-			xact_commit();
+			task_xact_commit();
 			task_log(config, "INFO", "created %s %s of table \"%s\".\"%s\"",
 					 o.kind, quote_identifier(o.name), o.schema, o.tb);
 			continue;
 		}
 		set_object_state(o.id, "failed", edata->message);
-		xact_commit();
+		task_xact_commit();
 		task_log(config, "WARN", "could not create %s \"%s\" of table \"%s\".\"%s\": %s",
 				 o.kind, o.name, o.schema, o.tb, edata->message);
 	}

@@ -69,6 +69,26 @@ extern char *structure_index_name(const char *dst_schema, const char *dst_tb,
 								  const char *src_name, List **taken);
 
 /*
+ * The comment of target table dst_schema.dst_tb (of source table tb), or
+ * with column not NULL of its column (source name; dst_column its target
+ * name), named "tb" or "tb.column".
+ */
+extern StructureDef *structure_comment(const char *dst_schema, const char *dst_tb, const char *tb,
+									   const char *column, const char *dst_column,
+									   const char *text);
+
+/* "ALTER TABLE <target> ADD CONSTRAINT <name> <def>" */
+extern char *structure_constraint_ddl(const char *dst_schema, const char *dst_tb,
+									  const char *name, const char *def);
+
+/*
+ * ddl, adding constraint name of the target, made NOT VALID and then
+ * validated: the rows are checked after the data, as pg_dump's users do.
+ */
+extern char *structure_validated(const char *ddl, const char *dst_schema, const char *dst_tb,
+								 const char *name);
+
+/*
  * sql with the name that starts at byte location (a RangeVar's), which
  * must read expect there, replaced by replacement (an "ONLY " before it
  * dropped); NULL when sql does not read expect there.

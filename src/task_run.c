@@ -166,8 +166,8 @@ source_ops_for(SourceKind kind)
  * table's progress) outlives it; the caller never works in a transaction's
  * own context.
  */
-static void
-begin_xact(void)
+void
+task_xact_begin(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -180,8 +180,8 @@ begin_xact(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
-static void
-commit_xact(void)
+void
+task_xact_commit(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -241,7 +241,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	feed.line_keys = palloc0(sizeof(char *) * Max(table->nkeys, 1));
 	feed.line_key_lens = palloc0(sizeof(int) * Max(table->nkeys, 1));
 
-	begin_xact();
+	task_xact_begin();
 	/* a table to create: first the types of the source's own it uses */
 	if (ops->list_types && !sink_table_exists(dst_schema, dst_tb) && source_table_has_own_types(table))
 		structure_make_types(task->id, config, ops->list_types(source, table, config),
@@ -275,7 +275,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 				 errdetail("Source table \"%s\".\"%s\" is copied from its beginning.",
 						   table->schema, table->tb),
 				 errhint("Truncate or drop the target table for a fresh copy, or resume from a position.")));
-	commit_xact();
+	task_xact_commit();
 	/* rows are written from now on: under these settings */
 	resume_log_definition(config, table);
 
@@ -289,10 +289,10 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		 * after this reset finds the request in the next check.
 		 */
 		ape_stop_signalled = false;
-		begin_xact();
+		task_xact_begin();
 		if (checkpoint_stop_requested(task->id))
 		{
-			commit_xact();
+			task_xact_commit();
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextDelete(batch_cxt);
 			append_durable_positions(config, &pending, pending_lsn);
@@ -376,7 +376,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		}
 		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
 								   (int64) rows, finished, replacing);
-		commit_xact();
+		task_xact_commit();
 
 		if (table->nkeys > 0 && rows > 0)
 		{
@@ -539,11 +539,11 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 		/* continue from what was committed */
 		if (table)
 		{
-			begin_xact();
+			task_xact_begin();
 			if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
 				elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
 			claimed->nvalues = table->nkeys;
-			commit_xact();
+			task_xact_commit();
 		}
 	}
 }
@@ -562,7 +562,7 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	ResumeDecision *decisions = palloc0(sizeof(ResumeDecision) * Max(list_length(tables), 1));
 	int			n;
 
-	begin_xact();
+	task_xact_begin();
 	resume_repair_logs(config, task->id, tables);
 	inputs = resume_inputs_load(config, task->id, RESUME_LOG);
 
@@ -601,7 +601,7 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	task_state_release_claims(task->id);
 	task_state_fail_vanished(task->id, tables);
 	structure_retry_failed(task->id);
-	commit_xact();
+	task_xact_commit();
 
 	n = 0;
 	foreach(lc, tables)
@@ -611,9 +611,9 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 
 		if (d.action == RESUME_SKIP)
 		{
-			begin_xact();
+			task_xact_begin();
 			checkpoint_mark_skipped(task->id, table);
-			commit_xact();
+			task_xact_commit();
 			/* keep this log dir's finished.log complete for a later resume */
 			if (!(d.origin == ORIGIN_FINISHED_LOG &&
 				  strcmp(config->resume_log_dir, config->log_dir) == 0) &&
@@ -626,9 +626,9 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			 * From a file, rows after the position may be in the target
 			 * already: they are replaced.  Another task's catalog is exact.
 			 */
-			begin_xact();
+			task_xact_begin();
 			checkpoint_set_resume(task->id, table, d.value, d.origin != ORIGIN_CATALOG);
-			commit_xact();
+			task_xact_commit();
 		}
 	}
 	resume_report_unused(inputs);
@@ -636,10 +636,10 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	/* what the task does not copy of its schemas, listed once */
 	if (ops->list_schema_objects)
 	{
-		begin_xact();
+		task_xact_begin();
 		structure_register(task->id, config, NULL, NULL, NULL, NULL,
 						   ops->list_schema_objects(source, config, tables));
-		commit_xact();
+		task_xact_commit();
 	}
 }
 
@@ -650,12 +650,12 @@ launch_helpers(TaskRow *task, TaskConfig *config)
 	int			wanted;
 	int			started = 0;
 
-	begin_xact();
+	task_xact_begin();
 	wanted = Min(config->parallel_size, checkpoint_tables_left(task->id)) - 1;
 	while (started < wanted &&
 		   task_worker_launch(task->id, task->name, task->owner, true, true) != 0)
 		started++;
-	commit_xact();
+	task_xact_commit();
 	if (wanted > 0)
 		task_log(config, "INFO", "task %s: %d tables at once%s", task->name, started + 1,
 				 started < wanted ? " (no more free workers: ape_resume.max_workers or max_worker_processes)" : "");
@@ -686,9 +686,9 @@ task_run(TaskRow *task, bool helper)
 	List	   *kept;
 	bool		resumed;
 
-	begin_xact();
+	task_xact_begin();
 	config = task_config_parse(task->config, task->name);
-	commit_xact();
+	task_xact_commit();
 	rate_limit_init(&worker_rate, config->max_rps, config->max_mbps, config->parallel_size);
 	ops = source_ops_for(config->db_type);
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
@@ -703,11 +703,11 @@ task_run(TaskRow *task, bool helper)
 	 * password); a run that continues a task (after a restart, say) waits
 	 * for the source like a copy that lost it.
 	 */
-	begin_xact();
+	task_xact_begin();
 	resumed = helper || checkpoint_tables_left(task->id) > 0;
 	/* outlives the transaction: the run's context */
 	kept = checkpoint_kept_keys(task->id);
-	commit_xact();
+	task_xact_commit();
 	memset(&conn, 0, sizeof(conn));
 	conn.ops = ops;
 	conn.config = config;
@@ -733,15 +733,15 @@ task_run(TaskRow *task, bool helper)
 		SourceTable *table;
 		bool		got;
 
-		begin_xact();
+		task_xact_begin();
 		if (checkpoint_stop_requested(task->id))
 		{
-			commit_xact();
+			task_xact_commit();
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
 		got = task_state_claim_table(task->id, &claimed);
-		commit_xact();
+		task_xact_commit();
 		if (!got)
 			break;
 
@@ -749,10 +749,10 @@ task_run(TaskRow *task, bool helper)
 		if (table == NULL)
 		{
 			/* gone since the coordinator listed it: the others go on */
-			begin_xact();
+			task_xact_begin();
 			task_state_fail_table(task->id, claimed.schema, claimed.tb,
 								  "the source table no longer exists (found when the task started)");
-			commit_xact();
+			task_xact_commit();
 			task_log(config, "WARN", "source table \"%s\".\"%s\" no longer exists: skipped, the task will end failed",
 					 claimed.schema, claimed.tb);
 			continue;

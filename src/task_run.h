@@ -18,6 +18,14 @@
  */
 extern const char *task_run(TaskRow *task, bool helper);
 
+/*
+ * A transaction of a worker, pinned session settings, its snapshot
+ * pushed; both keep the caller's memory context current, so what is
+ * allocated inside outlives the transaction.
+ */
+extern void task_xact_begin(void);
+extern void task_xact_commit(void);
+
 /* The source implementation for a db_type (ERROR when not built in). */
 extern const SourceOps *source_ops_for(SourceKind kind);
 

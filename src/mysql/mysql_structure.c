@@ -40,13 +40,6 @@
 #include "structure.h"
 #include "table_rule.h"
 
-/* "<dst_schema>.<dst_tb>", quoted */
-static char *
-target_name(const char *dst_schema, const char *dst_tb)
-{
-	return psprintf("%s.%s", quote_identifier(dst_schema), quote_identifier(dst_tb));
-}
-
 /* " WHERE <schema_col> = '<schema>' AND <tb_col> = '<tb>'" */
 static void
 append_where(Source *s, StringInfo sql, const char *schema_col, const char *schema,
@@ -314,10 +307,10 @@ plan_index(const SourceTable *t, const MyIndex *ix, const char *dst_schema, cons
 	if (fulltext)
 		return structure_new("index", name, STRUCT_PHASE_TABLE, STRUCT_INDEX,
 							 psprintf("CREATE INDEX %s ON %s USING gin (pg_catalog.to_tsvector('pg_catalog.simple'::pg_catalog.regconfig, %s))",
-									  quote_identifier(name), target_name(dst_schema, dst_tb), parts.data));
+									  quote_identifier(name), quote_qualified_identifier(dst_schema, dst_tb), parts.data));
 	return structure_new("index", name, STRUCT_PHASE_TABLE, STRUCT_INDEX,
 						 psprintf("CREATE %sINDEX %s ON %s (%s)", ix->unique ? "UNIQUE " : "",
-								  quote_identifier(name), target_name(dst_schema, dst_tb), parts.data));
+								  quote_identifier(name), quote_qualified_identifier(dst_schema, dst_tb), parts.data));
 }
 
 /* A referential action of information_schema as SQL, NULL if unknown. */
@@ -494,12 +487,11 @@ plan_foreign_keys(Source *s, const SourceTable *t, const TaskConfig *config,
 		}
 		name_filter_route(&config->filter, first[2], first[3], &ref_schema, &ref_tb);
 		d = structure_new("foreign_key", name, STRUCT_PHASE_REFS, STRUCT_CONSTRAINT,
-						  psprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s) "
-								   "ON UPDATE %s ON DELETE %s NOT VALID;\n"
-								   "ALTER TABLE %s VALIDATE CONSTRAINT %s",
-								   target_name(dst_schema, dst_tb), quote_identifier(name), from.data,
-								   target_name(ref_schema, ref_tb), to.data, on_update, on_delete,
-								   target_name(dst_schema, dst_tb), quote_identifier(name)));
+						  structure_validated(structure_constraint_ddl(dst_schema, dst_tb, name,
+																	   psprintf("FOREIGN KEY (%s) REFERENCES %s (%s) ON UPDATE %s ON DELETE %s",
+																				from.data, quote_qualified_identifier(ref_schema, ref_tb),
+																				to.data, on_update, on_delete)),
+											  dst_schema, dst_tb, name));
 		d->ref_schema = first[2];
 		d->ref_tb = first[3];
 		defs = lappend(defs, d);
@@ -690,11 +682,9 @@ plan_checks(Source *s, const SourceTable *t, const char *dst_schema, const char 
 													  row[1]));
 		else
 			defs = lappend(defs, structure_new("check", name, STRUCT_PHASE_TABLE, STRUCT_CONSTRAINT,
-											   psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID;\n"
-														"ALTER TABLE %s VALIDATE CONSTRAINT %s",
-														target_name(dst_schema, dst_tb), quote_identifier(name),
-														expr, target_name(dst_schema, dst_tb),
-														quote_identifier(name))));
+											   structure_validated(structure_constraint_ddl(dst_schema, dst_tb, name,
+																							psprintf("CHECK (%s)", expr)),
+																   dst_schema, dst_tb, name)));
 	}
 	mysql_meta_done(s);
 	return defs;
@@ -843,7 +833,7 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 	StringInfoData sql;
 	MYSQL_ROW	row;
 	List	   *defs = NIL;
-	char	   *tname = target_name(dst_schema, dst_tb);
+	char	   *tname = quote_qualified_identifier(dst_schema, dst_tb);
 	char	   *auto_increment = NULL;
 
 	initStringInfo(&sql);
@@ -853,9 +843,7 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 	while ((row = mysql_meta_next(s)) != NULL)
 	{
 		if (row[0] && row[0][0] != '\0')
-			defs = lappend(defs, structure_new("comment", t->tb, STRUCT_PHASE_TABLE, STRUCT_COMMENT,
-											   psprintf("COMMENT ON TABLE %s IS %s", tname,
-														quote_literal_cstr(row[0]))));
+			defs = lappend(defs, structure_comment(dst_schema, dst_tb, t->tb, NULL, NULL, row[0]));
 		if (row[1] && strspn(row[1], "0123456789") == strlen(row[1]) && row[1][0])
 			auto_increment = pstrdup(row[1]);
 	}
@@ -939,16 +927,14 @@ plan_columns(Source *s, const SourceTable *t, const char *dst_schema, const char
 				 * labels outside strict mode (the copy keeps it)
 				 */
 				defs = lappend(defs, structure_new("check", name, STRUCT_PHASE_TABLE, STRUCT_CONSTRAINT,
-												   psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s OPERATOR(pg_catalog.=) ANY (ARRAY[%s, '']::pg_catalog.text[])) NOT VALID;\n"
-															"ALTER TABLE %s VALIDATE CONSTRAINT %s",
-															tname, quote_identifier(name), qcol, labels,
-															tname, quote_identifier(name))));
+												   structure_validated(structure_constraint_ddl(dst_schema, dst_tb, name,
+																								psprintf("CHECK (%s OPERATOR(pg_catalog.=) ANY (ARRAY[%s, '']::pg_catalog.text[]))",
+																										 qcol, labels)),
+																	   dst_schema, dst_tb, name)));
 		}
 		if (row[3] && row[3][0] != '\0')
-			defs = lappend(defs, structure_new("comment", psprintf("%s.%s", t->tb, c->name), STRUCT_PHASE_TABLE,
-											   STRUCT_COMMENT,
-											   psprintf("COMMENT ON COLUMN %s.%s IS %s", tname, qcol,
-														quote_literal_cstr(row[3]))));
+			defs = lappend(defs, structure_comment(dst_schema, dst_tb, t->tb, c->name,
+												   source_column_target(c), row[3]));
 	}
 	mysql_meta_done(s);
 	return defs;

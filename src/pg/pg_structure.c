@@ -137,12 +137,6 @@ static const char *const columns_sql =
 static const char *const table_comment_sql =
 "SELECT pg_catalog.obj_description(" TABLE_OID ", 'pg_class')";
 
-static char *
-qualified(const char *schema, const char *name)
-{
-	return psprintf("%s.%s", quote_identifier(schema), quote_identifier(name));
-}
-
 /* A result of nfields columns, as asked (else PQgetvalue could return NULL). */
 static void
 check_fields(Source *s, PGresult *res, int nfields, const char *what)
@@ -271,8 +265,8 @@ retarget_index(const char *def, const SourceTable *t, const char *dst_schema,
 		return NULL;
 	}
 	ix = (IndexStmt *) linitial_node(RawStmt, stmts)->stmt;
-	sql = structure_splice(def, ix->relation->location, qualified(t->schema, t->tb),
-						   qualified(dst_schema, dst_tb));
+	sql = structure_splice(def, ix->relation->location, quote_qualified_identifier(t->schema, t->tb),
+						   quote_qualified_identifier(dst_schema, dst_tb));
 	if (sql == NULL)
 		*why = "its definition does not name the table as expected";
 	return sql;
@@ -326,12 +320,11 @@ plan_indexes(Source *s, const SourceTable *t, const TaskConfig *config,
 	return defs;
 }
 
-/* A foreign key's definition with the referenced table's target name, or NULL with *why. */
+/* sql, adding a foreign key, with the referenced table's target name; NULL with *why. */
 static char *
-retarget_foreign_key(const char *ddl_prefix, const char *def, const char *ref_schema,
-					 const char *ref_tb, const TaskConfig *config, char **why)
+retarget_foreign_key(const char *sql, const char *ref_schema, const char *ref_tb,
+					 const TaskConfig *config, char **why)
 {
-	char	   *sql = psprintf("%s%s", ddl_prefix, def);
 	List	   *stmts = pg_parse_query(sql);
 	AlterTableStmt *alter;
 	AlterTableCmd *cmd;
@@ -360,8 +353,8 @@ retarget_foreign_key(const char *ddl_prefix, const char *def, const char *ref_sc
 	}
 	con = (Constraint *) cmd->def;
 	name_filter_route(&config->filter, ref_schema, ref_tb, &dst_schema, &dst_tb);
-	out = structure_splice(sql, con->pktable->location, qualified(ref_schema, ref_tb),
-						   qualified(dst_schema, dst_tb));
+	out = structure_splice(sql, con->pktable->location, quote_qualified_identifier(ref_schema, ref_tb),
+						   quote_qualified_identifier(dst_schema, dst_tb));
 	if (out == NULL)
 		*why = "its definition does not name the referenced table as expected";
 	return out;
@@ -374,7 +367,6 @@ plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 	PGresult   *res = table_query(s, t, constraints_sql, "constraints", 7);
 	List	   *defs = NIL;
 	bool		changed = table_columns_changed(config, t);
-	char	   *tname = qualified(dst_schema, dst_tb);
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
@@ -385,7 +377,7 @@ plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 		char	   *ref_schema = value_or_null(res, r, 4);
 		char	   *ref_tb = value_or_null(res, r, 5);
 		const char *kind = type == 'c' ? "check" : type == 'f' ? "foreign_key" : "exclusion";
-		char	   *prefix = psprintf("ALTER TABLE %s ADD CONSTRAINT %s ", tname, quote_identifier(name));
+		char	   *sql = structure_constraint_ddl(dst_schema, dst_tb, name, def);
 		char	   *why = NULL;
 		char	   *ddl = NULL;
 		StructureDef *d;
@@ -398,9 +390,9 @@ plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 			why = psprintf("it references table \"%s\".\"%s\", which the task does not copy",
 						   ref_schema, ref_tb);
 		else if (type == 'f')
-			ddl = retarget_foreign_key(prefix, def, ref_schema, ref_tb, config, &why);
+			ddl = retarget_foreign_key(sql, ref_schema, ref_tb, config, &why);
 		else
-			ddl = psprintf("%s%s", prefix, def);
+			ddl = sql;
 		if (ddl == NULL)
 		{
 			defs = lappend(defs, structure_not_copied(kind, name, STRUCT_CONSTRAINT, why, def));
@@ -408,8 +400,7 @@ plan_constraints(Source *s, const SourceTable *t, const TaskConfig *config,
 		}
 		/* checked row by row after the data: added NOT VALID, then validated */
 		if (type != 'x' && validated)
-			ddl = psprintf("%s NOT VALID;\nALTER TABLE %s VALIDATE CONSTRAINT %s", ddl, tname,
-						   quote_identifier(name));
+			ddl = structure_validated(ddl, dst_schema, dst_tb, name);
 		d = structure_new(kind, name, type == 'f' ? STRUCT_PHASE_REFS : STRUCT_PHASE_TABLE,
 						  STRUCT_CONSTRAINT, ddl);
 		if (type == 'f')
@@ -486,7 +477,7 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 {
 	PGresult   *res = table_query(s, t, columns_sql, "column defaults", 18);
 	List	   *defs = NIL;
-	char	   *tname = qualified(dst_schema, dst_tb);
+	char	   *tname = quote_qualified_identifier(dst_schema, dst_tb);
 	bool		changed = table_columns_changed(config, t);
 
 	for (int r = 0; r < PQntuples(res); r++)
@@ -517,10 +508,7 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 			else
 				defs = lappend(defs, structure_not_copied("generated", col, 0, why, expr));
 			if (comment != NULL && why == NULL)
-				defs = lappend(defs, structure_new("comment", psprintf("%s.%s", t->tb, col), STRUCT_PHASE_TABLE,
-												   STRUCT_COMMENT,
-												   psprintf("COMMENT ON COLUMN %s.%s IS %s", tname,
-															quote_identifier(col), quote_literal_cstr(comment))));
+				defs = lappend(defs, structure_comment(dst_schema, dst_tb, t->tb, col, col, comment));
 			continue;
 		}
 		if (i < 0)
@@ -545,7 +533,7 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 			ListCell   *lc;
 
 			/* in the table's schema, as the table's own */
-			dst_seq = qualified(dst_schema, seq_name);
+			dst_seq = quote_qualified_identifier(dst_schema, seq_name);
 			foreach(lc, defs)
 				if (((StructureDef *) lfirst(lc))->sequence &&
 					strcmp(((StructureDef *) lfirst(lc))->sequence, seq_name) == 0)
@@ -598,7 +586,7 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 
 			/* nextval of the column's sequence: on its target name */
 			if (seq_name && strcmp(expr, psprintf("nextval(%s::regclass)",
-												  quote_literal_cstr(qualified(seq_schema, seq_name)))) == 0)
+												  quote_literal_cstr(quote_qualified_identifier(seq_schema, seq_name)))) == 0)
 			{
 				ddl = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT pg_catalog.nextval(%s::pg_catalog.regclass)",
 							   tname, qcol, quote_literal_cstr(dst_seq));
@@ -626,18 +614,15 @@ plan_columns(Source *s, const SourceTable *t, const TaskConfig *config,
 				defs = lappend(defs, structure_not_copied("default", col, STRUCT_DEFAULT, why, expr));
 		}
 		if (comment != NULL)
-			defs = lappend(defs, structure_new("comment", psprintf("%s.%s", t->tb, col), STRUCT_PHASE_TABLE,
-											   STRUCT_COMMENT,
-											   psprintf("COMMENT ON COLUMN %s.%s IS %s", tname, qcol,
-														quote_literal_cstr(comment))));
+			defs = lappend(defs, structure_comment(dst_schema, dst_tb, t->tb, col,
+												   source_column_target(&t->columns[i]), comment));
 	}
 	pg_clear_result(s);
 
 	res = table_query(s, t, table_comment_sql, "comment", 1);
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		defs = lappend(defs, structure_new("comment", t->tb, STRUCT_PHASE_TABLE, STRUCT_COMMENT,
-										   psprintf("COMMENT ON TABLE %s IS %s", tname,
-													quote_literal_cstr(PQgetvalue(res, 0, 0)))));
+		defs = lappend(defs, structure_comment(dst_schema, dst_tb, t->tb, NULL, NULL,
+											   PQgetvalue(res, 0, 0)));
 	pg_clear_result(s);
 	return defs;
 }
@@ -1040,7 +1025,7 @@ pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config)
 		else
 		{
 			s->last_type_schema = row[1];
-			ddl = type_ddl(s, row[0], qualified(row[1], row[2]), row[3][0], &why, &extra);
+			ddl = type_ddl(s, row[0], quote_qualified_identifier(row[1], row[2]), row[3][0], &why, &extra);
 		}
 		d = ddl ? structure_new("type", row[2], STRUCT_PHASE_TABLE, STRUCT_TYPE, ddl)
 			: structure_not_copied("type", row[2], STRUCT_TYPE, why, NULL);
