@@ -1001,6 +1001,33 @@ list_not_copied(Source *s, List *defs, const char *sql, const char *db, const ch
 	return defs;
 }
 
+/*
+ * What a database holds that is not copied: a query of (name, table or
+ * NULL, definition) rows from information_schema, the column naming the
+ * database, what follows the WHERE, and why.
+ */
+static const struct
+{
+	const char *kind;
+	const char *select;
+	const char *schema_col;
+	const char *tail;
+	const char *why;
+	bool		name_is_table;	/* selected by the filter as a table is */
+}			schema_objects[] = {
+	{"view", "SELECT TABLE_NAME, NULL, VIEW_DEFINITION FROM information_schema.VIEWS",
+		"TABLE_SCHEMA", "", "views are not copied: create it by hand from its definition", true},
+	{"trigger", "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT FROM information_schema.TRIGGERS",
+		"TRIGGER_SCHEMA", "", "triggers are not copied: MySQL's trigger body does not translate", false},
+	{"routine", "SELECT ROUTINE_NAME, NULL, ROUTINE_TYPE FROM information_schema.ROUTINES",
+		"ROUTINE_SCHEMA", "", "functions and procedures are not copied: MySQL's routine body does not translate", false},
+	{"event", "SELECT EVENT_NAME, NULL, EVENT_DEFINITION FROM information_schema.EVENTS",
+		"EVENT_SCHEMA", "", "events are not copied: schedule the job at the target (pg_cron, say)", false},
+	{"grant", "SELECT CONCAT(GRANTEE, ' ', GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE)), NULL, NULL"
+		" FROM information_schema.SCHEMA_PRIVILEGES",
+		"TABLE_SCHEMA", " GROUP BY GRANTEE", "grants are not copied: MySQL's accounts are not PostgreSQL's roles", false},
+};
+
 List *
 mysql_source_list_schema_objects(Source *s, const TaskConfig *config, const List *tables)
 {
@@ -1021,39 +1048,17 @@ mysql_source_list_schema_objects(Source *s, const TaskConfig *config, const List
 	{
 		const char *db = strVal(lfirst(lc));
 
-		CHECK_FOR_INTERRUPTS();
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT TABLE_NAME, NULL, VIEW_DEFINITION FROM information_schema.VIEWS");
-		append_where(s, &sql, "TABLE_SCHEMA", db, NULL, NULL);
-		defs = list_not_copied(s, defs, sql.data, db, "view",
-							   "views are not copied: create it by hand from its definition",
-							   config, tables, true);
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT FROM information_schema.TRIGGERS");
-		append_where(s, &sql, "TRIGGER_SCHEMA", db, NULL, NULL);
-		defs = list_not_copied(s, defs, sql.data, db, "trigger",
-							   "triggers are not copied: MySQL's trigger body does not translate",
-							   config, tables, false);
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT ROUTINE_NAME, NULL, ROUTINE_TYPE FROM information_schema.ROUTINES");
-		append_where(s, &sql, "ROUTINE_SCHEMA", db, NULL, NULL);
-		defs = list_not_copied(s, defs, sql.data, db, "routine",
-							   "functions and procedures are not copied: MySQL's routine body does not translate",
-							   config, tables, false);
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT EVENT_NAME, NULL, EVENT_DEFINITION FROM information_schema.EVENTS");
-		append_where(s, &sql, "EVENT_SCHEMA", db, NULL, NULL);
-		defs = list_not_copied(s, defs, sql.data, db, "event",
-							   "events are not copied: schedule the job at the target (pg_cron, say)",
-							   config, tables, false);
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT CONCAT(GRANTEE, ' ', GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE)), NULL, NULL"
-							   " FROM information_schema.SCHEMA_PRIVILEGES");
-		append_where(s, &sql, "TABLE_SCHEMA", db, NULL, NULL);
-		appendStringInfoString(&sql, " GROUP BY GRANTEE");
-		defs = list_not_copied(s, defs, sql.data, db, "grant",
-							   "grants are not copied: MySQL's accounts are not PostgreSQL's roles",
-							   config, tables, false);
+		for (int i = 0; i < lengthof(schema_objects); i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			resetStringInfo(&sql);
+			appendStringInfoString(&sql, schema_objects[i].select);
+			append_where(s, &sql, schema_objects[i].schema_col, db, NULL, NULL);
+			appendStringInfoString(&sql, schema_objects[i].tail);
+			defs = list_not_copied(s, defs, sql.data, db, schema_objects[i].kind,
+								   schema_objects[i].why, config, tables,
+								   schema_objects[i].name_is_table);
+		}
 	}
 	return defs;
 }
