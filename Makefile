@@ -13,6 +13,7 @@ PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 OBJS = \
 	src/ape_resume.o \
 	src/config.o \
+	src/config_settings.o \
 	src/source_url.o \
 	src/name_filter.o \
 	src/table_rule.o \
@@ -34,15 +35,20 @@ OBJS = \
 	src/order_key.o \
 	src/source.o \
 	src/structure.o \
+	src/structure_check.o \
+	src/structure_types.o \
+	src/structure_run.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \
 	src/mysql/mysql_scan.o \
 	src/mysql/mysql_structure.o \
+	src/mysql/mysql_translate.o \
 	src/pg/pg_conn.o \
 	src/pg/pg_discover.o \
 	src/pg/pg_scan.o \
 	src/pg/pg_structure.o \
+	src/pg/pg_schema.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
 	src/mongo/mongo_json.o \

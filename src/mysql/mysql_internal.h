@@ -76,6 +76,8 @@
  *	mysql_structure.c	indexes, foreign keys, checks, defaults, identities
  *						and comments as PostgreSQL DDL (structure.h); what
  *						is not copied of a database
+ *	mysql_translate.c	MySQL's string literals, CHECK expressions, ENUM
+ *						labels and defaults as PostgreSQL's
  *
  *-------------------------------------------------------------------------
  */
@@ -225,6 +227,14 @@ extern List *mysql_source_list_structures(Source *s, const SourceTable *t,
 										  const char *dst_tb);
 extern List *mysql_source_list_schema_objects(Source *s, const TaskConfig *config,
 											  const List *tables);
+
+/* mysql_translate.c */
+/* Column name of t (source name), NULL when the copy leaves it out. */
+extern const SourceColumn *mysql_copied_column(const SourceTable *t, const char *name);
+extern char *mysql_translate_check(const SourceTable *t, const char *expr, char **why);
+extern char *mysql_enum_labels(const char *column_type);
+extern char *mysql_translate_default(Source *s, const SourceColumn *c, const char *def,
+									 const char *extra, char **why);
 
 /* mysql_values.c */
 extern void mysql_append_after_value(void *arg, StringInfo sql, const SourceTable *t,

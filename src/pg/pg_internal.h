@@ -67,7 +67,9 @@
  *						COPY text rows and their key values, pg_source_ops
  *	pg_structure.c		indexes, constraints, defaults, identities,
  *						sequences, generated columns and comments as DDL on
- *						the target (structure.h); what is not copied
+ *						the target (structure.h)
+ *	pg_schema.c			the source's own types a table uses; what is not
+ *						copied of the schemas
  *
  *-------------------------------------------------------------------------
  */
@@ -104,7 +106,7 @@ struct Source
 	WaitEventSet *wes;			/* latch, postmaster death, socket readable */
 	List	   *tables;			/* PgTableInfo of the listed tables */
 	const NameFilter *filter;	/* the task's, from its config */
-	const char *last_type_schema;	/* pg_structure.c: the schema of the type being read */
+	const char *last_type_schema;	/* pg_schema.c: the schema of the type being read */
 	bool		sort_off;		/* enable_sort is off (set before the first COPY) */
 
 	/*
@@ -148,9 +150,25 @@ extern List *pg_source_list_tables(Source *s, const NameFilter *filter,
 extern const PgTableInfo *pg_table_info(Source *s, const SourceTable *t);
 
 /* pg_structure.c */
+/* a catalog query's table oid, as $1 (schema) and $2 (table name) name it */
+#define PG_TABLE_OID \
+	"(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
+	"  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace " \
+	" WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) $2)"
+
+/* A result of nfields columns, as asked: an ERROR otherwise. */
+extern void pg_check_fields(Source *s, PGresult *res, int nfields, const char *what);
+/* A catalog query of table t ($1, $2: PG_TABLE_OID) of nfields columns; clear s->res after. */
+extern PGresult *pg_table_query(Source *s, const SourceTable *t, const char *sql,
+								const char *what, int nfields);
+extern char *pg_value_or_null(PGresult *res, int r, int c);
+/* A text[] in its output form as a List of char *, NULLs as NULL. */
+extern List *pg_text_array_items(const char *text);
 extern List *pg_source_list_structures(Source *s, const SourceTable *t,
 									   const TaskConfig *config, const char *dst_schema,
 									   const char *dst_tb);
+
+/* pg_schema.c */
 extern List *pg_source_list_schema_objects(Source *s, const TaskConfig *config,
 										   const List *tables);
 extern List *pg_source_list_types(Source *s, const SourceTable *t, const TaskConfig *config);
