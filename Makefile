@@ -7,7 +7,7 @@ EXTENSION = ape_resume
 MODULE_big = ape_resume
 DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql \
 	sql/ape_resume--0.2.0--0.3.0.sql sql/ape_resume--0.3.0--0.4.0.sql \
-	sql/ape_resume--0.4.0--0.5.0.sql
+	sql/ape_resume--0.4.0--0.5.0.sql sql/ape_resume--0.5.0--0.6.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \
@@ -38,17 +38,20 @@ OBJS = \
 	src/structure_check.o \
 	src/structure_types.o \
 	src/structure_run.o \
+	src/chunk.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \
 	src/mysql/mysql_scan.o \
 	src/mysql/mysql_structure.o \
 	src/mysql/mysql_translate.o \
+	src/mysql/mysql_chunk.o \
 	src/pg/pg_conn.o \
 	src/pg/pg_discover.o \
 	src/pg/pg_scan.o \
 	src/pg/pg_structure.o \
 	src/pg/pg_schema.o \
+	src/pg/pg_chunk.o \
 	src/mongo/mongo_conn.o \
 	src/mongo/mongo_discover.o \
 	src/mongo/mongo_json.o \

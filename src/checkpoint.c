@@ -65,8 +65,8 @@ catalog_plan(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
-static uint64
-exec_catalog(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls,
+uint64
+checkpoint_exec(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls,
 			 int expected)
 {
 	CatalogUser cu;
@@ -104,7 +104,13 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 	if (table->rows_estimated < 0)
 		nulls[6] = 'n';
 	args[7] = catalog_text_array(TABLE_DEF_N, definition);
-	exec_catalog("INSERT INTO ape_resume.position "
+	/* chunks on another key mean nothing on this one */
+	checkpoint_exec("DELETE FROM ape_resume.chunk c USING ape_resume.position p "
+					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
+					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
+					"AND p.key_cols IS DISTINCT FROM $6",
+					8, types, args, nulls, SPI_OK_DELETE);
+	checkpoint_exec("INSERT INTO ape_resume.position "
 				 "(task_id, schema, tb, dst_schema, dst_tb, key_cols, rows_estimated, definition) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
 				 "ON CONFLICT (task_id, schema, tb) DO UPDATE SET "
@@ -118,6 +124,8 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 				 "  THEN position.rows_copied ELSE 0 END, "
 				 "replacing = position.replacing AND "
 				 "  position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols, "
+				 "chunks = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.chunks END, "
 				 "key_cols = EXCLUDED.key_cols, "
 				 /* a table that failed alone (it had vanished) is tried again */
 				 "state = CASE WHEN position.state = 'failed' THEN 'pending' "
@@ -134,7 +142,7 @@ checkpoint_set_tables_total(int64 task_id, int ntables)
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = Int32GetDatum(ntables);
-	exec_catalog("UPDATE ape_resume.task SET tables_total = $2 WHERE id = $1",
+	checkpoint_exec("UPDATE ape_resume.task SET tables_total = $2 WHERE id = $1",
 				 2, types, args, NULL, SPI_OK_UPDATE);
 }
 
@@ -179,7 +187,7 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, char *const 
 	args[6] = BoolGetDatum(replacing);
 	args[7] = Int32GetDatum(MyProcPid);
 	/* fenced by the claim: see task_state.c */
-	if (exec_catalog("UPDATE ape_resume.position SET "
+	if (checkpoint_exec("UPDATE ape_resume.position SET "
 				 "key_values = coalesce($4, key_values), rows_copied = rows_copied + $5, "
 				 "replacing = $7 AND NOT $6, "
 				 "pending_keys = CASE WHEN $6 THEN NULL ELSE pending_keys END, "
@@ -195,7 +203,7 @@ checkpoint_commit_position(int64 task_id, const SourceTable *table, char *const 
 						MyProcPid, table->schema, table->tb),
 				 errdetail("Another run of the task took the table over; this batch is rolled back.")));
 	if (finished)
-		exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
+		checkpoint_exec("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
 					 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
 					 "FROM ape_resume.position "
 					 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
@@ -211,11 +219,11 @@ checkpoint_mark_skipped(int64 task_id, const SourceTable *table)
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
 	args[2] = CStringGetTextDatum(table->tb);
-	exec_catalog("UPDATE ape_resume.position SET state = 'skipped', "
+	checkpoint_exec("UPDATE ape_resume.position SET state = 'skipped', "
 				 "updated_at = pg_catalog.clock_timestamp() "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND state <> 'finished'",
 				 3, types, args, NULL, SPI_OK_UPDATE);
-	exec_catalog("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
+	checkpoint_exec("INSERT INTO ape_resume.finished (task_id, schema, tb, rows_copied, finished_at) "
 				 "SELECT task_id, schema, tb, rows_copied, pg_catalog.clock_timestamp() "
 				 "FROM ape_resume.position "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3 "
@@ -235,7 +243,7 @@ checkpoint_set_resume(int64 task_id, const SourceTable *table, char *const *valu
 	args[2] = CStringGetTextDatum(table->tb);
 	args[3] = catalog_text_array(table->nkeys, value);
 	args[4] = BoolGetDatum(replacing);
-	exec_catalog("UPDATE ape_resume.position SET key_values = $4, replacing = $5 "
+	checkpoint_exec("UPDATE ape_resume.position SET key_values = $4, replacing = $5 "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
 				 5, types, args, NULL, SPI_OK_UPDATE);
 }
@@ -293,14 +301,14 @@ checkpoint_set_pending_keys(int64 task_id, const SourceTable *table, const char 
 	args[1] = CStringGetTextDatum(table->schema);
 	args[2] = CStringGetTextDatum(table->tb);
 	args[3] = CStringGetTextDatum(ddl);
-	exec_catalog("UPDATE ape_resume.position SET pending_keys = $4 "
+	checkpoint_exec("UPDATE ape_resume.position SET pending_keys = $4 "
 				 "WHERE task_id = $1 AND schema = $2 AND tb = $3",
 				 4, types, args, NULL, SPI_OK_UPDATE);
 	/* and with the target table itself, for a task that outlives this one */
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
 	args[2] = CStringGetTextDatum(ddl);
-	exec_catalog("INSERT INTO ape_resume.target_keys (dst_schema, dst_tb, relid, ddl) "
+	checkpoint_exec("INSERT INTO ape_resume.target_keys (dst_schema, dst_tb, relid, ddl) "
 				 "SELECT $1, $2, " TARGET_RELID ", $3 "
 				 "ON CONFLICT (dst_schema, dst_tb) DO UPDATE SET relid = EXCLUDED.relid, "
 				 "ddl = EXCLUDED.ddl",
@@ -338,7 +346,7 @@ checkpoint_target_keys_added(const char *dst_schema, const char *dst_tb)
 
 	args[0] = CStringGetTextDatum(dst_schema);
 	args[1] = CStringGetTextDatum(dst_tb);
-	exec_catalog("DELETE FROM ape_resume.target_keys WHERE dst_schema = $1 AND dst_tb = $2",
+	checkpoint_exec("DELETE FROM ape_resume.target_keys WHERE dst_schema = $1 AND dst_tb = $2",
 				 2, types, args, NULL, SPI_OK_DELETE);
 }
 
@@ -350,14 +358,14 @@ checkpoint_set_taken_up(int64 task_id, int64 pred_id)
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = Int64GetDatum(pred_id);
-	exec_catalog("UPDATE ape_resume.task SET taken_up_by = "
+	checkpoint_exec("UPDATE ape_resume.task SET taken_up_by = "
 				 "(SELECT name FROM ape_resume.task WHERE id = $1) WHERE id = $2",
 				 2, types, args, NULL, SPI_OK_UPDATE);
 	/*
 	 * and the objects of the tables it created (structure.c): this task
 	 * makes those still to make, and knows the sequences it made
 	 */
-	exec_catalog("UPDATE ape_resume.structure s SET task_id = $1 "
+	checkpoint_exec("UPDATE ape_resume.structure s SET task_id = $1 "
 				 "WHERE s.task_id = $2 AND s.dst_schema IS NOT NULL "
 				 "AND NOT EXISTS (SELECT 1 FROM ape_resume.structure x WHERE x.task_id = $1 "
 				 "                AND x.schema = s.schema AND x.tb = s.tb)",
@@ -375,8 +383,11 @@ checkpoint_tables_left(int64 task_id)
 
 	args[0] = Int64GetDatum(task_id);
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT count(*) FROM ape_resume.position "
-							  "WHERE task_id = $1 AND state IN ('pending', 'copying')",
+	if (SPI_execute_with_args("SELECT count(*) FROM ape_resume.position p "
+							  "LEFT JOIN ape_resume.chunk c ON c.task_id = p.task_id "
+							  "  AND c.schema = p.schema AND c.tb = p.tb AND c.state <> 'finished' "
+							  "WHERE p.task_id = $1 AND p.state IN ('pending', 'copying') "
+							  "AND (p.chunks IS NULL OR c.chunk IS NOT NULL)",
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
 	n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -13,7 +13,14 @@
 #include "config.h"
 #include "source.h"
 
-/* What the catalog says of a table of a task. */
+/*
+ * Run a catalog statement as the extension's owner, its plan prepared once
+ * (sql: a string constant); ERROR unless SPI returns expected.  Returns
+ * the rows it processed.
+ */
+extern uint64 checkpoint_exec(const char *sql, int nargs, Oid *types, Datum *args,
+							  const char *nulls, int expected);
+
 /*
  * Record (or refresh) a table of a task as pending, with its target names
  * and the definition of its copy (resume_table_definition).
@@ -60,6 +67,10 @@ typedef struct ClaimedTable
 	int			nkey_cols;
 	bool		replacing;
 	char	   *pending_keys;	/* keys to add when the table is complete */
+	int			chunk;			/* a chunk of the table (chunk.h), 0: the whole table */
+	char	   *lo;				/* the chunk's range, NULL: no bound */
+	char	   *hi;
+	bool		table_done;		/* out: this claim's copy completed the table */
 } ClaimedTable;
 
 /*
@@ -82,7 +93,7 @@ extern void checkpoint_target_keys_added(const char *dst_schema, const char *dst
 extern bool checkpoint_table_position(int64 task_id, const SourceTable *table,
 									  char ***value, bool *replacing);
 
-/* Tables not finished or skipped yet. */
+/* Units of work left: tables not finished or skipped yet, or their chunks. */
 extern int	checkpoint_tables_left(int64 task_id);
 
 /*

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <limits.h>
 
 #include "lib/stringinfo.h"
@@ -46,6 +47,7 @@ typedef enum ConfigKeyKind
 	CK_EXTRACT_BATCH,
 	CK_EXTRACT_PARALLEL_TYPE,
 	CK_EXTRACT_PARALLEL_SIZE,
+	CK_SPLIT_LARGER_THAN,
 	CK_MAX_RPS,
 	CK_MAX_MBPS,
 	CK_PIPELINE_MAX_RPS,
@@ -107,9 +109,10 @@ static const ConfigKey config_keys[] = {
 	{"extractor", "batch_size", CK_EXTRACT_BATCH},
 	{"extractor", "parallel_type", CK_EXTRACT_PARALLEL_TYPE},
 	{"extractor", "parallel_size", CK_EXTRACT_PARALLEL_SIZE},
+	{"extractor", "split_tables_larger_than", CK_SPLIT_LARGER_THAN},
 	{"extractor", "max_rps", CK_MAX_RPS},
 	{"extractor", "max_mbps", CK_MAX_MBPS},
-	{"extractor", "partition_cols", CK_NO_EFFECT, "It matters only for parallel_type=chunk."},
+	{"extractor", "partition_cols", CK_NO_EFFECT, "ape_resume cuts a table into chunks on the first column of its order key."},
 	{"extractor", "max_connections", CK_NO_EFFECT, "Each worker holds one source connection."},
 	{"extractor", "connection_timeout_secs", CK_NO_EFFECT, NULL},
 	{"extractor", "app_name", CK_NO_EFFECT, NULL},
@@ -350,6 +353,50 @@ parse_bool_value(const IniItem *item)
 }
 
 /*
+ * [extractor] split_tables_larger_than: a number of rows ("2000000"), or a
+ * size with one of PostgreSQL's units ("500MB", "2GB"; kB, MB, GB, TB).
+ */
+static void
+parse_split_threshold(const IniItem *item, TaskConfig *config)
+{
+	static const struct
+	{
+		const char *unit;
+		int64		bytes;
+	}			units[] = {
+		{"kB", INT64CONST(1) << 10},
+		{"MB", INT64CONST(1) << 20},
+		{"GB", INT64CONST(1) << 30},
+		{"TB", INT64CONST(1) << 40},
+	};
+	char	   *end;
+	int64		v;
+
+	errno = 0;
+	v = strtoi64(item->value, &end, 10);
+	if (errno != 0 || end == item->value || v < 1 || !isdigit((unsigned char) item->value[0]))
+		bad_value(item, "Expected a number of rows, or a size such as 500MB (units kB, MB, GB, TB).");
+	while (*end == ' ')
+		end++;
+	config->split_rows = 0;
+	config->split_bytes = 0;
+	if (*end == '\0')
+	{
+		config->split_rows = v;
+		return;
+	}
+	for (int i = 0; i < lengthof(units); i++)
+		if (strcmp(end, units[i].unit) == 0)
+		{
+			if (v > PG_INT64_MAX / units[i].bytes)
+				bad_value(item, "The size is too large.");
+			config->split_bytes = v * units[i].bytes;
+			return;
+		}
+	bad_value(item, "Expected a number of rows, or a size such as 500MB (units kB, MB, GB, TB).");
+}
+
+/*
  * [filter] do_structures: a comma list of what follows a created table's
  * data, ape-dts's names; empty or "*": everything.  "table", "database",
  * "schema" (and Mongo's "collection") name what is always created.
@@ -543,6 +590,7 @@ task_config_parse(const char *text, const char *task_name)
 	config->buffer_size = DEFAULT_BUFFER_SIZE;
 	config->log_level = pstrdup("info");
 	config->do_structures = STRUCT_ALL;
+	config->split_rows = DEFAULT_SPLIT_ROWS;
 
 	foreach(lc, items)
 	{
@@ -623,13 +671,15 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_EXTRACT_PARALLEL_TYPE:
 				if (strcmp(item->value, "chunk") == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("parallel_type \"chunk\" in section [extractor] is not supported"),
-							 errdetail("ape_resume copies each table with one worker; several tables are copied at once."),
-							 errhint("Set parallel_type=table, or leave it out.")));
-				if (item->value[0] != '\0' && strcmp(item->value, "table") != 0)
-					bad_value(item, "Expected table.");
+					config->parallel_chunk = true;
+				else if (item->value[0] == '\0' || strcmp(item->value, "table") == 0)
+					config->parallel_chunk = false;
+				else
+					bad_value(item, "Expected table or chunk.");
+				break;
+			case CK_SPLIT_LARGER_THAN:
+				if (item->value[0] != '\0')
+					parse_split_threshold(item, config);
 				break;
 			case CK_EXTRACT_PARALLEL_SIZE:
 				extract_parallel = item;

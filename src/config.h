@@ -36,6 +36,9 @@ typedef enum SslMode
 #define STRUCT_TYPE			0x20	/* a PostgreSQL source's own types, generated columns */
 #define STRUCT_ALL			0x3f
 
+/* parallel_type=chunk without split_tables_larger_than: tables above this */
+#define DEFAULT_SPLIT_ROWS	100000
+
 typedef struct TaskConfig
 {
 	SourceKind	db_type;
@@ -55,6 +58,13 @@ typedef struct TaskConfig
 	int			checkpoint_rows;	/* rows per checkpoint ([sinker] batch_size) */
 	NameFilter	filter;
 	int			parallel_size;
+	/*
+	 * [extractor] parallel_type=chunk: a table above split_rows rows or
+	 * split_bytes bytes (one of them is 0) is cut into key-range chunks.
+	 */
+	bool		parallel_chunk;
+	int64		split_rows;
+	int64		split_bytes;
 	int			checkpoint_interval_secs;
 	int			buffer_size;
 	char	   *log_dir;		/* absolute */

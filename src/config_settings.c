@@ -122,8 +122,11 @@ task_config_settings(const TaskConfig *c)
 					c->ssl_mode != SSL_MODE_UNSET ? pstrdup(ssl_mode_name(c->ssl_mode)) : NULL);
 	l = add_setting(l, "extractor", "ssl_ca_path", c->ssl_ca_path ? pstrdup(c->ssl_ca_path) : NULL);
 	l = add_setting(l, "extractor", "batch_size", psprintf("%d", c->extract_batch_size));
-	l = add_setting(l, "extractor", "parallel_type", pstrdup("table"));
+	l = add_setting(l, "extractor", "parallel_type", pstrdup(c->parallel_chunk ? "chunk" : "table"));
 	l = add_setting(l, "extractor", "parallel_size", psprintf("%d", c->parallel_size));
+	l = add_setting(l, "extractor", "split_tables_larger_than",
+					c->split_bytes > 0 ? psprintf(INT64_FORMAT "kB", c->split_bytes / 1024)
+					: psprintf(INT64_FORMAT, c->split_rows));
 	l = add_setting(l, "extractor", "max_rps", psprintf("%d", c->max_rps));
 	l = add_setting(l, "extractor", "max_mbps", psprintf("%d", c->max_mbps));
 	l = add_setting(l, "sinker", "batch_size", psprintf("%d", c->checkpoint_rows));

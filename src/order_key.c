@@ -311,3 +311,42 @@ order_key_matches(const SourceTable *t, int n, char *const *names)
 			return false;
 	return true;
 }
+
+void
+order_key_append_where(StringInfo sql, const SourceTable *t, char *const *after,
+					   KeysetForm form, KeyAppendIdent ident, KeyAppendValue value,
+					   void *arg)
+{
+	const char *sep = " WHERE ";
+
+	/* the table's where_conditions, one expression (checked by the config) */
+	if (t->where != NULL)
+	{
+		appendStringInfo(sql, "%s(%s)", sep, t->where);
+		sep = " AND ";
+	}
+	if (t->nkeys == 0)
+		return;
+	if (after != NULL)
+	{
+		appendStringInfoString(sql, sep);
+		order_key_append_after(sql, t, after, form, ident, value, arg);
+		sep = " AND ";
+	}
+	/* a chunk: lo <= k1 < hi, a range of the key's index too */
+	if (t->range_lo != NULL)
+	{
+		appendStringInfoString(sql, sep);
+		ident(arg, sql, t->columns[t->key_cols[0]].name);
+		appendStringInfoString(sql, " >= ");
+		value(arg, sql, t, 0, t->range_lo);
+		sep = " AND ";
+	}
+	if (t->range_hi != NULL)
+	{
+		appendStringInfoString(sql, sep);
+		ident(arg, sql, t->columns[t->key_cols[0]].name);
+		appendStringInfoString(sql, " < ");
+		value(arg, sql, t, 0, t->range_hi);
+	}
+}

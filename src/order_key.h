@@ -79,6 +79,15 @@ extern void order_key_append_after(StringInfo sql, const SourceTable *t, char *c
 								   KeysetForm form, KeyAppendIdent ident,
 								   KeyAppendValue value, void *arg);
 
+/*
+ * Append the WHERE clause of a scan of t (nothing when it has no
+ * condition): its where_conditions, the rows after position after (NULL:
+ * from the start) and, for a chunk, its range of the key's first column.
+ */
+extern void order_key_append_where(StringInfo sql, const SourceTable *t, char *const *after,
+								   KeysetForm form, KeyAppendIdent ident,
+								   KeyAppendValue value, void *arg);
+
 /* Append "k1, k2, ..." (for ORDER BY). */
 extern void order_key_append_columns(StringInfo sql, const SourceTable *t,
 									 KeyAppendIdent ident, void *arg);

@@ -61,6 +61,14 @@ typedef struct SourceTable
 	List	   *primary_key;	/* column names (char *), NIL if none */
 	List	   *unique_keys;	/* List of Lists of column names */
 	int64		rows_estimated; /* from the source's statistics, -1 if unknown */
+	int64		bytes_estimated;	/* the table's size at the source, -1 if unknown */
+	/*
+	 * A chunk of the table (chunk.h): only rows whose first key column is
+	 * >= range_lo and < range_hi (texts of values as positions hold them;
+	 * NULL: no bound).  Both NULL: the whole table.
+	 */
+	char	   *range_lo;
+	char	   *range_hi;
 	char	   *where;			/* [filter] where_conditions of the table, NULL: none */
 	bool		columns_from_target;	/* an existing target table's columns replace these (Mongo) */
 } SourceTable;
@@ -162,6 +170,15 @@ typedef struct SourceOps
 	 */
 	bool		(*scan_next_line) (Source *source, const char **line, int *len,
 								   const char **key_values, int *key_lens);
+
+	/*
+	 * Optional (NULL: none), for cutting a table into chunks (chunk.c):
+	 * the smallest and largest values of the first order-key column of
+	 * table, an integer (smallint, integer, bigint), read through its
+	 * index; false when the table is empty.
+	 */
+	bool		(*key_int_range) (Source *source, const SourceTable *table,
+								  int64 *min, int64 *max);
 
 	/*
 	 * Optional (NULL: the URL's host part, see resume.c): the server and

@@ -336,11 +336,20 @@ others_copying(int64 task_id)
 	ListCell   *lc;
 
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT DISTINCT p.worker_pid FROM ape_resume.position p WHERE p.task_id = $1 "
-							  "AND p.state IN ('pending', 'copying') AND p.worker_pid <> $2 "
-							  "AND p.worker_pid IN (SELECT w.pid FROM ape_resume.worker w WHERE w.task_id = $1) "
+	/* a table's worker, or the worker of one of its chunks */
+	if (SPI_execute_with_args("SELECT DISTINCT x.pid FROM ("
+							  "  SELECT p.worker_pid AS pid, p.schema, p.tb FROM ape_resume.position p "
+							  "  WHERE p.task_id = $1 AND p.state IN ('pending', 'copying') "
+							  "  UNION ALL "
+							  "  SELECT c.worker_pid, c.schema, c.tb FROM ape_resume.chunk c "
+							  "  JOIN ape_resume.position p ON p.task_id = c.task_id "
+							  "    AND p.schema = c.schema AND p.tb = c.tb "
+							  "  WHERE c.task_id = $1 AND c.state <> 'finished' "
+							  "  AND p.state IN ('pending', 'copying')) x "
+							  "WHERE x.pid <> $2 "
+							  "AND x.pid IN (SELECT w.pid FROM ape_resume.worker w WHERE w.task_id = $1) "
 							  "AND EXISTS (SELECT 1 FROM ape_resume.structure s WHERE s.task_id = $1 "
-							  "            AND s.schema = p.schema AND s.tb = p.tb AND s.state = 'pending')",
+							  "            AND s.schema = x.schema AND s.tb = x.tb AND s.state = 'pending')",
 							  2, (Oid[]) {INT8OID, INT4OID},
 							  (Datum[]) {Int64GetDatum(task_id), Int32GetDatum(MyProcPid)},
 							  NULL, false, 0) != SPI_OK_SELECT)

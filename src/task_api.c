@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "chunk.h"
 #include "config.h"
 #include "order_key.h"
 #include "privileges.h"
@@ -331,6 +332,7 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		Datum		values[13];
 		bool		nulls[13];
 		const char *origin;
+		ListCell   *lc2;
 
 		resume_decide(inputs, table, &d);
 		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
@@ -364,7 +366,42 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 			nulls[9] = true;
 		values[10] = CStringGetTextDatum("table");
 		nulls[11] = nulls[12] = true;
+		/* a table to be cut into chunks by this run */
+		if (d.action != RESUME_SKIP && chunk_count(config, table) > 0 &&
+			chunk_rows(exists ? task.id : 0, table) == NIL && !(d.action == RESUME_FROM_VALUE &&
+																d.origin != ORIGIN_CATALOG))
+		{
+			values[9] = CStringGetTextDatum(psprintf("%s%scut into up to %d chunks",
+													 d.note ? d.note : "", d.note ? "; " : "",
+													 chunk_count(config, table)));
+			nulls[9] = false;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		/* the chunks of a table cut already: each resumes on its own */
+		if (d.action == RESUME_SKIP)
+			continue;
+		foreach(lc2, chunk_rows(exists ? task.id : 0, table))
+		{
+			ChunkRow   *c = lfirst(lc2);
+
+			values[5] = CStringGetTextDatum(c->finished ? "skip" : c->value ? "resume" : "full");
+			nulls[6] = c->value == NULL;
+			if (c->value)
+				values[6] = CStringGetTextDatum(order_key_values_text(table->nkeys, c->value));
+			values[7] = CStringGetTextDatum("catalog");
+			nulls[7] = false;
+			nulls[8] = true;
+			values[9] = CStringGetTextDatum(psprintf("rows of %s from %s to %s",
+													 order_key_names(table)[0],
+													 c->lo ? c->lo : "the first",
+													 c->hi ? psprintf("%s (excluded)", c->hi) : "the last"));
+			nulls[9] = false;
+			values[10] = CStringGetTextDatum("chunk");
+			values[11] = CStringGetTextDatum(psprintf("%d of %d", c->chunk, c->nchunks));
+			nulls[11] = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	/* then the objects after the data: the dry run of the schema */
 	foreach(lc, structure_plan(exists ? task.id : 0, config, ops, source, tables))

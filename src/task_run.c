@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "checkpoint.h"
+#include "chunk.h"
 #include "config.h"
 #include "order_key.h"
 #include "rate_limit.h"
@@ -213,9 +214,17 @@ append_durable_positions(const TaskConfig *config, StringInfo pending, XLogRecPt
  */
 static bool
 copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
-		   const SourceTable *table, const char *dst_schema, const char *dst_tb,
-		   char **after, bool replacing, char **pending_keys)
+		   const SourceTable *whole, ClaimedTable *claimed)
 {
+	const char *dst_schema = claimed->dst_schema;
+	const char *dst_tb = claimed->dst_tb;
+	char	  **after = claimed->value;
+	bool		replacing = claimed->replacing && claimed->chunk == 0;
+	char	  **pending_keys = &claimed->pending_keys;
+	/* a chunk: the table's rows of its key range */
+	const SourceTable *table = claimed->chunk > 0
+		? chunk_source_table(whole, claimed->lo, claimed->hi) : whole;
+	bool		fresh;
 	BatchFeed	feed;
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"ape_resume batch",
@@ -241,7 +250,16 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	feed.line_keys = palloc0(sizeof(char *) * Max(table->nkeys, 1));
 	feed.line_key_lens = palloc0(sizeof(int) * Max(table->nkeys, 1));
 
+	claimed->table_done = false;
 	task_xact_begin();
+	/*
+	 * The target is prepared once a table: a chunk's first transaction
+	 * holds the table row's lock, so its other chunks wait for it.
+	 */
+	if (claimed->chunk > 0)
+		fresh = chunk_table_begin(task->id, whole);
+	else
+		fresh = after == NULL;
 	/* a table to create: first the types of the source's own it uses */
 	if (ops->list_types && !sink_table_exists(dst_schema, dst_tb) && source_table_has_own_types(table))
 		structure_make_types(task->id, config, ops->list_types(source, table, config),
@@ -268,7 +286,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	}
 	else
 		replacing = false;
-	if (after == NULL && sink_table_has_rows(dst_schema, dst_tb))
+	if (fresh && sink_table_has_rows(dst_schema, dst_tb))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("target table \"%s\".\"%s\" is not empty", dst_schema, dst_tb),
@@ -282,6 +300,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	while (!finished)
 	{
 		uint64		rows;
+		char	  **mark;
 
 		old_cxt = MemoryContextSwitchTo(batch_cxt);
 		/*
@@ -368,19 +387,31 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		 * million batches.
 		 */
 		MemoryContextSwitchTo(batch_cxt);
+		if (claimed->chunk > 0)
+		{
+			/* the table's position.log line: its low watermark, when it moved */
+			mark = NULL;
+			claimed->table_done = chunk_commit(task->id, whole, claimed->chunk, value,
+											   (int64) rows, finished, &mark);
+		}
+		else
+		{
+			claimed->table_done = finished;
+			mark = table->nkeys > 0 && rows > 0 ? value : NULL;
+			checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
+									   (int64) rows, finished, replacing);
+		}
 		/* the keys of a table we created, in the transaction of its end */
-		if (finished && *pending_keys != NULL)
+		if (claimed->table_done && *pending_keys != NULL)
 		{
 			sink_add_keys(table, *pending_keys);
 			checkpoint_target_keys_added(dst_schema, dst_tb);
 		}
-		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
-								   (int64) rows, finished, replacing);
 		task_xact_commit();
 
-		if (table->nkeys > 0 && rows > 0)
+		if (mark != NULL)
 		{
-			checkpoint_format_position(&pending, config, table, value);
+			checkpoint_format_position(&pending, config, table, mark);
 			pending_lsn = XactLastCommitEnd;
 			/* the WAL writer made it durable already: no wait */
 			if (GetFlushRecPtr(NULL) >= pending_lsn)
@@ -391,8 +422,14 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		pgstat_report_activity(STATE_RUNNING, NULL);
 	}
 	append_durable_positions(config, &pending, XactLastCommitEnd);
-	checkpoint_log_finished(config, table);
-	task_log(config, "INFO", "finished table \"%s\".\"%s\"", table->schema, table->tb);
+	if (claimed->table_done)
+	{
+		checkpoint_log_finished(config, table);
+		task_log(config, "INFO", "finished table \"%s\".\"%s\"", table->schema, table->tb);
+	}
+	else
+		task_log(config, "INFO", "finished chunk %d of table \"%s\".\"%s\"",
+				 claimed->chunk, table->schema, table->tb);
 	MemoryContextDelete(batch_cxt);
 	return true;
 }
@@ -406,6 +443,7 @@ typedef struct SourceConn
 	const SourceOps *ops;
 	TaskConfig *config;
 	SourceReport report;		/* the source's warnings: default.log too */
+	MemoryContext parent;		/* the run's: cxt outlives a claim's context */
 	MemoryContext cxt;
 	Source	   *source;
 } SourceConn;
@@ -422,7 +460,7 @@ source_open(SourceConn *conn)
 {
 	MemoryContext old;
 
-	conn->cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume source",
+	conn->cxt = AllocSetContextCreate(conn->parent, "ape_resume source",
 									  ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(conn->cxt);
 	conn->source = conn->ops->connect(conn->config, &conn->report);
@@ -501,9 +539,7 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 								   claimed->key_cols ? order_key_values_text(claimed->nkey_cols, claimed->key_cols) : "no key",
 								   table->nkeys > 0 ? order_key_names_text(table) : "none")));
 			if (table)
-				done = copy_table(task, conn->config, conn->ops, conn->source, table,
-								  claimed->dst_schema, claimed->dst_tb, claimed->value,
-								  claimed->replacing, &claimed->pending_keys);
+				done = copy_table(task, conn->config, conn->ops, conn->source, table, claimed);
 		}
 		PG_CATCH();
 		{
@@ -540,7 +576,8 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 		if (table)
 		{
 			task_xact_begin();
-			if (!checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
+			if (claimed->chunk > 0 ? !chunk_position(task->id, table, claimed->chunk, &claimed->value)
+				: !checkpoint_table_position(task->id, table, &claimed->value, &claimed->replacing))
 				elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
 			claimed->nvalues = table->nkeys;
 			task_xact_commit();
@@ -628,10 +665,41 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			 */
 			task_xact_begin();
 			checkpoint_set_resume(task->id, table, d.value, d.origin != ORIGIN_CATALOG);
+			/* the predecessor's chunks, exact, are this task's */
+			if (d.origin == ORIGIN_CATALOG && resume_inputs_predecessor(inputs) != 0)
+				chunk_take_over(task->id, resume_inputs_predecessor(inputs), table);
 			task_xact_commit();
 		}
 	}
 	resume_report_unused(inputs);
+
+	/*
+	 * Big tables are cut into chunks now, before any worker starts: the
+	 * boundaries are stored, a resume uses the same.
+	 */
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		int			nchunks = chunk_count(config, table);
+		char	  **after;
+		List	   *bounds;
+		bool		splittable;
+
+		if (nchunks == 0)
+			continue;
+		task_xact_begin();
+		splittable = chunk_table_splittable(task->id, table, &after);
+		task_xact_commit();
+		if (!splittable)
+			continue;
+		bounds = chunk_boundaries(ops, source, table, after, nchunks);
+		task_xact_begin();
+		chunk_register(task->id, table, bounds);
+		task_xact_commit();
+		if (bounds != NIL)
+			task_log(config, "INFO", "table \"%s\".\"%s\": %d chunks",
+					 table->schema, table->tb, list_length(bounds) + 1);
+	}
 
 	/* what the task does not copy of its schemas, listed once */
 	if (ops->list_schema_objects)
@@ -685,6 +753,8 @@ task_run(TaskRow *task, bool helper)
 	List	   *tables;
 	List	   *kept;
 	bool		resumed;
+	MemoryContext claim_cxt;
+	MemoryContext run_cxt;
 
 	task_xact_begin();
 	config = task_config_parse(task->config, task->name);
@@ -711,6 +781,7 @@ task_run(TaskRow *task, bool helper)
 	memset(&conn, 0, sizeof(conn));
 	conn.ops = ops;
 	conn.config = config;
+	conn.parent = CurrentMemoryContext;
 	conn.report.fn = source_report_to_log;
 	conn.report.arg = config;
 	if (resumed)
@@ -727,12 +798,17 @@ task_run(TaskRow *task, bool helper)
 		launch_helpers(task, config);
 	}
 
+	/* what a claim allocates goes with it: a table of 1,000 chunks */
+	claim_cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume claim",
+									  ALLOCSET_DEFAULT_SIZES);
+	run_cxt = MemoryContextSwitchTo(claim_cxt);
 	for (;;)
 	{
 		ClaimedTable claimed;
 		SourceTable *table;
 		bool		got;
 
+		MemoryContextReset(claim_cxt);
 		task_xact_begin();
 		if (checkpoint_stop_requested(task->id))
 		{
@@ -757,14 +833,21 @@ task_run(TaskRow *task, bool helper)
 					 claimed.schema, claimed.tb);
 			continue;
 		}
-		pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
+		if (claimed.chunk > 0)
+			pgstat_report_appname(psprintf("ape_resume %s %s.%s #%d", task->name, table->schema,
+										   table->tb, claimed.chunk));
+		else
+			pgstat_report_appname(psprintf("ape_resume %s %s.%s", task->name, table->schema, table->tb));
+		/* a chunk that did not complete its table leaves its objects for later */
 		if (!with_source_retries(task, &conn, table, &claimed) ||
-			!structure_run_ready(task->id, config, table))
+			(claimed.table_done && !structure_run_ready(task->id, config, table)))
 		{
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
 	}
+	MemoryContextSwitchTo(run_cxt);
+	MemoryContextDelete(claim_cxt);
 	/* the objects that wait for other tables: whoever finishes last makes them */
 	if (!structure_run_ready(task->id, config, NULL))
 	{

@@ -48,8 +48,10 @@
  *		the task copies the others and ends failed; the next run registers
  *		the table again as pending.
  *
- *	  - A claim is taken with FOR UPDATE SKIP LOCKED, only while the task is
- *		running.
+ *	  - A claim is taken by a conditional UPDATE (worker_pid IS NULL), only
+ *		while the task is running.  A table cut into chunks (chunk.c) is
+ *		never claimed whole: its chunks are, each the same way, and their
+ *		checkpoints are fenced by the chunk's claim.
  *	  - Claims are released only at the start of a run, and only those not
  *		held by a worker of this run.
  *	  - Every checkpoint (a batch of rows and the table's position, in one
@@ -391,43 +393,111 @@ task_state_worker_leave(int64 task_id, int pid, const char *error)
 	return state;
 }
 
+/*
+ * The next unit of work no worker holds, largest first: a table copied
+ * whole, or a chunk of a split one (chunk.c).  Not locked: the claim
+ * below re-checks it.
+ */
+static bool
+next_unit(int64 task_id, char **schema, char **tb, int *chunk)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	bool		found;
+
+	args[0] = Int64GetDatum(task_id);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT u.schema, u.tb, u.chunk FROM ("
+							  "  SELECT p.schema, p.tb, 0 AS chunk, p.rows_estimated "
+							  "  FROM ape_resume.position p "
+							  "  WHERE p.task_id = $1 AND p.state IN ('pending', 'copying') "
+							  "  AND p.worker_pid IS NULL AND p.chunks IS NULL "
+							  "  UNION ALL "
+							  "  SELECT c.schema, c.tb, c.chunk, c.rows_estimated "
+							  "  FROM ape_resume.chunk c JOIN ape_resume.position p "
+							  "    ON p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
+							  "  WHERE c.task_id = $1 AND c.state <> 'finished' AND c.worker_pid IS NULL "
+							  "  AND p.state IN ('pending', 'copying') AND p.chunks IS NOT NULL) u "
+							  "WHERE EXISTS (SELECT 1 FROM ape_resume.task t "
+							  "              WHERE t.id = $1 AND t.state = 'running') "
+							  "ORDER BY u.rows_estimated DESC NULLS LAST, u.schema, u.tb, u.chunk LIMIT 1",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	found = SPI_processed > 0;
+	if (found)
+	{
+		bool		isnull;
+
+		*schema = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		*tb = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+		*chunk = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	catalog_as_owner_end(&cu);
+	return found;
+}
+
 bool
 task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	CatalogUser cu;
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		args[2];
-	bool		found;
+	Oid			types[5] = {INT8OID, INT4OID, TEXTOID, TEXTOID, INT4OID};
+	Datum		args[5];
+	char	   *schema;
+	char	   *tb;
+	int			chunk;
 
-	args[0] = Int64GetDatum(task_id);
-	args[1] = Int32GetDatum(MyProcPid);
-	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("WITH next AS ("
-							  "  SELECT schema, tb FROM ape_resume.position "
-							  "  WHERE task_id = $1 AND state IN ('pending', 'copying') "
-							  "  AND worker_pid IS NULL "
-							  "  AND EXISTS (SELECT 1 FROM ape_resume.task t "
-							  "              WHERE t.id = $1 AND t.state = 'running') "
-							  "  ORDER BY rows_estimated DESC NULLS LAST, schema, tb "
-							  "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
-							  "UPDATE ape_resume.position p SET worker_pid = $2, state = 'copying', "
-							  "started_at = coalesce(p.started_at, pg_catalog.clock_timestamp()), "
-							  "updated_at = pg_catalog.clock_timestamp() "
-							  "FROM next WHERE p.task_id = $1 AND p.schema = next.schema "
-							  "AND p.tb = next.tb AND p.worker_pid IS NULL "
-							  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.key_values, p.replacing, "
-							  "p.pending_keys, p.key_cols",
-							  2, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update ape_resume.position");
-	found = SPI_processed > 0;
-	if (found)
+	/* another worker may claim the unit first: then the next one */
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!next_unit(task_id, &schema, &tb, &chunk))
+			return false;
+		args[0] = Int64GetDatum(task_id);
+		args[1] = Int32GetDatum(MyProcPid);
+		args[2] = CStringGetTextDatum(schema);
+		args[3] = CStringGetTextDatum(tb);
+		args[4] = Int32GetDatum(chunk);
+		catalog_as_owner_begin(&cu);
+		if (chunk == 0)
+		{
+			if (SPI_execute_with_args("UPDATE ape_resume.position p SET worker_pid = $2, state = 'copying', "
+									  "started_at = coalesce(p.started_at, pg_catalog.clock_timestamp()), "
+									  "updated_at = pg_catalog.clock_timestamp() "
+									  "WHERE p.task_id = $1 AND p.schema = $3 AND p.tb = $4 "
+									  "AND p.worker_pid IS NULL AND p.chunks IS NULL "
+									  "AND p.state IN ('pending', 'copying') "
+									  "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, p.key_values, "
+									  "p.replacing, p.pending_keys, p.key_cols, NULL::text, NULL::text",
+									  4, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+				elog(ERROR, "could not update ape_resume.position");
+		}
+		else if (SPI_execute_with_args("UPDATE ape_resume.chunk c SET worker_pid = $2, state = 'copying', "
+									   "started_at = coalesce(c.started_at, pg_catalog.clock_timestamp()), "
+									   "updated_at = pg_catalog.clock_timestamp() "
+									   "FROM ape_resume.position p "
+									   "WHERE c.task_id = $1 AND c.schema = $3 AND c.tb = $4 AND c.chunk = $5 "
+									   "AND c.worker_pid IS NULL AND c.state <> 'finished' "
+									   "AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
+									   "AND p.state IN ('pending', 'copying') "
+									   "RETURNING p.schema, p.tb, p.dst_schema, p.dst_tb, c.key_values, "
+									   "false, p.pending_keys, p.key_cols, c.lo, c.hi",
+									   5, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "could not update ape_resume.chunk");
+		if (SPI_processed > 0)
+			break;
+		catalog_as_owner_end(&cu);
+	}
+
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *v;
 		bool		isnull;
 
+		memset(claimed, 0, sizeof(ClaimedTable));
 		claimed->schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
 		claimed->tb = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
 		claimed->dst_schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
@@ -437,9 +507,14 @@ task_state_claim_table(int64 task_id, ClaimedTable *claimed)
 		v = SPI_getvalue(tup, desc, 7);
 		claimed->pending_keys = v ? MemoryContextStrdup(cxt, v) : NULL;
 		claimed->key_cols = catalog_get_text_array(tup, desc, 8, &claimed->nkey_cols, cxt);
+		claimed->chunk = chunk;
+		v = SPI_getvalue(tup, desc, 9);
+		claimed->lo = v ? MemoryContextStrdup(cxt, v) : NULL;
+		v = SPI_getvalue(tup, desc, 10);
+		claimed->hi = v ? MemoryContextStrdup(cxt, v) : NULL;
 	}
 	catalog_as_owner_end(&cu);
-	return found;
+	return true;
 }
 
 void
@@ -447,6 +522,11 @@ task_state_release_claims(int64 task_id)
 {
 	/* fenced: a worker that lost its claim cannot commit (see the top) */
 	(void) task_update("UPDATE ape_resume.position SET worker_pid = NULL "
+					   "WHERE task_id = $1 AND worker_pid IS NOT NULL "
+					   "AND worker_pid NOT IN (SELECT w.pid FROM ape_resume.worker w "
+					   "                       WHERE w.task_id = $1)",
+					   task_id, 0, NULL, NULL, NULL);
+	(void) task_update("UPDATE ape_resume.chunk SET worker_pid = NULL "
 					   "WHERE task_id = $1 AND worker_pid IS NOT NULL "
 					   "AND worker_pid NOT IN (SELECT w.pid FROM ape_resume.worker w "
 					   "                       WHERE w.task_id = $1)",
@@ -503,10 +583,11 @@ task_state_fail_table(int64 task_id, const char *schema, const char *tb, const c
 	args[3] = CStringGetTextDatum(error);
 	args[4] = Int32GetDatum(MyProcPid);
 	catalog_as_owner_begin(&cu);
-	/* fenced by the claim, as a checkpoint is */
+	/* fenced by the claim (of the table, or of one of its chunks) */
 	if (SPI_execute_with_args("UPDATE ape_resume.position SET state = 'failed', worker_pid = NULL, "
 							  "error = $4, updated_at = pg_catalog.clock_timestamp() "
-							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND worker_pid = $5",
+							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 "
+							  "AND (worker_pid = $5 OR chunks IS NOT NULL)",
 							  5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update ape_resume.position");
 	catalog_as_owner_end(&cu);

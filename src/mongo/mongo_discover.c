@@ -66,6 +66,7 @@ collection_table(const char *db, const char *name)
 	t->primary_key = list_make1(t->columns[0].name);
 	t->unique_keys = NIL;
 	t->rows_estimated = -1;
+	t->bytes_estimated = -1;
 	t->columns_from_target = true;
 	return t;
 }

@@ -499,7 +499,7 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 
 		resetStringInfo(&sql);
 		appendStringInfoString(&sql,
-							   "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS"
+							   "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS, DATA_LENGTH"
 							   " FROM information_schema.TABLES"
 							   " WHERE TABLE_TYPE = 'BASE TABLE'"
 							   " AND TABLE_SCHEMA = ");
@@ -516,6 +516,7 @@ mysql_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 			t->schema = db;
 			t->tb = pstrdup(row[1]);
 			t->rows_estimated = row[2] ? strtoll(row[2], NULL, 10) : -1;
+			t->bytes_estimated = row[3] ? strtoll(row[3], NULL, 10) : -1;
 			found = lappend(found, t);
 		}
 		mysql_meta_done(s);

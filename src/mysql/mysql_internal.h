@@ -237,6 +237,9 @@ extern char *mysql_translate_default(Source *s, const SourceColumn *c, const cha
 									 const char *extra, char **why);
 
 /* mysql_values.c */
+/* mysql_chunk.c */
+extern bool mysql_source_key_int_range(Source *s, const SourceTable *t, int64 *min, int64 *max);
+
 extern void mysql_append_after_value(void *arg, StringInfo sql, const SourceTable *t,
 									 int k, const char *value);
 extern void mysql_convert_row(Source *s, MYSQL_ROW row, const unsigned long *lens,

@@ -188,17 +188,10 @@ mysql_source_scan_begin(Source *s, const SourceTable *t,
 			appendStringInfoChar(&sql, ')');
 		}
 	}
-	/* the table's where_conditions, one expression (checked by the config) */
-	if (t->where != NULL)
-		appendStringInfo(&sql, " WHERE (%s)", t->where);
+	order_key_append_where(&sql, t, after, KEYSET_EXPANDED, append_key_ident,
+						   mysql_append_after_value, s);
 	if (t->nkeys > 0)
 	{
-		if (after != NULL)
-		{
-			appendStringInfoString(&sql, t->where != NULL ? " AND " : " WHERE ");
-			order_key_append_after(&sql, t, after, KEYSET_EXPANDED, append_key_ident,
-								   mysql_append_after_value, s);
-		}
 		appendStringInfoString(&sql, " ORDER BY ");
 		order_key_append_columns(&sql, t, append_key_ident, NULL);
 	}
@@ -291,4 +284,5 @@ const SourceOps mysql_source_ops = {
 	.scan_end = mysql_source_scan_end,
 	.list_structures = mysql_source_list_structures,
 	.list_schema_objects = mysql_source_list_schema_objects,
+	.key_int_range = mysql_source_key_int_range,
 };

@@ -280,13 +280,21 @@ load_table(Source *s, SourceTable *t, const char *oid, char relkind,
 	pg_append_ident(s, &rel, t->tb);
 	info->relation = rel.data;
 	initStringInfo(&sel);
+	info->ncols = t->ncolumns;
+	info->col_names = palloc(sizeof(char *) * Max(t->ncolumns, 1));
+	info->col_items = palloc(sizeof(char *) * Max(t->ncolumns, 1));
 	for (int i = 0; i < t->ncolumns; i++)
 	{
+		int			start;
+
 		if (i > 0)
 			appendStringInfoString(&sel, ", ");
+		start = sel.len;
 		pg_append_ident(s, &sel, t->columns[i].name);
 		if (casts[i])
 			appendStringInfo(&sel, "::%s", casts[i]);
+		info->col_names[i] = pstrdup(t->columns[i].name);
+		info->col_items[i] = pstrdup(sel.data + start);
 	}
 	info->select_list = sel.data;
 	s->tables = lappend(s->tables, info);
@@ -398,7 +406,11 @@ pg_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 					"            FROM pg_catalog.pg_partition_tree(c.oid) pt"
 					"            JOIN pg_catalog.pg_class l ON l.oid = pt.relid"
 					"           WHERE pt.isleaf)"
-					"       ELSE c.reltuples END::pg_catalog.int8"
+					"       ELSE c.reltuples END::pg_catalog.int8,"
+					"       CASE WHEN c.relkind = 'p' THEN"
+					"         (SELECT sum(pg_catalog.pg_table_size(pt.relid))"
+					"            FROM pg_catalog.pg_partition_tree(c.oid) pt WHERE pt.isleaf)"
+					"       ELSE pg_catalog.pg_table_size(c.oid) END::pg_catalog.int8"
 					"  FROM pg_catalog.pg_class c"
 					"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 					" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
@@ -422,6 +434,8 @@ pg_source_list_tables(Source *s, const NameFilter *filter, const List *kept)
 		f->table->tb = pstrdup(tb);
 		f->table->rows_estimated = PQgetisnull(res, r, 4) ? -1 :
 			strtoi64(PQgetvalue(res, r, 4), NULL, 10);
+		f->table->bytes_estimated = PQgetisnull(res, r, 5) ? -1 :
+			strtoi64(PQgetvalue(res, r, 5), NULL, 10);
 		f->oid = pstrdup(PQgetvalue(res, r, 0));
 		f->relkind = PQgetvalue(res, r, 3)[0];
 		found = lappend(found, f);

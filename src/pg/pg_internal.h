@@ -92,6 +92,9 @@ typedef struct PgTableInfo
 	char	   *tb;
 	char	   *relation;		/* [ONLY] "schema"."tb" */
 	char	   *select_list;	/* quoted columns, money cast to numeric */
+	int			ncols;			/* the columns of select_list: */
+	char	  **col_names;		/* each column's name */
+	char	  **col_items;		/* and its item of select_list */
 	char	  **key_casts;		/* per key column: type to cast a resume value to, or NULL */
 } PgTableInfo;
 
@@ -130,6 +133,9 @@ struct Source
 	char	  **key_data;		/* keys[k].data, as a position */
 	int			nkeys;
 };
+
+/* pg_chunk.c */
+extern bool pg_source_key_int_range(Source *s, const SourceTable *t, int64 *min, int64 *max);
 
 /* pg_conn.c */
 extern Source *pg_source_connect(const TaskConfig *config, const SourceReport *report);

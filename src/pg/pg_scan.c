@@ -118,19 +118,30 @@ start_copy(Source *s, char *const *after)
 	}
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
-	/* the table's where_conditions, one expression (checked by the config) */
-	if (t->where != NULL)
-		appendStringInfo(&sql, " WHERE (%s)", t->where);
+	if (t->ncolumns == info->ncols)
+		appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
+	else
+	{
+		/* some columns only (the key's, to cut the table into chunks) */
+		appendStringInfoString(&sql, "COPY (SELECT ");
+		for (int i = 0; i < t->ncolumns; i++)
+		{
+			int			j = 0;
+
+			while (j < info->ncols && strcmp(info->col_names[j], t->columns[i].name) != 0)
+				j++;
+			if (j == info->ncols)
+				elog(ERROR, "column \"%s\" of table \"%s\".\"%s\" is not a copied column",
+					 t->columns[i].name, t->schema, t->tb);
+			appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "", info->col_items[j]);
+		}
+		appendStringInfo(&sql, " FROM %s", info->relation);
+	}
+	/* (k1, k2) > (v1, v2): an index condition of the key's index */
+	order_key_append_where(&sql, t, after, KEYSET_ROW, append_key_ident,
+						   append_key_value, s);
 	if (t->nkeys > 0)
 	{
-		/* (k1, k2) > (v1, v2): an index condition of the key's index */
-		if (after != NULL)
-		{
-			appendStringInfoString(&sql, t->where != NULL ? " AND " : " WHERE ");
-			order_key_append_after(&sql, t, after, KEYSET_ROW, append_key_ident,
-								   append_key_value, s);
-		}
 		appendStringInfoString(&sql, " ORDER BY ");
 		order_key_append_columns(&sql, t, append_key_ident, s);
 		if (s->chunk_limit > 0)
@@ -638,4 +649,5 @@ const SourceOps pg_source_ops = {
 	.list_structures = pg_source_list_structures,
 	.list_schema_objects = pg_source_list_schema_objects,
 	.list_types = pg_source_list_types,
+	.key_int_range = pg_source_key_int_range,
 };

@@ -1,5 +1,5 @@
 """ALTER EXTENSION ape_resume UPDATE keeps users' tasks, the way a user
-upgrades: an earlier release (0.1.0 to 0.4.0, each built from this
+upgrades: an earlier release (0.1.0 to 0.5.0, each built from this
 repository's history) is installed and runs a finished task, a failed one
 and one that failed mid-table with a committed position; then this build
 is installed, the catalog is updated, and the tasks are intact, visible,
@@ -43,7 +43,7 @@ def git(*args):
                           text=True).stdout
 
 
-CURRENT = "0.5.0"
+CURRENT = "0.6.0"
 
 
 def previous_release(version):
@@ -71,7 +71,7 @@ def install(src):
         subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
 
 
-@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0", "0.4.0"])
+@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"])
 def old_release(request):
     """Build an earlier release once per test bed; after the test, this
     build is installed again whatever happened."""

@@ -1,0 +1,95 @@
+/*-------------------------------------------------------------------------
+ *
+ * chunk.h
+ *	  One big table, many workers: a table cut into key ranges (chunks) on
+ *	  the first column of its order key, each a unit of work with its own
+ *	  catalog position (ape_resume.chunk).  See chunk.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_CHUNK_H
+#define APE_CHUNK_H
+
+#include "config.h"
+#include "source.h"
+
+/* At most this many chunks a table. */
+#define MAX_CHUNKS 1024
+
+/*
+ * How many chunks the config wants table cut into: 0 when it is not to be
+ * split (parallel_type=table, no order key, a Mongo source, below
+ * split_tables_larger_than), else max(parallel_size, size / threshold).
+ */
+extern int	chunk_count(const TaskConfig *config, const SourceTable *table);
+
+/*
+ * In a transaction: may the table still be split?  It may when it is to
+ * be copied (pending or copying), not from a lagging log (replacing), and
+ * not split yet.  *after receives its committed position (NULL: none).
+ */
+extern bool chunk_table_splittable(int64 task_id, const SourceTable *table, char ***after);
+
+/*
+ * Up to n - 1 values of the first key column that cut the rows after
+ * position after (NULL: all) into n ranges of about as many rows,
+ * ascending, each above after's first value.  Reads the source, outside
+ * any local transaction.
+ */
+extern List *chunk_boundaries(const SourceOps *ops, Source *source, const SourceTable *table,
+							  char *const *after, int n);
+
+/*
+ * In a transaction: record the chunks of table cut at bounds (texts, see
+ * chunk_boundaries); the first starts at the table's position.  Nothing
+ * when bounds is NIL.
+ */
+extern void chunk_register(int64 task_id, const SourceTable *table, List *bounds);
+
+/* A copy of table restricted to the chunk [lo, hi) (NULL: no bound). */
+extern SourceTable *chunk_source_table(const SourceTable *table, const char *lo,
+									   const char *hi);
+
+/*
+ * In the transaction of a chunk's batch (fenced by the chunk's claim): the
+ * chunk's new position after rows_added rows, finished or not; the table's
+ * rows and low watermark.  Returns true when this made the table complete
+ * (every chunk finished): the caller adds its keys in the same
+ * transaction, and the table is recorded finished.  *watermark receives
+ * the table's new low watermark when it moved, else NULL.
+ */
+extern bool chunk_commit(int64 task_id, const SourceTable *table, int chunk,
+						 char *const *value, int64 rows_added, bool finished,
+						 char ***watermark);
+
+/* The chunk's committed position (NULL: none); false if it is gone. */
+extern bool chunk_position(int64 task_id, const SourceTable *table, int chunk, char ***value);
+
+/*
+ * In the transaction before a chunk's first batch: lock the table's
+ * position row (the chunks of a table prepare it one at a time) and tell
+ * whether no chunk has started it yet; marks it started.
+ */
+extern bool chunk_table_begin(int64 task_id, const SourceTable *table);
+
+/*
+ * A task that takes over the catalog positions of task pred_id: the
+ * chunks of pred_id's table become this task's (claims released).
+ */
+extern void chunk_take_over(int64 task_id, int64 pred_id, const SourceTable *table);
+
+/* A chunk as the catalog has it, for resume_plan. */
+typedef struct ChunkRow
+{
+	int			chunk;
+	int			nchunks;
+	char	   *lo;				/* NULL: no bound */
+	char	   *hi;
+	char	  **value;			/* its position, NULL: none */
+	bool		finished;
+} ChunkRow;
+
+/* The chunks of a table of a task (ChunkRows, in order); NIL if it is not split. */
+extern List *chunk_rows(int64 task_id, const SourceTable *table);
+
+#endif							/* APE_CHUNK_H */
