@@ -671,7 +671,14 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_EXTRACT_PARALLEL_TYPE:
 				if (strcmp(item->value, "chunk") == 0)
+				{
 					config->parallel_chunk = true;
+					if (config->db_type == SOURCE_MONGO)
+						ereport(NOTICE,
+								(errmsg("parallel_type \"chunk\" in section [extractor] does not split MongoDB collections"),
+								 errdetail("Each collection is copied by one worker; several collections are copied at once."),
+								 errhint("See README.md, section \"One big table, many workers\".")));
+				}
 				else if (item->value[0] == '\0' || strcmp(item->value, "table") == 0)
 					config->parallel_chunk = false;
 				else

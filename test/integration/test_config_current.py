@@ -167,6 +167,25 @@ def test_parallel_size_precedence_as_ape_dts(local):
     assert size("[runtime]\ntb_parallel_size=5\n[extractor]\nparallel_size=") == "1"
 
 
+def test_parallel_type_chunk(local):
+    """parallel_type=chunk and the threshold, in rows (default 100000) or
+    with a size unit; parallel_type=table turns chunks off again."""
+    rows, _ = parse(local, base(extra="[extractor]\nparallel_type=chunk"))
+    assert rows[("extractor", "parallel_type")] == "chunk"
+    assert rows[("extractor", "split_tables_larger_than")] == "100000"
+    rows, _ = parse(local, base(extra="[extractor]\nparallel_type=chunk\nsplit_tables_larger_than=2500000"))
+    assert rows[("extractor", "split_tables_larger_than")] == "2500000"
+    rows, _ = parse(local, base(extra="[extractor]\nparallel_type=chunk\nsplit_tables_larger_than=2GB"))
+    assert rows[("extractor", "split_tables_larger_than")] == "2097152kB"
+    rows, _ = parse(local, base(extra="[extractor]\nparallel_type=chunk\nsplit_tables_larger_than=64 kB"))
+    assert rows[("extractor", "split_tables_larger_than")] == "64kB"
+    rows, _ = parse(local, base(extra="[extractor]\nparallel_type=table\nsplit_tables_larger_than=10"))
+    assert rows[("extractor", "parallel_type")] == "table"
+    _, notices = parse(local, base("mongo", extra="[extractor]\nparallel_type=chunk"))
+    assert 'NOTICE:  parallel_type "chunk" in section [extractor] does not split MongoDB collections' \
+        in notices
+
+
 def test_resume_type_from_target_keeps_to_the_catalog(local):
     rows, _ = parse(local, base(extra="[resumer]\nresume_type=from_db\nurl=mysql://x:y@h:1\nmax_connections=3"))
     assert rows[("resumer", "resume_type")] == "from_target"
@@ -178,8 +197,11 @@ def test_resume_type_from_target_keeps_to_the_catalog(local):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ("[extractor]\nparallel_type=chunk", 'parallel_type "chunk" in section [extractor] is not supported'),
     ("[extractor]\nparallel_type=rows", 'invalid value "rows" for key "parallel_type" in section [extractor]'),
+    ("[extractor]\nsplit_tables_larger_than=0", 'invalid value "0" for key "split_tables_larger_than" in section [extractor]'),
+    ("[extractor]\nsplit_tables_larger_than=5 PB", 'invalid value "5 PB" for key "split_tables_larger_than" in section [extractor]'),
+    ("[extractor]\nsplit_tables_larger_than=-3", 'invalid value "-3" for key "split_tables_larger_than" in section [extractor]'),
+    ("[extractor]\nsplit_tables_larger_than=99999999999TB", 'invalid value "99999999999TB" for key "split_tables_larger_than" in section [extractor]'),
     ("[extractor]\nssl_mode=prefer", 'invalid value "prefer" for key "ssl_mode" in section [extractor]'),
     ("[extractor]\nmax_mbps=5000", 'invalid value "5000" for key "max_mbps" in section [extractor]'),
     ("[sinker]\nsink_type=check", 'sink_type "check" in section [sinker] is not supported'),

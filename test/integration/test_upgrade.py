@@ -108,6 +108,10 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
         # e: copied after the update, with a secondary index to create
         my.execute("CREATE TABLE e (id int PRIMARY KEY, v varchar(10), KEY e_v (v))")
         my.execute("INSERT INTO e SELECT seq, concat('e', seq) FROM seq_1_to_50")
+        # f: copied in chunks after the update
+        my.execute("CREATE TABLE f (id int PRIMARY KEY, v varchar(10))")
+        my.execute("INSERT INTO f SELECT seq, concat('f', seq) FROM seq_1_to_500")
+        my.execute("ANALYZE TABLE f")
     install(old_src)
     local = connect_local()
     with local.cursor() as cur:
@@ -235,6 +239,20 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             cur.execute("SELECT structures_failed, structures_not_copied FROM ape_resume.tasks "
                         "WHERE name IN ('up_a', 'up_f') ORDER BY name")
             assert cur.fetchall() == [(0, 0), (0, 0)]
+            # 0.6.0: a big table in chunks; the tasks of before have none
+            cur.execute("SELECT count(*), count(chunks) FROM ape_resume.progress")
+            assert cur.fetchone() == (6, 0)
+            cur.execute("SELECT ape_resume.start_task('up_g', %s)",
+                        (config(fresh_dir("it_up_g"), "f").replace(
+                            "batch_size=7", "batch_size=7\nparallel_type=chunk\nparallel_size=2\n"
+                            "split_tables_larger_than=100"),))
+            cur.execute("SELECT ape_resume.wait_task('up_g', 60)")
+            assert cur.fetchone()[0] == "finished"
+            cur.execute("SELECT chunks = chunks_done, chunks >= 4, rows_copied "
+                        "FROM ape_resume.progress('up_g')")
+            assert cur.fetchall() == [(True, True, 500)]
+            cur.execute(f'SELECT id, v FROM "{SRC_DB}".f ORDER BY id')
+            assert cur.fetchall() == [(i, f"f{i}") for i in range(1, 501)]
     finally:
         db.close()
         local = connect_local()
