@@ -11,6 +11,7 @@
 #   REGEN=0        1: rebuild the source tables even if they are current
 #   KEEP=0         1: keep the target tables, the tasks and the source tables
 #                  after the run (the next run then reuses the source)
+#   GEN_ONLY=0     1: make the source tables (kept) and stop (bench/chunks.sh)
 #   PERF=0         1: perf-record the ape_resume worker in its first run
 #                  (slows that run down a little; the profile is printed last)
 #   PGLOADER_PREFETCH=25000  pgloader's "prefetch rows" (its default, 100000,
@@ -491,6 +492,8 @@ wait_ready || exit 1
 "${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS ape_resume"
 pgloader_setup
 attempt "source tables" prepare_source
+# GEN_ONLY=1: the source tables only (for bench/chunks.sh), kept
+[ "${GEN_ONLY:-0}" = 1 ] && exit 0
 SRC_SIZE=$(du -sh "$APE_TESTBED/mariadb/data/$SRC_DB/t.ibd" 2>/dev/null | cut -f1) || SRC_SIZE=?
 
 best() { # VAR VALUE: keep the smaller

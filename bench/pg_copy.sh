@@ -17,6 +17,7 @@
 #   RUNS=1         timed runs of each method; the best (shortest) is reported
 #   REGEN=0        1: rebuild the source table even if it is current
 #   KEEP=0         1: keep the target tables after the run
+#   GEN_ONLY=0     1: make the source table and stop (bench/chunks.sh)
 #   BENCH_DIR      work files (default $APE_SHARED_DIR/bench_pg_copy)
 set -euo pipefail
 
@@ -230,6 +231,8 @@ pgcopydb_run() {
 # ---------------------------------------------------------------------------
 "${TGT[@]}" -c "CREATE EXTENSION IF NOT EXISTS ape_resume"
 generate_source
+# GEN_ONLY=1: the source table only (for bench/chunks.sh)
+[ "${GEN_ONLY:-0}" = 1 ] && exit 0
 log "source checksum (this also warms the source's caches)"
 SRC_SUM=$("${SRC[@]}" -c "$(CHECKSUM_SQL bench_pg.t)")
 [ "$(cut -d' ' -f1 <<<"$SRC_SUM")" = "$ROWS" ] || { echo "source has $(cut -d' ' -f1 <<<"$SRC_SUM") rows, not $ROWS" >&2; exit 1; }

@@ -54,6 +54,7 @@
 #include "chunk.h"
 #include "order_key.h"
 #include "privileges.h"
+#include "worker.h"
 
 /*
  * An integer key with at least this share of the values between its
@@ -82,14 +83,20 @@ chunk_count(const TaskConfig *config, const SourceTable *table)
 	return (int) Min(n, MAX_CHUNKS);
 }
 
-/* Is the first order-key column of t an integer of PostgreSQL's? */
+/*
+ * Is the first order-key column of t an integer of PostgreSQL's, whose
+ * every value in range the source takes?  (Not MySQL's YEAR, a smallint
+ * here whose values are 0 and 1901 to 2155.)
+ */
 static bool
 key_is_integer(const SourceTable *t)
 {
-	const char *type = t->columns[t->key_cols[0]].pg_type;
+	const SourceColumn *c = &t->columns[t->key_cols[0]];
 
-	return strcmp(type, "smallint") == 0 || strcmp(type, "integer") == 0 ||
-		strcmp(type, "bigint") == 0;
+	if (c->source_type != NULL && pg_strncasecmp(c->source_type, "year", 4) == 0)
+		return false;
+	return strcmp(c->pg_type, "smallint") == 0 || strcmp(c->pg_type, "integer") == 0 ||
+		strcmp(c->pg_type, "bigint") == 0;
 }
 
 static bool
@@ -171,6 +178,12 @@ sampled_boundaries(const SourceOps *ops, Source *source, const SourceTable *tabl
 	while (ops->scan_next(source, values, lengths))
 	{
 		CHECK_FOR_INTERRUPTS();
+		/* stop_task: the table is not cut now (the next run does it) */
+		if (ape_stop_signalled)
+		{
+			ops->scan_end(source);
+			return NIL;
+		}
 		if (seen++ % step != 0 || values[0] == NULL)
 			continue;
 		if (nsample == room)
@@ -303,8 +316,10 @@ chunk_register(int64 task_id, const SourceTable *table, List *bounds)
 						"WHERE task_id = $1 AND schema = $2 AND tb = $3 "
 						"AND chunks IS NULL AND worker_pid IS NULL",
 						4, types, args, nulls, SPI_OK_UPDATE) != 1)
-		elog(ERROR, "table \"%s\".\"%s\" was taken by a worker while it was being split",
-			 table->schema, table->tb);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\".\"%s\" was taken by a worker while it was being cut into chunks",
+						table->schema, table->tb)));
 	for (int i = 1; i <= n; i++)
 	{
 		args[3] = Int32GetDatum(i);
@@ -349,7 +364,8 @@ chunk_table_begin(int64 task_id, const SourceTable *table)
 	table_args(args, task_id, table);
 	catalog_as_owner_begin(&cu);
 	/* the lock every chunk's checkpoint takes too */
-	if (SPI_execute_with_args("SELECT p.state = 'pending' AND p.key_values IS NULL "
+	/* no row of the table was committed: no position, no chunk begun */
+	if (SPI_execute_with_args("SELECT p.key_values IS NULL "
 							  "AND NOT EXISTS (SELECT 1 FROM ape_resume.chunk c "
 							  "  WHERE c.task_id = p.task_id AND c.schema = p.schema AND c.tb = p.tb "
 							  "  AND (c.key_values IS NOT NULL OR c.state = 'finished')) "
@@ -358,7 +374,10 @@ chunk_table_begin(int64 task_id, const SourceTable *table)
 							  3, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
 	if (SPI_processed == 0)
-		elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\".\"%s\" is no longer in the catalog of its task",
+						table->schema, table->tb)));
 	fresh = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	catalog_as_owner_end(&cu);
 	checkpoint_exec("UPDATE ape_resume.position SET state = 'copying', "
@@ -371,13 +390,13 @@ chunk_table_begin(int64 task_id, const SourceTable *table)
 
 bool
 chunk_commit(int64 task_id, const SourceTable *table, int chunk, char *const *value,
-			 int64 rows_added, bool finished, char ***watermark)
+			 int64 rows_added, bool finished, char ***watermark, char **pending_keys)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	CatalogUser cu;
 	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TEXTARRAYOID, INT8OID, BOOLOID};
 	Datum		args[8];
-	char		nulls[8] = "       ";
+	char		nulls[9] = "        ";
 	char	  **before;
 	char	  **after;
 	int			n;
@@ -421,8 +440,13 @@ chunk_commit(int64 task_id, const SourceTable *table, int chunk, char *const *va
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("SELECT key_values FROM ape_resume.position "
 							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 FOR UPDATE",
-							  3, types, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "table \"%s\".\"%s\" vanished from the catalog", table->schema, table->tb);
+							  3, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.position");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\".\"%s\" is no longer in the catalog of its task",
+						table->schema, table->tb)));
 	before = catalog_get_text_array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n, cxt);
 	if (SPI_execute_with_args("WITH c AS (SELECT chunk, state, key_values FROM ape_resume.chunk "
 							  "           WHERE task_id = $1 AND schema = $2 AND tb = $3), "
@@ -437,12 +461,24 @@ chunk_commit(int64 task_id, const SourceTable *table, int chunk, char *const *va
 							  "started_at = coalesce(p.started_at, pg_catalog.now()), "
 							  "updated_at = pg_catalog.clock_timestamp() "
 							  "WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3 "
-							  "RETURNING p.key_values, (SELECT open.m IS NULL FROM open)",
-							  6, types, args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING ||
-		SPI_processed != 1)
+							  "AND p.state IN ('pending', 'copying') "
+							  "RETURNING p.key_values, (SELECT open.m IS NULL FROM open), p.pending_keys",
+							  6, types, args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update ape_resume.position");
+	/* another chunk's worker failed the table (its source table vanished) */
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\".\"%s\" is no longer being copied", table->schema, table->tb),
+				 errdetail("Another worker of the task failed or finished it; this batch of chunk %d is rolled back.",
+						   chunk)));
 	after = catalog_get_text_array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n, cxt);
 	done = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	{
+		char	   *keys = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		*pending_keys = keys ? MemoryContextStrdup(cxt, keys) : NULL;
+	}
 	catalog_as_owner_end(&cu);
 
 	*watermark = NULL;
@@ -513,12 +549,21 @@ chunk_take_over(int64 task_id, int64 pred_id, const SourceTable *table)
 						"FROM ape_resume.chunk c "
 						"WHERE c.task_id = $4 AND c.schema = $2 AND c.tb = $3 "
 						"AND NOT EXISTS (SELECT 1 FROM ape_resume.chunk o "
-						"                WHERE o.task_id = $1 AND o.schema = $2 AND o.tb = $3)",
+						"                WHERE o.task_id = $1 AND o.schema = $2 AND o.tb = $3) "
+						/* on the same key, into the same target, not replaced meanwhile */
+						"AND EXISTS (SELECT 1 FROM ape_resume.position p, ape_resume.position q "
+						"            WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3 "
+						"            AND q.task_id = $4 AND q.schema = $2 AND q.tb = $3 "
+						"            AND q.chunks IS NOT NULL AND q.state IN ('pending', 'copying') "
+						"            AND p.state IN ('pending', 'copying') AND p.chunks IS NULL "
+						"            AND p.key_cols IS NOT DISTINCT FROM q.key_cols "
+						"            AND p.dst_schema = q.dst_schema AND p.dst_tb = q.dst_tb)",
 						4, types, args, NULL, SPI_OK_INSERT) == 0)
 		return;
-	/* its rows are in the target: no empty-target check, no fresh start */
+	/* its rows are in the target: the table's position is its watermark */
 	checkpoint_exec("UPDATE ape_resume.position p SET chunks = q.chunks, "
-					"rows_copied = q.rows_copied, state = 'copying', replacing = false "
+					"rows_copied = q.rows_copied, key_values = q.key_values, "
+					"state = 'copying', replacing = false "
 					"FROM ape_resume.position q "
 					"WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3 "
 					"AND q.task_id = $4 AND q.schema = $2 AND q.tb = $3",

@@ -56,11 +56,13 @@ extern SourceTable *chunk_source_table(const SourceTable *table, const char *lo,
  * rows and low watermark.  Returns true when this made the table complete
  * (every chunk finished): the caller adds its keys in the same
  * transaction, and the table is recorded finished.  *watermark receives
- * the table's new low watermark when it moved, else NULL.
+ * the table's new low watermark when it moved, else NULL; *pending_keys
+ * the keys the catalog holds for the table (NULL: none).  ERROR when the
+ * table is no longer being copied (another worker failed it).
  */
 extern bool chunk_commit(int64 task_id, const SourceTable *table, int chunk,
 						 char *const *value, int64 rows_added, bool finished,
-						 char ***watermark);
+						 char ***watermark, char **pending_keys);
 
 /* The chunk's committed position (NULL: none); false if it is gone. */
 extern bool chunk_position(int64 task_id, const SourceTable *table, int chunk, char ***value);
@@ -68,7 +70,9 @@ extern bool chunk_position(int64 task_id, const SourceTable *table, int chunk, c
 /*
  * In the transaction before a chunk's first batch: lock the table's
  * position row (the chunks of a table prepare it one at a time) and tell
- * whether no chunk has started it yet; marks it started.
+ * whether no row of it was committed yet (the target must then be empty);
+ * marks it started.  The caller takes a new snapshot after it, to see
+ * what the chunk that held the lock before committed.
  */
 extern bool chunk_table_begin(int64 task_id, const SourceTable *table);
 

@@ -33,6 +33,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -157,6 +158,8 @@ target_collation_sql(const SourceColumn *col)
 static void
 take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const char *dst_tb)
 {
+	/* they live as long as the table (a worker's claims come and go) */
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(table));
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	SourceColumn *cols = palloc0(sizeof(SourceColumn) * Max(desc->natts, 1));
@@ -194,6 +197,7 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 	table->columns = cols;
 	table->ncolumns = n;
 	table->key_cols = key_cols;
+	MemoryContextSwitchTo(old);
 }
 
 bool

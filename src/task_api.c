@@ -333,6 +333,7 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		bool		nulls[13];
 		const char *origin;
 		ListCell   *lc2;
+		List	   *chunks;
 
 		resume_decide(inputs, table, &d);
 		name_filter_route(&config->filter, table->schema, table->tb, &dst_schema, &dst_tb);
@@ -367,9 +368,9 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		values[10] = CStringGetTextDatum("table");
 		nulls[11] = nulls[12] = true;
 		/* a table to be cut into chunks by this run */
-		if (d.action != RESUME_SKIP && chunk_count(config, table) > 0 &&
-			chunk_rows(exists ? task.id : 0, table) == NIL && !(d.action == RESUME_FROM_VALUE &&
-																d.origin != ORIGIN_CATALOG))
+		chunks = chunk_rows(exists ? task.id : 0, table);
+		if (d.action != RESUME_SKIP && chunk_count(config, table) > 0 && chunks == NIL &&
+			!(d.action == RESUME_FROM_VALUE && d.origin != ORIGIN_CATALOG))
 		{
 			values[9] = CStringGetTextDatum(psprintf("%s%scut into up to %d chunks",
 													 d.note ? d.note : "", d.note ? "; " : "",
@@ -381,7 +382,7 @@ resume_plan_impl(PG_FUNCTION_ARGS)
 		/* the chunks of a table cut already: each resumes on its own */
 		if (d.action == RESUME_SKIP)
 			continue;
-		foreach(lc2, chunk_rows(exists ? task.id : 0, table))
+		foreach(lc2, chunks)
 		{
 			ChunkRow   *c = lfirst(lc2);
 

@@ -257,7 +257,12 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 	 * holds the table row's lock, so its other chunks wait for it.
 	 */
 	if (claimed->chunk > 0)
+	{
 		fresh = chunk_table_begin(task->id, whole);
+		/* what the chunk that held the lock made: the target, its keys */
+		PopActiveSnapshot();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
 	else
 		fresh = after == NULL;
 	/* a table to create: first the types of the source's own it uses */
@@ -294,8 +299,9 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 						   table->schema, table->tb),
 				 errhint("Truncate or drop the target table for a fresh copy, or resume from a position.")));
 	task_xact_commit();
-	/* rows are written from now on: under these settings */
-	resume_log_definition(config, table);
+	/* rows are written from now on: under these settings (a table's once, not a chunk's) */
+	if (claimed->chunk == 0 || fresh)
+		resume_log_definition(config, table);
 
 	while (!finished)
 	{
@@ -390,9 +396,14 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		if (claimed->chunk > 0)
 		{
 			/* the table's position.log line: its low watermark, when it moved */
+			char	   *keys;
+
 			mark = NULL;
 			claimed->table_done = chunk_commit(task->id, whole, claimed->chunk, value,
-											   (int64) rows, finished, &mark);
+											   (int64) rows, finished, &mark, &keys);
+			/* the keys of the table as its creator recorded them */
+			if (keys != NULL)
+				*pending_keys = keys;
 		}
 		else
 		{
@@ -528,8 +539,9 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 			 * that found another key at the source (a NULL came into a
 			 * nullable key, an index changed) must not read after it.
 			 */
-			if (table && claimed->value != NULL &&
-				(claimed->nvalues != table->nkeys ||
+			if (table && (claimed->value != NULL || claimed->chunk > 0) &&
+				((claimed->value != NULL && claimed->nvalues != table->nkeys) ||
+				 table->nkeys == 0 ||
 				 !order_key_matches(table, claimed->nkey_cols, claimed->key_cols)))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -665,9 +677,17 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			 */
 			task_xact_begin();
 			checkpoint_set_resume(task->id, table, d.value, d.origin != ORIGIN_CATALOG);
-			/* the predecessor's chunks, exact, are this task's */
-			if (d.origin == ORIGIN_CATALOG && resume_inputs_predecessor(inputs) != 0)
-				chunk_take_over(task->id, resume_inputs_predecessor(inputs), table);
+			task_xact_commit();
+		}
+		/*
+		 * The chunks of the task that wrote the log dir are exact: this
+		 * task's now (its table position, the low watermark, may be none
+		 * while later chunks hold rows).
+		 */
+		if (d.action != RESUME_SKIP && resume_inputs_predecessor(inputs) != 0)
+		{
+			task_xact_begin();
+			chunk_take_over(task->id, resume_inputs_predecessor(inputs), table);
 			task_xact_commit();
 		}
 	}
@@ -813,6 +833,7 @@ task_run(TaskRow *task, bool helper)
 		if (checkpoint_stop_requested(task->id))
 		{
 			task_xact_commit();
+			MemoryContextSwitchTo(run_cxt);
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}
@@ -842,6 +863,7 @@ task_run(TaskRow *task, bool helper)
 		if (!with_source_retries(task, &conn, table, &claimed) ||
 			(claimed.table_done && !structure_run_ready(task->id, config, table)))
 		{
+			MemoryContextSwitchTo(run_cxt);
 			task_log(config, "INFO", "task %s stopped", task->name);
 			return "stopped";
 		}

@@ -90,6 +90,18 @@ set_scan_keys(Source *s, int nkeys)
 	MemoryContextSwitchTo(old);
 }
 
+/* Are t's columns those of info's select list, in its order? */
+static bool
+same_columns(const SourceTable *t, const PgTableInfo *info)
+{
+	if (t->ncolumns != info->ncols)
+		return false;
+	for (int i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i].name, info->col_names[i]) != 0)
+			return false;
+	return true;
+}
+
 /*
  * Start a COPY (SELECT ...) TO STDOUT of the scan's table: ordered by the
  * order key, after position after, at most chunk_limit rows.  The resume
@@ -118,7 +130,7 @@ start_copy(Source *s, char *const *after)
 	}
 
 	initStringInfo(&sql);
-	if (t->ncolumns == info->ncols)
+	if (same_columns(t, info))
 		appendStringInfo(&sql, "COPY (SELECT %s FROM %s", info->select_list, info->relation);
 	else
 	{

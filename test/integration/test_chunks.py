@@ -156,6 +156,9 @@ def test_mysql_chunked_copy(local, mysql_tables):
     assert one(local, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                       "WHERE conrelid = %s::regclass AND contype = 'p'", (f"{DB}.c",)) == \
         ("PRIMARY KEY (a, b)",)
+    for tb in total:
+        assert one(local, "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass "
+                          "AND contype = 'p'", (f"{DB}.{tb}",)) == (1,), tb
     assert position_lines(log_dir, "i")[-1].endswith('"order_col":"id","value":"20000"}')
     assert position_lines(log_dir, "k")[-1].endswith('"value":"1800000"}')
     assert '"order_key":' in position_lines(log_dir, "c")[-1]
@@ -312,6 +315,41 @@ def test_mysql_stop_resume_and_watermark(local, mysql_tables):
     drop_task_if_exists(local, task3)
 
 
+def test_mysql_take_over_chunks_of_the_log_dirs_writer(local, mysql_tables):
+    """A stopped chunked copy taken up by a new task resuming from its log
+    dir (same database): the new task takes its chunks as they are, the
+    same boundaries and positions, and copies what is left, every row
+    once; the old task may not resume any more."""
+    task = "it_chunk_old"
+    log_dir = fresh_dir(task)
+    fresh_target(local, ("i", "id int, v varchar(40), n int"), delay=0.02)
+    cfg = mysql_config(log_dir, 2000, parallel=2, batch=200, tb="i")
+    start(local, task, cfg)
+    deadline = time.time() + 60
+    while sum(st == "copying" and r > 0 for _, _, _, st, r in chunks(local, task, "i")) < 2:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    local_exec(local, f"SELECT ape_resume.stop_task('{task}')")
+    assert wait_state(local, task, 60) == "stopped"
+    before = chunks(local, task, "i")
+    task2 = "it_chunk_new"
+    drop_task_if_exists(local, task2)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (task2, cfg + "[resumer]\nresume_from_log=true\n"))
+    assert wait_state(local, task2, 120) == "finished"
+    assert one(local, f"SELECT count(*), count(DISTINCT id) FROM {DB}.i") == (20000, 20000)
+    assert_same(mysql_tables, local, "i", "id, v, n", "id")
+    after = chunks(local, task2, "i")
+    assert [(c, lo, hi) for c, lo, hi, _, _ in after] == [(c, lo, hi) for c, lo, hi, _, _ in before]
+    assert sum(r for *_, r in after) == 20000
+    with pytest.raises(psycopg2.Error) as e:
+        local_exec(local, f"SELECT ape_resume.resume_task('{task}')")
+    assert task2 in str(e.value)
+    drop_task_if_exists(local, task2)
+    drop_task_if_exists(local, task)
+
+
 @pytest.fixture
 def pg_tables(pgsrc):
     with pgsrc.cursor() as cur:
@@ -329,7 +367,12 @@ def pg_tables(pgsrc):
         cur.execute(f"CREATE TABLE {DB}.k (id int PRIMARY KEY, v int)")
         cur.execute(f"INSERT INTO {DB}.k SELECT g, g FROM generate_series(1, 18000) g")
         cur.execute(f"INSERT INTO {DB}.k SELECT 18000 + g * 891, g FROM generate_series(1, 2000) g")
-        cur.execute(f"ANALYZE {DB}.i, {DB}.s, {DB}.c, {DB}.k")
+        # every column in the key, in another order than the table's
+        cur.execute(f"CREATE TABLE {DB}.l (a int NOT NULL, b text COLLATE \"C\" NOT NULL, "
+                    f"PRIMARY KEY (b, a))")
+        cur.execute(f"INSERT INTO {DB}.l SELECT g, 'b' || lpad(((g * 7919) % 12000)::text, 5, '0') "
+                    f"FROM generate_series(1, 12000) g")
+        cur.execute(f"ANALYZE {DB}.i, {DB}.s, {DB}.c, {DB}.k, {DB}.l")
     return pgsrc
 
 
@@ -341,14 +384,20 @@ def test_pg_chunked_copy(local, pg_tables):
     start(local, task, config("pg", env("APE_PGSRC_URL"), log_dir, 3000, parallel=2))
     assert wait_state(local, task, 120) == "finished"
     for tb, cols, order, n in (("i", "id, v", "id", 20000), ("s", "k, x", "k", 12000),
-                               ("c", "a, b, x", "a, b", 15000), ("k", "id, v", "id", 20000)):
+                               ("c", "a, b, x", "a, b", 15000), ("k", "id, v", "id", 20000),
+                               ("l", "a, b", "b, a", 12000)):
         with pg_tables.cursor() as cur:
             cur.execute(f"SELECT {cols} FROM {DB}.{tb} ORDER BY {order}")
             want = [tuple(r) for r in cur.fetchall()]
         assert rows(local, f"SELECT {cols} FROM {DB}.{tb} ORDER BY {order}") == want
         cs = chunks(local, task, tb)
         assert len(cs) >= 2 and sum(r for *_, r in cs) == n, (tb, cs)
+        # the keys of every table it created, whichever chunk ended last
+        assert one(local, "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass "
+                          "AND contype = 'p'", (f"{DB}.{tb}",)) == (1,), tb
     assert max(r for *_, r in chunks(local, task, "k")) < 20000 * 0.4
+    # l is cut on b, its key's first column
+    assert all(lo is None or lo.startswith("b") for _, lo, _, _, _ in chunks(local, task, "l"))
     drop_task_if_exists(local, task)
 
 
