@@ -128,6 +128,28 @@ def run_mongo_file(path):
     return [l for l in out.stdout.splitlines() if l.startswith("SKIPPED-TYPE")]
 
 
+def one(conn, sql, args=None):
+    """The first row of a query (a tuple), or None."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        row = cur.fetchone()
+        return tuple(row) if row is not None else None
+
+
+def rows(conn, sql, args=None):
+    """Every row of a query, as tuples."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def execute(conn, *sqls):
+    """Run statements without parameters, in order (pymysql or psycopg2)."""
+    with conn.cursor() as cur:
+        for sql in sqls:
+            cur.execute(sql)
+
+
 def fresh_dir(name):
     """An empty log dir under the shared folder, writable by the workers."""
     d = os.path.join(env("APE_SHARED_DIR"), name)

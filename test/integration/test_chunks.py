@@ -13,33 +13,10 @@ import time
 import psycopg2
 import pytest
 
-from conftest import connect_local, env, fresh_dir, start, wait_state, drop_task_if_exists
+from conftest import (connect_local, drop_task_if_exists, env, execute, fresh_dir, one, rows,
+                      start, wait_state)
 
 DB = "it_chunk"
-
-
-def mysql_exec(conn, *sqls):
-    with conn.cursor() as cur:
-        for sql in sqls:
-            cur.execute(sql)
-
-
-def local_exec(conn, *sqls):
-    with conn.cursor() as cur:
-        for sql in sqls:
-            cur.execute(sql)
-
-
-def one(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
-
-
-def rows(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return [tuple(r) for r in cur.fetchall()]
 
 
 def config(db_type, url, log_dir, split, parallel=2, batch=500, extra="", tb=None):
@@ -67,12 +44,12 @@ def mysql_config(log_dir, split, **kw):
 def fresh_target(local, *tables, delay=0.002):
     """An empty target schema; tables given as (name, columns) are created
     without keys and slowed down (delay seconds a batch)."""
-    local_exec(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE", f"CREATE SCHEMA {DB}")
+    execute(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE", f"CREATE SCHEMA {DB}")
     if tables:
-        local_exec(local, f"CREATE FUNCTION {DB}.slow() RETURNS trigger LANGUAGE plpgsql"
+        execute(local, f"CREATE FUNCTION {DB}.slow() RETURNS trigger LANGUAGE plpgsql"
                           f" AS $$BEGIN PERFORM pg_sleep({delay}); RETURN NULL; END$$")
     for name, cols in tables:
-        local_exec(local, f"CREATE TABLE {DB}.{name} ({cols})",
+        execute(local, f"CREATE TABLE {DB}.{name} ({cols})",
                    f"CREATE TRIGGER slow AFTER INSERT ON {DB}.{name}"
                    f" FOR EACH STATEMENT EXECUTE FUNCTION {DB}.slow()")
 
@@ -101,7 +78,7 @@ def position_lines(log_dir, tb):
 def mysql_tables(mysql_admin):
     """i: an integer key; s: a text key; c: a composite key led by text;
     k: skewed, 90% of the rows in 1% of the key range."""
-    mysql_exec(mysql_admin,
+    execute(mysql_admin,
                f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", f"USE {DB}",
                "CREATE TABLE i (id int PRIMARY KEY, v varchar(40) NOT NULL, n int NULL)",
                "INSERT INTO i SELECT seq, concat('v', seq), IF(seq % 7 = 0, NULL, seq * 3) "
@@ -185,7 +162,7 @@ def test_mysql_empty_chunk(local, mysql_tables):
     assert len(cs) == 10
     # one worker takes the chunks in order: the last one is not started yet
     last_lo = int(cs[-1][1])
-    mysql_exec(mysql_tables, f"DELETE FROM {DB}.i WHERE id >= {last_lo}")
+    execute(mysql_tables, f"DELETE FROM {DB}.i WHERE id >= {last_lo}")
     assert cs[-1][3] == "pending"
     assert wait_state(local, task, 120) == "finished"
     assert_same(mysql_tables, local, "i", "id, v, n", "id")
@@ -207,6 +184,15 @@ def wait_chunks_running(local, task, n, min_rows, timeout=60):
             return
         time.sleep(0.01)
     raise AssertionError(f"{task}: {n} chunks never ran at once")
+
+
+def wait_two_chunks_begun(local, task):
+    """Wait until two chunks of table i are being copied, each with rows
+    committed (the higher one's are past the table's low watermark)."""
+    deadline = time.time() + 60
+    while sum(st == "copying" and r > 0 for _, _, _, st, r in chunks(local, task, "i")) < 2:
+        assert time.time() < deadline, f"{task}: two chunks never began at once"
+        time.sleep(0.01)
 
 
 def worker_pids(local, task):
@@ -264,7 +250,7 @@ def test_mysql_stop_resume_and_watermark(local, mysql_tables):
     fresh_target(local, ("i", "id int, v varchar(40), n int"))
     start(local, task, mysql_config(log_dir, 2000, parallel=2, batch=200, tb="i"))
     wait_chunks_running(local, task, 2, 3000)
-    local_exec(local, f"SELECT ape_resume.stop_task('{task}')")
+    execute(local, f"SELECT ape_resume.stop_task('{task}')")
     assert wait_state(local, task, 60) == "stopped"
     cs = chunks(local, task, "i")
     assert any(st != "finished" for _, _, _, st, _ in cs)
@@ -281,7 +267,7 @@ def test_mysql_stop_resume_and_watermark(local, mysql_tables):
                        "AND kind = 'chunk'", (task,))
     assert len(plan) == len(cs)
     assert sum(a == "skip" for _, a in plan) == sum(st == "finished" for _, _, _, st, _ in cs)
-    local_exec(local, f"SELECT ape_resume.resume_task('{task}')")
+    execute(local, f"SELECT ape_resume.resume_task('{task}')")
     assert wait_state(local, task, 120) == "finished"
     assert_same(mysql_tables, local, "i", "id, v, n", "id")
     drop_task_if_exists(local, task)
@@ -291,22 +277,18 @@ def test_mysql_stop_resume_and_watermark(local, mysql_tables):
     log_dir2 = fresh_dir(task2)
     fresh_target(local, ("i", "id int, v varchar(40), n int"), delay=0.02)
     start(local, task2, mysql_config(log_dir2, 2000, parallel=2, batch=200, tb="i"))
-    # two chunks with rows committed: the higher one's are past the watermark
-    deadline = time.time() + 60
-    while sum(st == "copying" and r > 0 for _, _, _, st, r in chunks(local, task2, "i")) < 2:
-        assert time.time() < deadline
-        time.sleep(0.01)
-    local_exec(local, f"SELECT ape_resume.stop_task('{task2}')")
+    wait_two_chunks_begun(local, task2)
+    execute(local, f"SELECT ape_resume.stop_task('{task2}')")
     assert wait_state(local, task2, 60) == "stopped"
     copied = one(local, f"SELECT count(*) FROM {DB}.i")[0]
     mark = int(position_lines(log_dir2, "i")[-1].rsplit('"value":"', 1)[1].split('"')[0])
     # rows past the watermark, copied by later chunks, are in the target
     assert one(local, f"SELECT count(*) FROM {DB}.i WHERE id > %s", (mark,))[0] > 0
-    local_exec(local, f"SELECT ape_resume.drop_task('{task2}')")
+    execute(local, f"SELECT ape_resume.drop_task('{task2}')")
     task3 = "it_chunk_file2"
     drop_task_if_exists(local, task3)
     cfg = mysql_config(log_dir2, 2000, parallel=2, batch=200, tb="i") + "[resumer]\nresume_from_log=true\n"
-    local_exec(local, "SELECT ape_resume.start_task(%s, %s)" % ("'" + task3 + "'", "$c$" + cfg + "$c$"))
+    execute(local, "SELECT ape_resume.start_task(%s, %s)" % ("'" + task3 + "'", "$c$" + cfg + "$c$"))
     assert wait_state(local, task3, 120) == "finished"
     assert one(local, f"SELECT count(*), count(DISTINCT id) FROM {DB}.i") == (20000, 20000)
     assert_same(mysql_tables, local, "i", "id, v, n", "id")
@@ -325,11 +307,8 @@ def test_mysql_take_over_chunks_of_the_log_dirs_writer(local, mysql_tables):
     fresh_target(local, ("i", "id int, v varchar(40), n int"), delay=0.02)
     cfg = mysql_config(log_dir, 2000, parallel=2, batch=200, tb="i")
     start(local, task, cfg)
-    deadline = time.time() + 60
-    while sum(st == "copying" and r > 0 for _, _, _, st, r in chunks(local, task, "i")) < 2:
-        assert time.time() < deadline
-        time.sleep(0.01)
-    local_exec(local, f"SELECT ape_resume.stop_task('{task}')")
+    wait_two_chunks_begun(local, task)
+    execute(local, f"SELECT ape_resume.stop_task('{task}')")
     assert wait_state(local, task, 60) == "stopped"
     before = chunks(local, task, "i")
     task2 = "it_chunk_new"
@@ -344,7 +323,7 @@ def test_mysql_take_over_chunks_of_the_log_dirs_writer(local, mysql_tables):
     assert [(c, lo, hi) for c, lo, hi, _, _ in after] == [(c, lo, hi) for c, lo, hi, _, _ in before]
     assert sum(r for *_, r in after) == 20000
     with pytest.raises(psycopg2.Error) as e:
-        local_exec(local, f"SELECT ape_resume.resume_task('{task}')")
+        execute(local, f"SELECT ape_resume.resume_task('{task}')")
     assert task2 in str(e.value)
     drop_task_if_exists(local, task2)
     drop_task_if_exists(local, task)

@@ -19,7 +19,8 @@ import psycopg2.errors
 import pymysql
 import pytest
 
-from conftest import connect_local, drop_task_if_exists, env, fresh_dir, start, wait_state
+from conftest import connect_local, drop_task_if_exists, env, fresh_dir, one, start, wait_state
+from conftest import rows as all_rows
 
 
 # --- helpers ------------------------------------------------------------------
@@ -64,18 +65,6 @@ def my_insert(db, sql, args=None):
             return cur.lastrowid
     finally:
         conn.close()
-
-
-def one(local, sql, args=None):
-    with local.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
-
-
-def all_rows(local, sql, args=None):
-    with local.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 def run(local, sql, args=None):

@@ -19,7 +19,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import env, fresh_dir, wait_state, drop_task_if_exists, connect_local
+from conftest import env, fresh_dir, wait_state, drop_task_if_exists, connect_local, one, rows
 
 SCHEMA = "it_st_pg"
 
@@ -86,18 +86,6 @@ do_dbs={SCHEMA}
 [runtime]
 log_dir={log_dir}
 """
-
-
-def one(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
-
-
-def rows(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 def dump(url_args, tb):
