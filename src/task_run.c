@@ -745,7 +745,7 @@ launch_helpers(TaskRow *task, TaskConfig *config)
 		started++;
 	task_xact_commit();
 	if (wanted > 0)
-		task_log(config, "INFO", "task %s: %d tables at once%s", task->name, started + 1,
+		task_log(config, "INFO", "task %s: %d workers at once%s", task->name, started + 1,
 				 started < wanted ? " (no more free workers: ape_resume.max_workers or max_worker_processes)" : "");
 }
 
