@@ -7,7 +7,8 @@ EXTENSION = ape_resume
 MODULE_big = ape_resume
 DATA = sql/ape_resume--0.1.0.sql sql/ape_resume--0.1.0--0.2.0.sql \
 	sql/ape_resume--0.2.0--0.3.0.sql sql/ape_resume--0.3.0--0.4.0.sql \
-	sql/ape_resume--0.4.0--0.5.0.sql sql/ape_resume--0.5.0--0.6.0.sql
+	sql/ape_resume--0.4.0--0.5.0.sql sql/ape_resume--0.5.0--0.6.0.sql \
+	sql/ape_resume--0.6.0--0.7.0.sql
 PGFILEDESC = "ape_resume - resumable table copies into PostgreSQL"
 
 OBJS = \
@@ -39,6 +40,7 @@ OBJS = \
 	src/structure_types.o \
 	src/structure_run.o \
 	src/chunk.o \
+	src/check.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \

@@ -151,9 +151,9 @@ catalog_task_insert(const char *name, const char *config_text,
 					const TaskConfig *config)
 {
 	CatalogUser cu;
-	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID};
-	Datum		args[7];
-	char		nulls[7] = "      ";
+	Oid			argtypes[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, TEXTOID};
+	Datum		args[8];
+	char		nulls[9] = "        ";
 	bool		isnull;
 	int64		id;
 	int			rc;
@@ -184,12 +184,14 @@ catalog_task_insert(const char *name, const char *config_text,
 	args[5] = ObjectIdGetDatum(cu.save_userid);
 	args[6] = config->task_id ? CStringGetTextDatum(config->task_id) : (Datum) 0;
 	nulls[6] = config->task_id ? ' ' : 'n';
+	args[7] = CStringGetTextDatum(config->check ? "check" : "copy");
+	nulls[7] = ' ';
 	rc = SPI_execute_with_args("INSERT INTO ape_resume.task "
-							   "(name, config, db_type, source_url, log_dir, owner, database, task_id) "
+							   "(name, config, db_type, source_url, log_dir, owner, database, task_id, kind) "
 							   "VALUES ($1, $2, $3, $4, $5, $6, "
-							   "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()), $7) "
+							   "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()), $7, $8) "
 							   "RETURNING id",
-							   7, argtypes, args, nulls, false, 1);
+							   8, argtypes, args, nulls, false, 1);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not insert into ape_resume.task: %s", SPI_result_code_string(rc));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

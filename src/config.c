@@ -52,6 +52,15 @@ typedef enum ConfigKeyKind
 	CK_MAX_MBPS,
 	CK_PIPELINE_MAX_RPS,
 	CK_SINK_TYPE,
+	CK_CHECK_BATCH,
+	CK_CHECK_SAMPLE_PERCENT,
+	CK_CHECK_FULL_ROW,
+	CK_CHECK_REVISE_SQL,
+	CK_CHECK_REVISE_FULL_ROW,
+	CK_CHECK_LOG_DIR,
+	CK_CHECK_LOG_MAX_ROWS,
+	CK_CHECK_OUTPUT_TYPE,
+	CK_SAMPLE_INTERVAL,
 	CK_SINK_BATCH,
 	CK_DO_DBS,
 	CK_IGNORE_DBS,
@@ -116,6 +125,7 @@ static const ConfigKey config_keys[] = {
 	{"extractor", "max_connections", CK_NO_EFFECT, "Each worker holds one source connection."},
 	{"extractor", "connection_timeout_secs", CK_NO_EFFECT, NULL},
 	{"extractor", "app_name", CK_NO_EFFECT, NULL},
+	{"extractor", "sample_interval", CK_SAMPLE_INTERVAL},
 	{"extractor", "is_direct_connection", CK_NO_EFFECT, NULL},
 	{"extractor", "heartbeat_interval_secs", CK_NO_EFFECT, CDC_ONLY},
 	{"extractor", "keepalive_interval_secs", CK_NO_EFFECT, CDC_ONLY},
@@ -208,9 +218,25 @@ static const ConfigKey config_keys[] = {
 	{"resumer", "is_direct_connection", CK_NO_EFFECT, CATALOG_POSITIONS},
 	{"resumer", "max_connections", CK_NO_EFFECT, CATALOG_POSITIONS},
 	{"processor", "lua_code_file", CK_LUA_CODE_FILE},
-	{"checker", NULL, CK_NO_EFFECT, "It matters only for check tasks ([sinker] sink_type=check)."},
+	/* check tasks ([sinker] sink_type=check): both generations of ape-dts */
+	{"checker", "batch_size", CK_CHECK_BATCH},
+	{"checker", "sample_percent", CK_CHECK_SAMPLE_PERCENT},
+	{"checker", "output_full_row", CK_CHECK_FULL_ROW},
+	{"checker", "output_revise_sql", CK_CHECK_REVISE_SQL},
+	{"checker", "revise_match_full_row", CK_CHECK_REVISE_FULL_ROW},
+	{"checker", "check_log_dir", CK_CHECK_LOG_DIR},
+	{"checker", "check_log_max_rows", CK_CHECK_LOG_MAX_ROWS},
+	{"checker", "check_log_file_size", CK_NO_EFFECT, "The check logs are capped by check_log_max_rows."},
+	{"checker_output", "output_full_row", CK_CHECK_FULL_ROW},
+	{"checker_output", "output_revise_sql", CK_CHECK_REVISE_SQL},
+	{"checker_output", "revise_match_full_row", CK_CHECK_REVISE_FULL_ROW},
+	{"checker_output", "check_log_dir", CK_CHECK_LOG_DIR},
+	{"checker_output", "check_log_max_rows", CK_CHECK_LOG_MAX_ROWS},
+	{"checker_output", "check_log_file_size", CK_NO_EFFECT, "The check logs are capped by check_log_max_rows."},
+	{"checker_output", "output_type", CK_CHECK_OUTPUT_TYPE},
+	{"checker", NULL, CK_NO_EFFECT, "It matters only for change data capture or a checker of its own."},
 	{"checker_cdc", NULL, CK_NO_EFFECT, CDC_ONLY},
-	{"checker_output", NULL, CK_NO_EFFECT, "It matters only for check tasks ([sinker] sink_type=check)."},
+	{"checker_output", NULL, CK_NO_EFFECT, "ape_resume writes the check logs to files only."},
 	{"metacenter", NULL, CK_NO_EFFECT, CDC_ONLY},
 	{"data_marker", NULL, CK_NO_EFFECT, CDC_ONLY},
 	{"tracing", NULL, CK_NO_EFFECT, NULL},
@@ -545,6 +571,34 @@ task_name_check(const char *task_name)
 					 errdetail("A task name names its default log directory: it may not contain \"/\" or control characters.")));
 }
 
+/*
+ * What a check task may not do, and its defaults: it compares, so it
+ * copies nothing and makes no schema; it resumes from its own catalog.
+ */
+static void
+check_config_finish(TaskConfig *config)
+{
+	if (config->db_type == SOURCE_MONGO)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("sink_type \"check\" in section [sinker] is not supported for a MongoDB source yet"),
+				 errdetail("Check tasks compare MySQL and PostgreSQL tables.")));
+	if (config->parallel_chunk)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("parallel_type \"chunk\" in section [extractor] is not supported for a check task yet"),
+				 errhint("Set parallel_type=table: a check compares each table with one worker, several tables at once.")));
+	if (config->resume_from_log || config->resume_config_file != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a check task does not resume from log files"),
+				 errdetail("It resumes from its own catalog positions (resume_task)."),
+				 errhint("Leave out resume_from_log, resume_type=from_log and resume_config_file in section [resumer].")));
+	if (config->check_batch > 0)
+		config->checkpoint_rows = config->check_batch;
+	config->do_structures = 0;
+}
+
 TaskConfig *
 task_config_parse(const char *text, const char *task_name)
 {
@@ -553,6 +607,7 @@ task_config_parse(const char *text, const char *task_name)
 	const IniItem *db_type_item = NULL;
 	const IniItem *url_item = NULL;
 	const IniItem *extract_parallel = NULL;
+	List	   *check_items = NIL;	/* the checker's keys, given */
 	const IniItem *tb_parallel = NULL;
 	const IniItem *max_rps = NULL;
 	const IniItem *pipeline_max_rps = NULL;
@@ -591,6 +646,8 @@ task_config_parse(const char *text, const char *task_name)
 	config->log_level = pstrdup("info");
 	config->do_structures = STRUCT_ALL;
 	config->split_rows = DEFAULT_SPLIT_ROWS;
+	config->check_sample_percent = 100;
+	config->check_log_max_rows = DEFAULT_CHECK_LOG_ROWS;
 
 	foreach(lc, items)
 	{
@@ -623,6 +680,8 @@ task_config_parse(const char *text, const char *task_name)
 			continue;
 		}
 
+		if (key->kind >= CK_CHECK_BATCH && key->kind <= CK_CHECK_OUTPUT_TYPE && item->value[0] != '\0')
+			check_items = lappend(check_items, item);
 		switch (key->kind)
 		{
 			case CK_NO_EFFECT:
@@ -712,12 +771,51 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_SINK_TYPE:
 				if (strcmp(item->value, "check") == 0)
+					config->check = true;
+				else if (item->value[0] != '\0' && strcmp(item->value, "write") != 0)
+					bad_value(item, "Expected write (copy the rows into the local database) or check (compare them).");
+				break;
+			case CK_CHECK_BATCH:
+				if (item->value[0] != '\0')
+					config->check_batch = parse_int(item, 1, MAX_BATCH_ROWS);
+				break;
+			case CK_CHECK_SAMPLE_PERCENT:
+				if (item->value[0] != '\0')
+					config->check_sample_percent = parse_int(item, 1, 100);
+				break;
+			case CK_CHECK_FULL_ROW:
+				if (item->value[0] != '\0')
+					config->check_full_row = parse_bool_value(item);
+				break;
+			case CK_CHECK_REVISE_SQL:
+				if (item->value[0] != '\0')
+					config->check_revise_sql = parse_bool_value(item);
+				break;
+			case CK_CHECK_REVISE_FULL_ROW:
+				if (item->value[0] != '\0' && parse_bool_value(item))
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("sink_type \"check\" in section [sinker] is not supported"),
-							 errdetail("ape_resume runs copy tasks only.")));
-				if (item->value[0] != '\0' && strcmp(item->value, "write") != 0)
-					bad_value(item, "Expected write: the rows are written into the local database.");
+							 errmsg("revise_match_full_row in section [%s] is not supported", item->section),
+							 errdetail("The repair statements of sql.log find a row by its key.")));
+				break;
+			case CK_CHECK_LOG_DIR:
+				if (item->value[0] != '\0')
+					config->check_log_dir = resolve_dir_value(item);
+				break;
+			case CK_CHECK_LOG_MAX_ROWS:
+				if (item->value[0] != '\0')
+					config->check_log_max_rows = parse_int(item, 1, INT_MAX);
+				break;
+			case CK_CHECK_OUTPUT_TYPE:
+				if (item->value[0] != '\0' && strcmp(item->value, "logs") != 0)
+					bad_value(item, "Expected logs: ape_resume writes the check logs to files.");
+				break;
+			case CK_SAMPLE_INTERVAL:
+				if (item->value[0] != '\0' && strcmp(item->value, "1") != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("sample_interval in section [extractor] is not supported"),
+							 errhint("Use sample_percent in section [checker]: a sample by the hash of the key, the same in every run.")));
 				break;
 			case CK_SINK_BATCH:
 				if (item->value[0] != '\0')
@@ -878,6 +976,21 @@ task_config_parse(const char *text, const char *task_name)
 				 errhint("Set do_dbs or do_tbs in section [filter], for example do_dbs=* for every database.")));
 
 	config->checkpoint_rows = sink_batch > 0 ? sink_batch : config->extract_batch_size;
+	if (config->check)
+		check_config_finish(config);
+	else
+	{
+		/* a copy: the checker's keys are checked, and do nothing */
+		foreach(lc, check_items)
+		{
+			IniItem    *item = lfirst(lc);
+
+			ereport(NOTICE,
+					(errmsg("key \"%s\" in section [%s] has no effect in ape_resume",
+							item->key, item->section),
+					 errdetail("It matters only for check tasks ([sinker] sink_type=check).")));
+		}
+	}
 	if (config->log_dir == NULL)
 		config->log_dir = ape_resolve_path(task_name);
 	if (config->resume_log_dir == NULL)

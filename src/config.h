@@ -36,6 +36,9 @@ typedef enum SslMode
 #define STRUCT_TYPE			0x20	/* a PostgreSQL source's own types, generated columns */
 #define STRUCT_ALL			0x3f
 
+/* [checker_output] check_log_max_rows by default (ape-dts's) */
+#define DEFAULT_CHECK_LOG_ROWS	1000
+
 /* parallel_type=chunk without split_tables_larger_than: tables above this */
 #define DEFAULT_SPLIT_ROWS	100000
 
@@ -73,6 +76,14 @@ typedef struct TaskConfig
 	char	   *resume_log_dir; /* absolute */
 	char	   *resume_config_file; /* absolute, or NULL */
 	int			do_structures;	/* [filter] do_structures: STRUCT_* bits */
+	/* a check task ([sinker] sink_type=check, check.h) */
+	bool		check;
+	int			check_batch;	/* [checker] batch_size, 0: the copy's batch */
+	int			check_sample_percent;	/* 1 .. 100: rows compared, by key hash */
+	bool		check_full_row; /* output_full_row: src_row / dst_row */
+	bool		check_revise_sql;	/* output_revise_sql: sql.log */
+	int			check_log_max_rows; /* lines of each check log at most */
+	char	   *check_log_dir;	/* absolute; NULL: <log_dir>/check */
 	bool		structure_conflict_ignore;	/* [sinker] conflict_policy=ignore */
 } TaskConfig;
 

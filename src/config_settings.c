@@ -129,6 +129,7 @@ task_config_settings(const TaskConfig *c)
 					: psprintf(INT64_FORMAT, c->split_rows));
 	l = add_setting(l, "extractor", "max_rps", psprintf("%d", c->max_rps));
 	l = add_setting(l, "extractor", "max_mbps", psprintf("%d", c->max_mbps));
+	l = add_setting(l, "sinker", "sink_type", pstrdup(c->check ? "check" : "write"));
 	l = add_setting(l, "sinker", "batch_size", psprintf("%d", c->checkpoint_rows));
 	l = add_setting(l, "sinker", "conflict_policy",
 					pstrdup(c->structure_conflict_ignore ? "ignore" : "interrupt"));
@@ -145,6 +146,16 @@ task_config_settings(const TaskConfig *c)
 	l = add_setting(l, "router", "tb_map", psprintf("%d entries", list_length(c->filter.tb_map)));
 	l = add_setting(l, "router", "col_map",
 					table_rules_to_string(c->filter.table_rules, TABLE_RULE_COL_MAP));
+	if (c->check)
+	{
+		l = add_setting(l, "checker", "batch_size", psprintf("%d", c->checkpoint_rows));
+		l = add_setting(l, "checker", "sample_percent", psprintf("%d", c->check_sample_percent));
+		l = add_setting(l, "checker_output", "output_full_row", pstrdup(c->check_full_row ? "true" : "false"));
+		l = add_setting(l, "checker_output", "output_revise_sql", pstrdup(c->check_revise_sql ? "true" : "false"));
+		l = add_setting(l, "checker_output", "check_log_dir",
+						c->check_log_dir ? pstrdup(c->check_log_dir) : psprintf("%s/check", c->log_dir));
+		l = add_setting(l, "checker_output", "check_log_max_rows", psprintf("%d", c->check_log_max_rows));
+	}
 	l = add_setting(l, "parallelizer", "parallel_size", psprintf("%d", c->parallel_size));
 	l = add_setting(l, "pipeline", "checkpoint_interval_secs", psprintf("%d", c->checkpoint_interval_secs));
 	l = add_setting(l, "pipeline", "buffer_size", psprintf("%d", c->buffer_size));

@@ -15,7 +15,7 @@
  * need_write).  action completes "permission denied to ...".
  */
 /* The catalog version (extversion) this library reads and writes. */
-#define APE_CATALOG_VERSION "0.6.0"
+#define APE_CATALOG_VERSION "0.7.0"
 
 extern void check_file_privileges(const char *action, bool need_write);
 

@@ -25,6 +25,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "check.h"
 #include "checkpoint.h"
 #include "chunk.h"
 #include "config.h"
@@ -55,6 +56,23 @@ typedef struct BatchFeed
 
 /* The worker's share of [extractor] max_rps and max_mbps, for all its tables. */
 static RateLimit worker_rate;
+
+void
+task_rate_batch(int64 task_id, const TaskConfig *config)
+{
+	/*
+	 * No more workers can read at once than parallel_size and the units
+	 * left, which only ever decrease.
+	 */
+	if (rate_limit_active(&worker_rate))
+		rate_limit_share(&worker_rate, Min(config->parallel_size, checkpoint_tables_left(task_id)));
+}
+
+void
+task_rate_row(int64 bytes)
+{
+	rate_limit_row(&worker_rate, bytes);
+}
 
 /* May the batch take another row? */
 static bool
@@ -325,13 +343,7 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		}
 		feed.rows = 0;
 		feed.exhausted = false;
-		/*
-		 * The rate limits' share: no more workers can copy at once than
-		 * parallel_size and the tables left, which only ever decrease.
-		 */
-		if (rate_limit_active(&worker_rate))
-			rate_limit_share(&worker_rate,
-							 Min(config->parallel_size, checkpoint_tables_left(task->id)));
+		task_rate_batch(task->id, config);
 		if (table->nkeys > 0)
 		{
 			feed.limit = config->checkpoint_rows;
@@ -550,7 +562,9 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 						 errdetail("The task's position is on %s, the table's order key is now %s.",
 								   claimed->key_cols ? order_key_values_text(claimed->nkey_cols, claimed->key_cols) : "no key",
 								   table->nkeys > 0 ? order_key_names_text(table) : "none")));
-			if (table)
+			if (table && conn->config->check)
+				done = check_table(task, conn->config, conn->ops, conn->source, table, claimed);
+			else if (table)
 				done = copy_table(task, conn->config, conn->ops, conn->source, table, claimed);
 		}
 		PG_CATCH();
@@ -612,7 +626,9 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	int			n;
 
 	task_xact_begin();
-	resume_repair_logs(config, task->id, tables);
+	/* a check writes no position.log: its positions are the catalog's */
+	if (!config->check)
+		resume_repair_logs(config, task->id, tables);
 	inputs = resume_inputs_load(config, task->id, RESUME_LOG);
 
 	/*
@@ -664,7 +680,7 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			checkpoint_mark_skipped(task->id, table);
 			task_xact_commit();
 			/* keep this log dir's finished.log complete for a later resume */
-			if (!(d.origin == ORIGIN_FINISHED_LOG &&
+			if (!config->check && !(d.origin == ORIGIN_FINISHED_LOG &&
 				  strcmp(config->resume_log_dir, config->log_dir) == 0) &&
 				!(d.origin == ORIGIN_CATALOG && d.own))
 				checkpoint_log_finished(config, table);
@@ -722,7 +738,7 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	}
 
 	/* what the task does not copy of its schemas, listed once */
-	if (ops->list_schema_objects)
+	if (ops->list_schema_objects && !config->check)
 	{
 		task_xact_begin();
 		structure_register(task->id, config, NULL, NULL, NULL, NULL,
@@ -762,6 +778,20 @@ find_table(List *tables, const char *schema, const char *tb)
 			return table;
 	}
 	return NULL;
+}
+
+/*
+ * A worker's run ends: a check's logs are written from the catalog (the
+ * last worker to end leaves them complete).
+ */
+static const char *
+run_end(TaskRow *task, TaskConfig *config, const char *state)
+{
+	if (config->check)
+		check_write_logs(task, config);
+	if (strcmp(state, "stopped") == 0)
+		task_log(config, "INFO", "task %s stopped", task->name);
+	return state;
 }
 
 const char *
@@ -834,8 +864,7 @@ task_run(TaskRow *task, bool helper)
 		{
 			task_xact_commit();
 			MemoryContextSwitchTo(run_cxt);
-			task_log(config, "INFO", "task %s stopped", task->name);
-			return "stopped";
+			return run_end(task, config, "stopped");
 		}
 		got = task_state_claim_table(task->id, &claimed);
 		task_xact_commit();
@@ -864,20 +893,17 @@ task_run(TaskRow *task, bool helper)
 			(claimed.table_done && !structure_run_ready(task->id, config, table)))
 		{
 			MemoryContextSwitchTo(run_cxt);
-			task_log(config, "INFO", "task %s stopped", task->name);
-			return "stopped";
+			return run_end(task, config, "stopped");
 		}
 	}
 	MemoryContextSwitchTo(run_cxt);
 	MemoryContextDelete(claim_cxt);
 	/* the objects that wait for other tables: whoever finishes last makes them */
 	if (!structure_run_ready(task->id, config, NULL))
-	{
-		task_log(config, "INFO", "task %s stopped", task->name);
-		return "stopped";
-	}
+		return run_end(task, config, "stopped");
 	structure_check_failed(task->id, config);
 	if (!helper)
-		task_log(config, "INFO", "task %s: every table is copied or taken by a worker", task->name);
-	return "finished";
+		task_log(config, "INFO", "task %s: every table is %s or taken by a worker", task->name,
+				 config->check ? "checked" : "copied");
+	return run_end(task, config, "finished");
 }

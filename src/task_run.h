@@ -10,6 +10,7 @@
 #define APE_TASK_RUN_H
 
 #include "catalog.h"
+#include "config.h"
 #include "source.h"
 
 /*
@@ -25,6 +26,13 @@ extern const char *task_run(TaskRow *task, bool helper);
  */
 extern void task_xact_begin(void);
 extern void task_xact_commit(void);
+
+/*
+ * The task's [extractor] max_rps and max_mbps, shared by its workers: at
+ * the start of a batch (in a transaction), then for each row read.
+ */
+extern void task_rate_batch(int64 task_id, const TaskConfig *config);
+extern void task_rate_row(int64 bytes);
 
 /* The source implementation for a db_type (ERROR when not built in). */
 extern const SourceOps *source_ops_for(SourceKind kind);

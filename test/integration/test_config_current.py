@@ -167,6 +167,28 @@ def test_parallel_size_precedence_as_ape_dts(local):
     assert size("[runtime]\ntb_parallel_size=5\n[extractor]\nparallel_size=") == "1"
 
 
+def test_check_task_keys(local):
+    """sink_type=check and both generations of the checker's keys."""
+    rows, _ = parse(local, base(extra="[sinker]\nsink_type=check\n[checker]\nbatch_size=50\n"
+                                      "sample_percent=20\noutput_full_row=true\ncheck_log_max_rows=7"))
+    assert rows[("sinker", "sink_type")] == "check"
+    assert rows[("checker", "batch_size")] == "50"
+    assert rows[("checker", "sample_percent")] == "20"
+    assert rows[("checker_output", "output_full_row")] == "true"
+    assert rows[("checker_output", "output_revise_sql")] == "false"
+    assert rows[("checker_output", "check_log_max_rows")] == "7"
+    assert rows[("checker_output", "check_log_dir")].endswith("/check")
+    rows, _ = parse(local, base(extra="[sinker]\nsink_type=check\n[checker_output]\n"
+                                      "output_revise_sql=true\ncheck_log_dir=/tmp/chk"))
+    assert rows[("checker_output", "output_revise_sql")] == "true"
+    assert rows[("checker_output", "check_log_dir")] == "/tmp/chk"
+    rows, _ = parse(local, base())
+    assert rows[("sinker", "sink_type")] == "write"
+    assert ("checker", "batch_size") not in rows
+    err = parse_error(local, base("mongo", extra="[sinker]\nsink_type=check"))
+    assert 'sink_type "check" in section [sinker] is not supported for a MongoDB source yet' in err
+
+
 def test_parallel_type_chunk(local):
     """parallel_type=chunk and the threshold, in rows (default 100000) or
     with a size unit; parallel_type=table turns chunks off again."""
@@ -204,7 +226,9 @@ def test_resume_type_from_target_keeps_to_the_catalog(local):
     ("[extractor]\nsplit_tables_larger_than=99999999999TB", 'invalid value "99999999999TB" for key "split_tables_larger_than" in section [extractor]'),
     ("[extractor]\nssl_mode=prefer", 'invalid value "prefer" for key "ssl_mode" in section [extractor]'),
     ("[extractor]\nmax_mbps=5000", 'invalid value "5000" for key "max_mbps" in section [extractor]'),
-    ("[sinker]\nsink_type=check", 'sink_type "check" in section [sinker] is not supported'),
+    ("[sinker]\nsink_type=check\n[extractor]\nparallel_type=chunk",
+     'parallel_type "chunk" in section [extractor] is not supported for a check task yet'),
+    ("[checker_output]\noutput_type=s3", 'invalid value "s3" for key "output_type" in section [checker_output]'),
     ("[sinker]\nsink_type=dummy", 'invalid value "dummy" for key "sink_type" in section [sinker]'),
     ("[processor]\nlua_code_file=./a.lua", 'key "lua_code_file" in section [processor] is not supported'),
     ("[filter]\nwhere_conditions=json:[{\"db\":\"d\",\"tb\":\"t\",\"condition\":\"1=1; DROP TABLE t\"}]",

@@ -1,5 +1,5 @@
 """ALTER EXTENSION ape_resume UPDATE keeps users' tasks, the way a user
-upgrades: an earlier release (0.1.0 to 0.5.0, each built from this
+upgrades: an earlier release (0.1.0 to 0.6.0, each built from this
 repository's history) is installed and runs a finished task, a failed one
 and one that failed mid-table with a committed position; then this build
 is installed, the catalog is updated, and the tasks are intact, visible,
@@ -43,7 +43,7 @@ def git(*args):
                           text=True).stdout
 
 
-CURRENT = "0.6.0"
+CURRENT = "0.7.0"
 
 
 def previous_release(version):
@@ -71,7 +71,7 @@ def install(src):
         subprocess.run(["bash", testbed, "start", "local"], check=True, capture_output=True)
 
 
-@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"])
+@pytest.fixture(params=["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0"])
 def old_release(request):
     """Build an earlier release once per test bed; after the test, this
     build is installed again whatever happened."""
@@ -253,6 +253,19 @@ def test_update_keeps_tasks_resumable(old_release, mysql_admin):
             assert cur.fetchall() == [(True, True, 500)]
             cur.execute(f'SELECT id, v FROM "{SRC_DB}".f ORDER BY id')
             assert cur.fetchall() == [(i, f"f{i}") for i in range(1, 501)]
+            # 0.7.0: a check task; the tasks of before are copies
+            cur.execute("SELECT count(*) FILTER (WHERE kind = 'copy'), count(rows_missing) "
+                        "FROM ape_resume.tasks")
+            assert cur.fetchone() == (7, 0)
+            cur.execute(f'DELETE FROM "{SRC_DB}".f WHERE id = 7')
+            cur.execute("SELECT ape_resume.start_task('up_h', %s)",
+                        (config(fresh_dir("it_up_h"), "f").replace(
+                            "[filter]", "[sinker]\nsink_type=check\n[filter]"),))
+            cur.execute("SELECT ape_resume.wait_task('up_h', 60)")
+            assert cur.fetchone()[0] == "finished"
+            cur.execute("SELECT kind, rows_missing, rows_different, rows_extra FROM ape_resume.tasks "
+                        "WHERE name = 'up_h'")
+            assert cur.fetchone() == ("check", 1, 0, 0)
     finally:
         db.close()
         local = connect_local()

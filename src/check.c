@@ -1,0 +1,1049 @@
+/*-------------------------------------------------------------------------
+ *
+ * check.c
+ *	  Check tasks ([sinker] sink_type=check): prove a copy.
+ *
+ * A check task lists, filters and routes tables as a copy does, and for
+ * each table reads the source in key order (the copy's own extraction:
+ * where_conditions, ignore_cols, col_map, the same text values) and the
+ * target in the same key order through its key, and merges the two:
+ *
+ *	  a source row whose key the target lacks		missing	(miss.log)
+ *	  a key on both sides whose columns differ		different (diff.log)
+ *	  a target row whose key the source lacks		extra	(extra.log)
+ *
+ * A source value is compared after the copy's own conversion, the input
+ * function of the target column's type, with the type's equality (floats
+ * by their exact text, types without equality by their text), so a copy
+ * that was right compares equal.
+ *
+ * Batches are checkpointed like a copy's: the rows compared, the counts
+ * found and the log lines (at most check_log_max_rows of each kind, in
+ * ape_resume.check_row) commit with the table's position in one
+ * transaction, so a check resumed after a stop or a crash counts no row
+ * twice.  The log files are written from the catalog when a worker ends.
+ *
+ * The merge needs both sides in one order: keys of types that order the
+ * same everywhere (numbers, dates and times, uuid, bytea, bool).  A key
+ * with a text column is refused for now, naming the table: MySQL's and
+ * PostgreSQL's collations order text differently.  A table without a key
+ * is compared as a multiset: row count and a sum of row hashes, with a
+ * note.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+#include "worker.h"
+
+#include "check.h"
+#include "order_key.h"
+#include "privileges.h"
+#include "task_run.h"
+
+/* Target rows fetched at a time from the check's cursor. */
+#define CHECK_FETCH_ROWS 1000
+
+/* First key of the advisory lock of a task's check logs. */
+#define CHECK_LOG_LOCK_CLASS 1095779651	/* "APEC" */
+
+/* A column of the checked table: the source's, and its target's type. */
+typedef struct CheckCol
+{
+	const char *src_name;
+	const char *dst_name;
+	Oid			typid;
+	int32		typmod;
+	Oid			collation;
+	FmgrInfo	input;
+	Oid			ioparam;
+	FmgrInfo	output;
+	FmgrInfo   *eq;				/* NULL: compared by text */
+	FmgrInfo   *cmp;			/* the key's columns: btree order */
+} CheckCol;
+
+typedef struct CheckTable
+{
+	const SourceTable *table;
+	const char *dst_schema;
+	const char *dst_tb;
+	bool		exists;			/* the target table exists */
+	bool		renamed;		/* the router gave it other names */
+	CheckCol   *cols;			/* one a source column */
+	char	   *select_list;	/* the target's columns, in source order */
+	char	   *key_list;		/* the key's target columns */
+	int			sample_percent;
+} CheckTable;
+
+/* What a batch found. */
+typedef struct CheckFound
+{
+	int64		compared;
+	int64		missing;
+	int64		different;
+	int64		extra;
+	List	   *lines[3];		/* miss, diff, extra: CheckLine */
+} CheckFound;
+
+typedef struct CheckLine
+{
+	char	   *line;
+	char	   *revise_sql;
+} CheckLine;
+
+enum
+{
+	FOUND_MISS,
+	FOUND_DIFF,
+	FOUND_EXTRA
+};
+
+static const char *const found_kind[] = {"miss", "diff", "extra"};
+
+/* ---------------------------------------------------------------------
+ * The target's side
+ * ---------------------------------------------------------------------
+ */
+
+static void
+check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *table,
+				 const char *dst_schema, const char *dst_tb)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
+	StringInfoData sel;
+	StringInfoData keys;
+
+	memset(ct, 0, sizeof(CheckTable));
+	ct->table = table;
+	ct->dst_schema = dst_schema;
+	ct->dst_tb = dst_tb;
+	ct->exists = OidIsValid(relid);
+	ct->renamed = strcmp(dst_schema, table->schema) != 0 || strcmp(dst_tb, table->tb) != 0;
+	ct->sample_percent = config->check_sample_percent;
+	ct->cols = palloc0(sizeof(CheckCol) * Max(table->ncolumns, 1));
+	initStringInfo(&sel);
+	initStringInfo(&keys);
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		CheckCol   *c = &ct->cols[i];
+		Oid			func;
+		bool		varlena;
+		TypeCacheEntry *tc;
+
+		c->src_name = table->columns[i].name;
+		c->dst_name = source_column_target(&table->columns[i]);
+		if (i > 0)
+			appendStringInfoString(&sel, ", ");
+		appendStringInfoString(&sel, quote_identifier(c->dst_name));
+		if (!ct->exists)
+			continue;
+		{
+			AttrNumber	att = get_attnum(relid, c->dst_name);
+
+			if (att == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("target table \"%s\".\"%s\" has no column \"%s\" for source table \"%s\".\"%s\"",
+								dst_schema, dst_tb, c->dst_name, table->schema, table->tb),
+						 errhint("A check compares the columns the copy wrote; check the router's col_map.")));
+			get_atttypetypmodcoll(relid, att, &c->typid, &c->typmod, &c->collation);
+		}
+		getTypeInputInfo(c->typid, &func, &c->ioparam);
+		fmgr_info(func, &c->input);
+		getTypeOutputInfo(c->typid, &func, &varlena);
+		fmgr_info(func, &c->output);
+		tc = lookup_type_cache(c->typid, TYPECACHE_EQ_OPR_FINFO | TYPECACHE_CMP_PROC_FINFO);
+		/* floats by their exact text: -0 is not 0 */
+		if (OidIsValid(tc->eq_opr_finfo.fn_oid) && c->typid != FLOAT4OID && c->typid != FLOAT8OID)
+			c->eq = &tc->eq_opr_finfo;
+		if (OidIsValid(tc->cmp_proc_finfo.fn_oid))
+			c->cmp = &tc->cmp_proc_finfo;
+	}
+	for (int k = 0; k < table->nkeys && ct->exists; k++)
+	{
+		CheckCol   *c = &ct->cols[table->key_cols[k]];
+
+		if (k > 0)
+			appendStringInfoString(&keys, ", ");
+		appendStringInfoString(&keys, quote_identifier(c->dst_name));
+		if (c->cmp == NULL || type_is_collatable(c->typid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table \"%s\".\"%s\" cannot be checked: its key column \"%s\" is of type %s",
+							table->schema, table->tb, c->src_name, format_type_be(c->typid)),
+					 errdetail("A check merges source and target in key order; text orders differently at the source and at the target."),
+					 errhint("Leave the table out of the check task (ignore_tbs).")));
+	}
+	ct->select_list = sel.data;
+	ct->key_list = keys.data;
+}
+
+/* A source value as the target's type (the copy's conversion). */
+static Datum
+src_datum(const CheckCol *c, const char *text)
+{
+	return InputFunctionCall((FmgrInfo *) &c->input, (char *) text, c->ioparam, c->typmod);
+}
+
+static char *
+dst_text(const CheckCol *c, Datum d)
+{
+	return OutputFunctionCall((FmgrInfo *) &c->output, d);
+}
+
+/* Is a row's key in the sample (sample_percent, by the hash of its key's text)? */
+static bool
+in_sample(const CheckTable *ct, char **key_texts)
+{
+	uint32		h = 0;
+
+	if (ct->sample_percent >= 100)
+		return true;
+	for (int k = 0; k < ct->table->nkeys; k++)
+		h = hash_combine(h, hash_bytes((const unsigned char *) key_texts[k], strlen(key_texts[k])));
+	return h % 100 < (uint32) ct->sample_percent;
+}
+
+/* ---------------------------------------------------------------------
+ * Log lines, in ape-dts's JSON forms
+ * ---------------------------------------------------------------------
+ */
+
+static void
+json_text_or_null(StringInfo buf, const char *text)
+{
+	if (text == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, text);
+}
+
+static void
+line_begin(StringInfo buf, const CheckTable *ct)
+{
+	appendStringInfoString(buf, "{\"schema\":");
+	escape_json(buf, ct->table->schema);
+	appendStringInfoString(buf, ",\"tb\":");
+	escape_json(buf, ct->table->tb);
+	if (ct->renamed)
+	{
+		appendStringInfoString(buf, ",\"target_schema\":");
+		escape_json(buf, ct->dst_schema);
+		appendStringInfoString(buf, ",\"target_tb\":");
+		escape_json(buf, ct->dst_tb);
+	}
+}
+
+/* ,"<name>":{"col":"value",...} of texts (one a column, NULL: null) */
+static void
+json_row(StringInfo buf, const char *name, const CheckTable *ct, char **texts, bool keys_only)
+{
+	const SourceTable *t = ct->table;
+	int			n = keys_only ? t->nkeys : t->ncolumns;
+
+	appendStringInfo(buf, ",\"%s\":{", name);
+	for (int j = 0; j < n; j++)
+	{
+		int			i = keys_only ? t->key_cols[j] : j;
+
+		if (j > 0)
+			appendStringInfoChar(buf, ',');
+		escape_json(buf, ct->cols[i].src_name);
+		appendStringInfoChar(buf, ':');
+		json_text_or_null(buf, texts[i]);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/* "WHERE k1 = 'v1' AND k2 = 'v2'" of a row's key texts */
+static void
+sql_key_where(StringInfo sql, const CheckTable *ct, char **texts)
+{
+	for (int k = 0; k < ct->table->nkeys; k++)
+	{
+		int			i = ct->table->key_cols[k];
+
+		appendStringInfo(sql, "%s%s = %s", k == 0 ? " WHERE " : " AND ",
+						 quote_identifier(ct->cols[i].dst_name), quote_literal_cstr(texts[i]));
+	}
+}
+
+static char *
+sql_target(const CheckTable *ct)
+{
+	return psprintf("%s.%s", quote_identifier(ct->dst_schema), quote_identifier(ct->dst_tb));
+}
+
+/*
+ * A line of kind for the batch's log lines, in cxt; NULL when the batch
+ * has as many as a log may hold (the counts go on).
+ */
+static CheckLine *
+new_line(CheckFound *f, int kind, const TaskConfig *config, MemoryContext cxt)
+{
+	CheckLine  *l;
+	MemoryContext old;
+
+	if (list_length(f->lines[kind]) >= config->check_log_max_rows)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	l = palloc0(sizeof(CheckLine));
+	f->lines[kind] = lappend(f->lines[kind], l);
+	MemoryContextSwitchTo(old);
+	return l;
+}
+
+static void
+found_missing(CheckFound *f, const CheckTable *ct, const TaskConfig *config, char **src,
+			  MemoryContext cxt)
+{
+	StringInfoData buf;
+	CheckLine  *l;
+	MemoryContext old;
+
+	f->missing++;
+	if ((l = new_line(f, FOUND_MISS, config, cxt)) == NULL)
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	initStringInfo(&buf);
+	line_begin(&buf, ct);
+	json_row(&buf, "id_col_values", ct, src, true);
+	if (config->check_full_row)
+		json_row(&buf, "src_row", ct, src, false);
+	appendStringInfoChar(&buf, '}');
+	l->line = buf.data;
+	if (config->check_revise_sql)
+	{
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "INSERT INTO %s (%s) VALUES (", sql_target(ct), ct->select_list);
+		for (int i = 0; i < ct->table->ncolumns; i++)
+			appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "",
+							 src[i] ? quote_literal_cstr(src[i]) : "NULL");
+		appendStringInfoString(&sql, ");");
+		l->revise_sql = sql.data;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static void
+found_extra(CheckFound *f, const CheckTable *ct, const TaskConfig *config, char **dst,
+			MemoryContext cxt)
+{
+	StringInfoData buf;
+	CheckLine  *l;
+	MemoryContext old;
+
+	f->extra++;
+	if ((l = new_line(f, FOUND_EXTRA, config, cxt)) == NULL)
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	initStringInfo(&buf);
+	line_begin(&buf, ct);
+	json_row(&buf, "id_col_values", ct, dst, true);
+	if (config->check_full_row)
+		json_row(&buf, "dst_row", ct, dst, false);
+	appendStringInfoChar(&buf, '}');
+	l->line = buf.data;
+	if (config->check_revise_sql)
+	{
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "DELETE FROM %s", sql_target(ct));
+		sql_key_where(&sql, ct, dst);
+		appendStringInfoChar(&sql, ';');
+		l->revise_sql = sql.data;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static void
+found_different(CheckFound *f, const CheckTable *ct, const TaskConfig *config,
+				char **src, char **dst, const bool *differs, MemoryContext cxt)
+{
+	StringInfoData buf;
+	CheckLine  *l;
+	bool		first = true;
+	MemoryContext old;
+
+	f->different++;
+	if ((l = new_line(f, FOUND_DIFF, config, cxt)) == NULL)
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	initStringInfo(&buf);
+	line_begin(&buf, ct);
+	json_row(&buf, "id_col_values", ct, src, true);
+	appendStringInfoString(&buf, ",\"diff_col_values\":{");
+	for (int i = 0; i < ct->table->ncolumns; i++)
+	{
+		if (!differs[i])
+			continue;
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		escape_json(&buf, ct->cols[i].src_name);
+		appendStringInfoString(&buf, ":{\"src\":");
+		json_text_or_null(&buf, src[i]);
+		appendStringInfoString(&buf, ",\"dst\":");
+		json_text_or_null(&buf, dst[i]);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, '}');
+	if (config->check_full_row)
+	{
+		json_row(&buf, "src_row", ct, src, false);
+		json_row(&buf, "dst_row", ct, dst, false);
+	}
+	appendStringInfoChar(&buf, '}');
+	l->line = buf.data;
+	if (config->check_revise_sql)
+	{
+		StringInfoData sql;
+
+		first = true;
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s SET ", sql_target(ct));
+		for (int i = 0; i < ct->table->ncolumns; i++)
+		{
+			if (!differs[i])
+				continue;
+			appendStringInfo(&sql, "%s%s = %s", first ? "" : ", ",
+							 quote_identifier(ct->cols[i].dst_name),
+							 src[i] ? quote_literal_cstr(src[i]) : "NULL");
+			first = false;
+		}
+		sql_key_where(&sql, ct, src);
+		appendStringInfoChar(&sql, ';');
+		l->revise_sql = sql.data;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* ---------------------------------------------------------------------
+ * The merge of a batch
+ * ---------------------------------------------------------------------
+ */
+
+/* A source batch: rows of texts, in key order. */
+typedef struct SrcBatch
+{
+	int			nrows;
+	int			room;
+	char	 ***rows;
+} SrcBatch;
+
+static void
+src_batch_add(SrcBatch *b, int ncols, char **values, int *lengths)
+{
+	char	  **row = palloc(sizeof(char *) * Max(ncols, 1));
+
+	for (int i = 0; i < ncols; i++)
+		row[i] = values[i] ? pnstrdup(values[i], lengths[i]) : NULL;
+	if (b->nrows == b->room)
+	{
+		b->room = Max(64, b->room * 2);
+		b->rows = b->rows ? repalloc(b->rows, sizeof(char **) * b->room)
+			: palloc(sizeof(char **) * b->room);
+	}
+	b->rows[b->nrows++] = row;
+}
+
+/* Compare a source row's key with a target row's: <0, 0, >0. */
+static int
+key_cmp(const CheckTable *ct, Datum *src_keys, HeapTuple tup, TupleDesc desc)
+{
+	for (int k = 0; k < ct->table->nkeys; k++)
+	{
+		int			i = ct->table->key_cols[k];
+		const CheckCol *c = &ct->cols[i];
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+		int32		r;
+
+		if (isnull)
+			return -1;			/* a NULL key at the target: after every key */
+		r = DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, src_keys[k], d));
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The target row's values as texts. */
+static char **
+dst_texts(const CheckTable *ct, HeapTuple tup, TupleDesc desc)
+{
+	char	  **texts = palloc(sizeof(char *) * Max(ct->table->ncolumns, 1));
+
+	for (int i = 0; i < ct->table->ncolumns; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+
+		texts[i] = isnull ? NULL : dst_text(&ct->cols[i], d);
+	}
+	return texts;
+}
+
+/* Compare the columns of a source row and a target row of one key. */
+static void
+compare_rows(CheckFound *f, const CheckTable *ct, const TaskConfig *config, char **src,
+			 HeapTuple tup, TupleDesc desc, MemoryContext cxt)
+{
+	int			n = ct->table->ncolumns;
+	bool	   *differs = palloc0(sizeof(bool) * Max(n, 1));
+	bool		any = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		const CheckCol *c = &ct->cols[i];
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+
+		if (src[i] == NULL || isnull)
+			differs[i] = (src[i] == NULL) != isnull;
+		else if (c->eq)
+			differs[i] = !DatumGetBool(FunctionCall2Coll(c->eq, c->collation,
+														 src_datum(c, src[i]), d));
+		else
+			differs[i] = strcmp(dst_text(c, src_datum(c, src[i])), dst_text(c, d)) != 0;
+		any |= differs[i];
+	}
+	if (any)
+		found_different(f, ct, config, src, dst_texts(ct, tup, desc), differs, cxt);
+}
+
+/*
+ * Merge a batch of source rows (after position after) with the target's
+ * rows of the same key range: (after, the batch's last key], or to the
+ * end when the source has no more rows.
+ */
+static void
+merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBatch *b,
+			char **after, bool to_end)
+{
+	const SourceTable *t = ct->table;
+	MemoryContext cxt = CurrentMemoryContext;
+	StringInfoData sql;
+	Oid		   *types = palloc(sizeof(Oid) * Max(2 * t->nkeys, 1));
+	Datum	   *args = palloc(sizeof(Datum) * Max(2 * t->nkeys, 1));
+	int			nargs = 0;
+	char	  **last = b->nrows > 0 ? b->rows[b->nrows - 1] : NULL;
+	Portal		portal;
+	int			nestlevel;
+	int			i = 0;
+	uint64		fetched = 0;
+	uint64		pos = 0;
+	bool		done = false;
+	MemoryContext row_cxt;
+	MemoryContext key_cxt;
+	Datum	   *src_keys = palloc(sizeof(Datum) * Max(t->nkeys, 1));
+	int			src_keys_of = -1;
+	char	  **key = palloc(sizeof(char *) * Max(t->nkeys, 1));
+
+	if (!ct->exists)
+	{
+		for (i = 0; i < b->nrows; i++)
+		{
+			for (int k = 0; k < t->nkeys; k++)
+				key[k] = b->rows[i][t->key_cols[k]];
+			if (!in_sample(ct, key))
+				continue;
+			f->compared++;
+			found_missing(f, ct, config, b->rows[i], cxt);
+		}
+		return;
+	}
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s", ct->select_list, sql_target(ct));
+	if (after != NULL)
+	{
+		appendStringInfo(&sql, " WHERE (%s) > (", ct->key_list);
+		for (int k = 0; k < t->nkeys; k++)
+		{
+			const CheckCol *c = &ct->cols[t->key_cols[k]];
+
+			appendStringInfo(&sql, "%s$%d", k > 0 ? ", " : "", nargs + 1);
+			types[nargs] = c->typid;
+			args[nargs++] = src_datum(c, after[k]);
+		}
+		appendStringInfoChar(&sql, ')');
+	}
+	if (!to_end && last != NULL)
+	{
+		appendStringInfo(&sql, "%s(%s) <= (", after != NULL ? " AND " : " WHERE ", ct->key_list);
+		for (int k = 0; k < t->nkeys; k++)
+		{
+			const CheckCol *c = &ct->cols[t->key_cols[k]];
+
+			appendStringInfo(&sql, "%s$%d", k > 0 ? ", " : "", nargs + 1);
+			types[nargs] = c->typid;
+			args[nargs++] = src_datum(c, last[t->key_cols[k]]);
+		}
+		appendStringInfoChar(&sql, ')');
+	}
+	else if (!to_end)
+		return;					/* no source row, more to come: nothing to merge */
+	appendStringInfo(&sql, " ORDER BY %s", ct->key_list);
+	row_cxt = AllocSetContextCreate(cxt, "ape_resume check row", ALLOCSET_SMALL_SIZES);
+	key_cxt = AllocSetContextCreate(cxt, "ape_resume check key", ALLOCSET_SMALL_SIZES);
+
+	nestlevel = pinned_spi_connect();
+	MemoryContextSwitchTo(cxt);
+	portal = SPI_cursor_open_with_args(NULL, sql.data, nargs, types, args, NULL, true, 0);
+	MemoryContextSwitchTo(cxt);
+	if (portal == NULL)
+		elog(ERROR, "could not read %s: %s", sql_target(ct), SPI_result_code_string(SPI_result));
+	for (;;)
+	{
+		HeapTuple	tup = NULL;
+		char	  **src = i < b->nrows ? b->rows[i] : NULL;
+		int			c;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the next target row, fetched CHECK_FETCH_ROWS at a time */
+		if (!done && pos == fetched)
+		{
+			if (SPI_tuptable)
+				SPI_freetuptable(SPI_tuptable);
+			SPI_cursor_fetch(portal, true, CHECK_FETCH_ROWS);
+			MemoryContextSwitchTo(cxt);
+			fetched = SPI_processed;
+			pos = 0;
+			done = fetched == 0;
+		}
+		if (!done)
+			tup = SPI_tuptable->vals[pos];
+		if (src == NULL && tup == NULL)
+			break;
+		/* a source row's key as the target's type, once a row */
+		if (src != NULL && src_keys_of != i)
+		{
+			MemoryContextReset(key_cxt);
+			MemoryContextSwitchTo(key_cxt);
+			for (int k = 0; k < t->nkeys; k++)
+				src_keys[k] = src_datum(&ct->cols[t->key_cols[k]], src[t->key_cols[k]]);
+			src_keys_of = i;
+		}
+		/* what one step allocates goes with it; the lines kept are the batch's */
+		MemoryContextSwitchTo(row_cxt);
+		c = src == NULL ? 1 : tup == NULL ? -1 : key_cmp(ct, src_keys, tup, SPI_tuptable->tupdesc);
+		if (c <= 0)
+		{
+			for (int k = 0; k < t->nkeys; k++)
+				key[k] = src[t->key_cols[k]];
+			if (in_sample(ct, key))
+			{
+				f->compared++;
+				if (c < 0)
+					found_missing(f, ct, config, src, cxt);
+				else
+					compare_rows(f, ct, config, src, tup, SPI_tuptable->tupdesc, cxt);
+			}
+			i++;
+		}
+		else
+		{
+			char	  **dst = dst_texts(ct, tup, SPI_tuptable->tupdesc);
+
+			for (int k = 0; k < t->nkeys; k++)
+				key[k] = dst[t->key_cols[k]];
+			if (in_sample(ct, key))
+				found_extra(f, ct, config, dst, cxt);
+		}
+		if (c >= 0)
+			pos++;
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(row_cxt);
+	}
+	SPI_cursor_close(portal);
+	pinned_spi_finish(nestlevel);
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(row_cxt);
+	MemoryContextDelete(key_cxt);
+}
+
+/* ---------------------------------------------------------------------
+ * Tables without a key: multisets
+ * ---------------------------------------------------------------------
+ */
+
+/* The hash of a row, its values as the target's type's text. */
+static uint64
+row_hash(const CheckTable *ct, char **texts)
+{
+	uint64		h = 0;
+
+	for (int i = 0; i < ct->table->ncolumns; i++)
+	{
+		const char *v = texts[i] ? texts[i] : "\\N";
+
+		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) v, strlen(v), i));
+	}
+	return h;
+}
+
+static bool
+check_multiset(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
+			   const CheckTable *ct, int64 *src_count, int64 *dst_count, bool *equal)
+{
+	const SourceTable *t = ct->table;
+	char	  **values = palloc(sizeof(char *) * Max(t->ncolumns, 1));
+	int		   *lengths = palloc(sizeof(int) * Max(t->ncolumns, 1));
+	char	  **texts = palloc(sizeof(char *) * Max(t->ncolumns, 1));
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume check row",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext old;
+	uint64		src_sum = 0;
+	uint64		dst_sum = 0;
+
+	*src_count = *dst_count = 0;
+	ops->scan_begin(source, t, NULL, 0);
+	while (ops->scan_next(source, values, lengths))
+	{
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(row_cxt);
+		for (int i = 0; i < t->ncolumns; i++)
+			texts[i] = values[i] == NULL ? NULL : !ct->exists ? pnstrdup(values[i], lengths[i])
+				: dst_text(&ct->cols[i], src_datum(&ct->cols[i], pnstrdup(values[i], lengths[i])));
+		src_sum += row_hash(ct, texts);
+		(*src_count)++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_cxt);
+	}
+	ops->scan_end(source);
+	if (ct->exists)
+	{
+		int			nestlevel = pinned_spi_connect();
+		Portal		portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT %s FROM %s", ct->select_list,
+																	   sql_target(ct)),
+													   0, NULL, NULL, NULL, true, 0);
+
+		if (portal == NULL)
+			elog(ERROR, "could not read %s", sql_target(ct));
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, CHECK_FETCH_ROWS);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				old = MemoryContextSwitchTo(row_cxt);
+				dst_sum += row_hash(ct, dst_texts(ct, SPI_tuptable->vals[r], SPI_tuptable->tupdesc));
+				(*dst_count)++;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(row_cxt);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+		pinned_spi_finish(nestlevel);
+	}
+	MemoryContextDelete(row_cxt);
+	*equal = *src_count == *dst_count && src_sum == dst_sum;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The catalog
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * In the batch's transaction: the counts, and the lines while their
+ * kind's log has room (the task's lock on its log lines keeps the cap
+ * exact between workers).
+ */
+static void
+commit_found(int64 task_id, const TaskConfig *config, const SourceTable *table,
+			 const CheckFound *f, const char *note)
+{
+	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
+	Datum		args[7];
+	char		nulls[8] = "       ";
+
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = Int64GetDatum(f->missing);
+	args[4] = Int64GetDatum(f->different);
+	args[5] = Int64GetDatum(f->extra);
+	if (note)
+		args[6] = CStringGetTextDatum(note);
+	else
+		nulls[6] = 'n';
+	checkpoint_exec("UPDATE ape_resume.position SET rows_missing = rows_missing + $4, "
+					"rows_different = rows_different + $5, rows_extra = rows_extra + $6, "
+					"check_note = coalesce($7, check_note) "
+					"WHERE task_id = $1 AND schema = $2 AND tb = $3",
+					7, types, args, nulls, SPI_OK_UPDATE);
+	if (f->lines[0] == NIL && f->lines[1] == NIL && f->lines[2] == NIL)
+		return;
+	checkpoint_exec("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(CHECK_LOG_LOCK_CLASS) ", "
+					"($1 % 2147483647)::pg_catalog.int4)",
+					1, types, args, NULL, SPI_OK_SELECT);
+	for (int kind = 0; kind < 3; kind++)
+	{
+		Oid			ltypes[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+		Datum		largs[7];
+		char		lnulls[8] = "       ";
+		ListCell   *lc;
+
+		largs[0] = args[0];
+		largs[1] = args[1];
+		largs[2] = args[2];
+		largs[3] = CStringGetTextDatum(found_kind[kind]);
+		largs[6] = Int32GetDatum(config->check_log_max_rows);
+		foreach(lc, f->lines[kind])
+		{
+			CheckLine  *l = lfirst(lc);
+
+			largs[4] = CStringGetTextDatum(l->line);
+			lnulls[5] = l->revise_sql ? ' ' : 'n';
+			if (l->revise_sql)
+				largs[5] = CStringGetTextDatum(l->revise_sql);
+			if (checkpoint_exec("INSERT INTO ape_resume.check_row (task_id, schema, tb, kind, line, revise_sql) "
+								"SELECT $1, $2, $3, $4, $5, $6 "
+								"WHERE (SELECT pg_catalog.count(*) FROM ape_resume.check_row "
+								"       WHERE task_id = $1 AND kind = $4) < $7",
+								7, ltypes, largs, lnulls, SPI_OK_INSERT) == 0)
+				break;			/* the log is full: the counts go on */
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * A table's check
+ * ---------------------------------------------------------------------
+ */
+
+bool
+check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
+			const SourceTable *table, ClaimedTable *claimed)
+{
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ape_resume check batch",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old_cxt;
+	char	  **value = order_key_copy(table->nkeys, claimed->value);
+	CheckTable	ct;
+	bool		finished = false;
+	char	  **values = palloc(sizeof(char *) * Max(table->ncolumns, 1));
+	int		   *lengths = palloc(sizeof(int) * Max(table->ncolumns, 1));
+
+	claimed->table_done = false;
+	task_xact_begin();
+	check_table_init(&ct, config, table, claimed->dst_schema, claimed->dst_tb);
+	task_xact_commit();
+
+	while (!finished)
+	{
+		CheckFound	found;
+		SrcBatch	batch;
+		const char *note = NULL;
+
+		old_cxt = MemoryContextSwitchTo(batch_cxt);
+		ape_stop_signalled = false;
+		task_xact_begin();
+		if (checkpoint_stop_requested(task->id))
+		{
+			task_xact_commit();
+			MemoryContextSwitchTo(old_cxt);
+			MemoryContextDelete(batch_cxt);
+			return false;
+		}
+		memset(&found, 0, sizeof(found));
+		memset(&batch, 0, sizeof(batch));
+		if (table->nkeys == 0)
+		{
+			int64		src_count;
+			int64		dst_count;
+			bool		equal;
+
+			check_multiset(task, config, ops, source, &ct, &src_count, &dst_count, &equal);
+			found.compared = src_count;
+			found.missing = Max(src_count - dst_count, 0);
+			found.extra = Max(dst_count - src_count, 0);
+			note = psprintf("no key: compared as multisets, %s (source " INT64_FORMAT " rows, target " INT64_FORMAT ")",
+							equal ? "equal" : "different", src_count, dst_count);
+			if (!equal && src_count == dst_count)
+				found.different = 1;
+			finished = true;
+		}
+		else
+		{
+			task_rate_batch(task->id, config);
+			ops->scan_begin(source, table, value, config->checkpoint_rows);
+			while (batch.nrows < config->checkpoint_rows &&
+				   ops->scan_next(source, values, lengths))
+			{
+				int64		bytes = 0;
+
+				CHECK_FOR_INTERRUPTS();
+				src_batch_add(&batch, table->ncolumns, values, lengths);
+				for (int i = 0; i < table->ncolumns; i++)
+					bytes += values[i] ? lengths[i] : 0;
+				task_rate_row(bytes);
+			}
+			ops->scan_end(source);
+			finished = batch.nrows < config->checkpoint_rows;
+			merge_batch(&found, &ct, config, &batch, value, finished);
+		}
+		MemoryContextSwitchTo(old_cxt);
+		if (batch.nrows > 0)
+		{
+			char	  **last = batch.rows[batch.nrows - 1];
+
+			order_key_free(table->nkeys, value);
+			value = palloc(sizeof(char *) * table->nkeys);
+			for (int k = 0; k < table->nkeys; k++)
+				value[k] = pstrdup(last[table->key_cols[k]]);
+		}
+		MemoryContextSwitchTo(batch_cxt);
+		commit_found(task->id, config, table, &found, note);
+		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
+								   found.compared, finished, false);
+		task_xact_commit();
+		MemoryContextSwitchTo(old_cxt);
+		MemoryContextReset(batch_cxt);
+		pgstat_report_activity(STATE_RUNNING, NULL);
+	}
+	claimed->table_done = true;
+	task_log(config, "INFO", "checked table \"%s\".\"%s\"", table->schema, table->tb);
+	MemoryContextDelete(batch_cxt);
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The log files
+ * ---------------------------------------------------------------------
+ */
+
+/* Write path whole, through a temporary file renamed over it. */
+static void
+write_file(const char *path, const char *data, int len)
+{
+	char	   *tmp = psprintf("%s.tmp", path);
+	FILE	   *f = AllocateFile(tmp, PG_BINARY_W);
+
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create check log \"%s\": %m", tmp)));
+	if (len > 0 && fwrite(data, 1, len, f) != (size_t) len)
+	{
+		int			save = errno;
+
+		FreeFile(f);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write check log \"%s\": %m", tmp)));
+	}
+	if (FreeFile(f) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write check log \"%s\": %m", tmp)));
+	durable_rename(tmp, path, ERROR);
+}
+
+void
+check_write_logs(TaskRow *task, const TaskConfig *config)
+{
+	char	   *dir = config->check_log_dir ? pstrdup(config->check_log_dir)
+		: psprintf("%s/check", config->log_dir);
+	StringInfoData files[4];	/* miss, diff, extra, sql */
+	static const char *const names[4] = {"miss.log", "diff.log", "extra.log", "sql.log"};
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	int			sql_count = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (pg_mkdir_p(dir, S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create check log directory \"%s\": %m", dir)));
+	for (int i = 0; i < 4; i++)
+		initStringInfo(&files[i]);
+	args[0] = Int64GetDatum(task->id);
+
+	task_xact_begin();
+	checkpoint_exec("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(CHECK_LOG_LOCK_CLASS) ", "
+					"($1 % 2147483647)::pg_catalog.int4)",
+					1, types, args, NULL, SPI_OK_SELECT);
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT kind, line, revise_sql FROM ape_resume.check_row "
+							  "WHERE task_id = $1 ORDER BY id",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.check_row");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		char	   *line = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		char	   *sql = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3);
+		int			i = strcmp(kind, "miss") == 0 ? 0 : strcmp(kind, "diff") == 0 ? 1 : 2;
+
+		appendStringInfo(&files[i], "%s\n", line);
+		if (sql != NULL)
+		{
+			appendStringInfo(&files[3], "%s\n", sql);
+			sql_count++;
+		}
+	}
+	/* the summary: ape-dts's keys, and ours */
+	if (SPI_execute_with_args("SELECT pg_catalog.json_build_object("
+							  "'start_time', pg_catalog.to_char(t.started_at AT TIME ZONE 'UTC', "
+							  "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), "
+							  "'end_time', pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', "
+							  "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), "
+							  "'is_consistent', coalesce(sum(p.rows_missing + p.rows_different + p.rows_extra), 0) = 0, "
+							  "'miss_count', coalesce(sum(p.rows_missing), 0), "
+							  "'diff_count', coalesce(sum(p.rows_different), 0), "
+							  "'extra_count', coalesce(sum(p.rows_extra), 0), "
+							  "'sql_count', $2::pg_catalog.int4, "
+							  "'rows_checked', coalesce(sum(p.rows_copied), 0), "
+							  "'tables_checked', pg_catalog.count(*) FILTER (WHERE p.state = 'finished'), "
+							  "'tables_total', pg_catalog.count(p.*), "
+							  "'notes', coalesce(pg_catalog.json_agg(pg_catalog.json_build_object("
+							  "    'schema', p.schema, 'tb', p.tb, 'note', p.check_note)) "
+							  "  FILTER (WHERE p.check_note IS NOT NULL), '[]'::pg_catalog.json))::text "
+							  "FROM ape_resume.task t LEFT JOIN ape_resume.position p ON p.task_id = t.id "
+							  "WHERE t.id = $1 GROUP BY t.started_at",
+							  2, (Oid[]) {INT8OID, INT4OID},
+							  (Datum[]) {args[0], Int32GetDatum(sql_count)},
+							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the check's counts");
+	{
+		char	   *summary = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
+																	SPI_tuptable->tupdesc, 1));
+
+		catalog_as_owner_end(&cu);
+		summary = psprintf("%s\n", summary);
+		for (int i = 0; i < 4; i++)
+			if (i < 3 || config->check_revise_sql)
+				write_file(psprintf("%s/%s", dir, names[i]), files[i].data, files[i].len);
+		write_file(psprintf("%s/summary.log", dir), summary, strlen(summary));
+	}
+	task_xact_commit();
+}
