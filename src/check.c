@@ -41,21 +41,23 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
-#include "worker.h"
 
 #include "check.h"
 #include "order_key.h"
 #include "privileges.h"
 #include "task_run.h"
+#include "worker.h"
 
 /* Target rows fetched at a time from the check's cursor. */
 #define CHECK_FETCH_ROWS 1000
@@ -74,7 +76,8 @@ typedef struct CheckCol
 	FmgrInfo	input;
 	Oid			ioparam;
 	FmgrInfo	output;
-	FmgrInfo   *eq;				/* NULL: compared by text */
+	int16		typlen;
+	bool		typbyval;
 	FmgrInfo   *cmp;			/* the key's columns: btree order */
 } CheckCol;
 
@@ -99,6 +102,7 @@ typedef struct CheckFound
 	int64		different;
 	int64		extra;
 	List	   *lines[3];		/* miss, diff, extra: CheckLine */
+	int64		room[3];		/* lines each log still takes */
 } CheckFound;
 
 typedef struct CheckLine
@@ -120,6 +124,34 @@ static const char *const found_kind[] = {"miss", "diff", "extra"};
  * The target's side
  * ---------------------------------------------------------------------
  */
+
+/*
+ * Does a key column of this type order its values the same at the source
+ * and at the target, whatever the collations?
+ */
+static bool
+merge_orderable(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case BOOLOID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case UUIDOID:
+		case BYTEAOID:
+			return true;
+	}
+	return false;
+}
 
 static void
 check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *table,
@@ -169,10 +201,8 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 		fmgr_info(func, &c->input);
 		getTypeOutputInfo(c->typid, &func, &varlena);
 		fmgr_info(func, &c->output);
-		tc = lookup_type_cache(c->typid, TYPECACHE_EQ_OPR_FINFO | TYPECACHE_CMP_PROC_FINFO);
-		/* floats by their exact text: -0 is not 0 */
-		if (OidIsValid(tc->eq_opr_finfo.fn_oid) && c->typid != FLOAT4OID && c->typid != FLOAT8OID)
-			c->eq = &tc->eq_opr_finfo;
+		get_typlenbyval(c->typid, &c->typlen, &c->typbyval);
+		tc = lookup_type_cache(c->typid, TYPECACHE_CMP_PROC_FINFO);
 		if (OidIsValid(tc->cmp_proc_finfo.fn_oid))
 			c->cmp = &tc->cmp_proc_finfo;
 	}
@@ -183,12 +213,12 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 		if (k > 0)
 			appendStringInfoString(&keys, ", ");
 		appendStringInfoString(&keys, quote_identifier(c->dst_name));
-		if (c->cmp == NULL || type_is_collatable(c->typid))
+		if (c->cmp == NULL || !merge_orderable(c->typid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("table \"%s\".\"%s\" cannot be checked: its key column \"%s\" is of type %s",
 							table->schema, table->tb, c->src_name, format_type_be(c->typid)),
-					 errdetail("A check merges source and target in key order; text orders differently at the source and at the target."),
+					 errdetail("A check merges source and target in key order, which only numbers, dates and times, uuid, bytea and bool keep the same at both; text orders by collations that differ."),
 					 errhint("Leave the table out of the check task (ignore_tbs).")));
 	}
 	ct->select_list = sel.data;
@@ -199,7 +229,10 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 static Datum
 src_datum(const CheckCol *c, const char *text)
 {
-	return InputFunctionCall((FmgrInfo *) &c->input, (char *) text, c->ioparam, c->typmod);
+	/* the source's text is UTF-8, as COPY (ENCODING 'UTF8') takes it */
+	char	   *server = pg_any_to_server(text, strlen(text), PG_UTF8);
+
+	return InputFunctionCall((FmgrInfo *) &c->input, server, c->ioparam, c->typmod);
 }
 
 static char *
@@ -272,6 +305,45 @@ json_row(StringInfo buf, const char *name, const CheckTable *ct, char **texts, b
 	appendStringInfoChar(buf, '}');
 }
 
+/*
+ * A value as an SQL literal on one line that the target parses back to the
+ * same text: E'...' with its backslashes, quotes and control characters
+ * escaped when it has any, else '...'.
+ */
+static char *
+sql_literal(const char *v)
+{
+	StringInfoData buf;
+	bool		plain = true;
+
+	for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+		if (*p == '\\' || *p < 0x20 || *p == 0x7f)
+			plain = false;
+	if (plain)
+		return quote_literal_cstr(v);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "E'");
+	for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+	{
+		if (*p == '\\')
+			appendStringInfoString(&buf, "\\\\");
+		else if (*p == '\'')
+			appendStringInfoString(&buf, "''");
+		else if (*p == '\n')
+			appendStringInfoString(&buf, "\\n");
+		else if (*p == '\r')
+			appendStringInfoString(&buf, "\\r");
+		else if (*p == '\t')
+			appendStringInfoString(&buf, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(&buf, (char) *p);
+	}
+	appendStringInfoChar(&buf, '\'');
+	return buf.data;
+}
+
 /* "WHERE k1 = 'v1' AND k2 = 'v2'" of a row's key texts */
 static void
 sql_key_where(StringInfo sql, const CheckTable *ct, char **texts)
@@ -281,7 +353,7 @@ sql_key_where(StringInfo sql, const CheckTable *ct, char **texts)
 		int			i = ct->table->key_cols[k];
 
 		appendStringInfo(sql, "%s%s = %s", k == 0 ? " WHERE " : " AND ",
-						 quote_identifier(ct->cols[i].dst_name), quote_literal_cstr(texts[i]));
+						 quote_identifier(ct->cols[i].dst_name), sql_literal(texts[i]));
 	}
 }
 
@@ -301,7 +373,7 @@ new_line(CheckFound *f, int kind, const TaskConfig *config, MemoryContext cxt)
 	CheckLine  *l;
 	MemoryContext old;
 
-	if (list_length(f->lines[kind]) >= config->check_log_max_rows)
+	if (list_length(f->lines[kind]) >= f->room[kind])
 		return NULL;
 	old = MemoryContextSwitchTo(cxt);
 	l = palloc0(sizeof(CheckLine));
@@ -337,7 +409,7 @@ found_missing(CheckFound *f, const CheckTable *ct, const TaskConfig *config, cha
 		appendStringInfo(&sql, "INSERT INTO %s (%s) VALUES (", sql_target(ct), ct->select_list);
 		for (int i = 0; i < ct->table->ncolumns; i++)
 			appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "",
-							 src[i] ? quote_literal_cstr(src[i]) : "NULL");
+							 src[i] ? sql_literal(src[i]) : "NULL");
 		appendStringInfoString(&sql, ");");
 		l->revise_sql = sql.data;
 	}
@@ -428,7 +500,7 @@ found_different(CheckFound *f, const CheckTable *ct, const TaskConfig *config,
 				continue;
 			appendStringInfo(&sql, "%s%s = %s", first ? "" : ", ",
 							 quote_identifier(ct->cols[i].dst_name),
-							 src[i] ? quote_literal_cstr(src[i]) : "NULL");
+							 src[i] ? sql_literal(src[i]) : "NULL");
 			first = false;
 		}
 		sql_key_where(&sql, ct, src);
@@ -519,13 +591,14 @@ compare_rows(CheckFound *f, const CheckTable *ct, const TaskConfig *config, char
 		bool		isnull;
 		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
 
+		/*
+		 * The same value, bit for bit, as the copy would have stored: -0 is
+		 * not 0, '1 day' is not '24 hours'.
+		 */
 		if (src[i] == NULL || isnull)
 			differs[i] = (src[i] == NULL) != isnull;
-		else if (c->eq)
-			differs[i] = !DatumGetBool(FunctionCall2Coll(c->eq, c->collation,
-														 src_datum(c, src[i]), d));
 		else
-			differs[i] = strcmp(dst_text(c, src_datum(c, src[i])), dst_text(c, d)) != 0;
+			differs[i] = !datum_image_eq(src_datum(c, src[i]), d, c->typbyval, c->typlen);
 		any |= differs[i];
 	}
 	if (any)
@@ -566,6 +639,7 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 		{
 			for (int k = 0; k < t->nkeys; k++)
 				key[k] = b->rows[i][t->key_cols[k]];
+			/* no target table: its types are not known, the source's text is hashed */
 			if (!in_sample(ct, key))
 				continue;
 			f->compared++;
@@ -651,7 +725,8 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 		if (c <= 0)
 		{
 			for (int k = 0; k < t->nkeys; k++)
-				key[k] = src[t->key_cols[k]];
+				key[k] = ct->sample_percent < 100
+					? dst_text(&ct->cols[t->key_cols[k]], src_keys[k]) : src[t->key_cols[k]];
 			if (in_sample(ct, key))
 			{
 				f->compared++;
@@ -696,16 +771,19 @@ row_hash(const CheckTable *ct, char **texts)
 
 	for (int i = 0; i < ct->table->ncolumns; i++)
 	{
-		const char *v = texts[i] ? texts[i] : "\\N";
-
-		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) v, strlen(v), i));
+		/* a NULL: a seed of its own, no text can hash like it */
+		if (texts[i] == NULL)
+			h = hash_combine64(h, hash_bytes_uint32_extended((uint32) i, UINT64CONST(0x9e3779b97f4a7c15)));
+		else
+			h = hash_combine64(h, hash_bytes_extended((const unsigned char *) texts[i],
+													  strlen(texts[i]), i));
 	}
 	return h;
 }
 
-static bool
-check_multiset(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *source,
-			   const CheckTable *ct, int64 *src_count, int64 *dst_count, bool *equal)
+static void
+check_multiset(const SourceOps *ops, Source *source, const CheckTable *ct,
+			   int64 *src_count, int64 *dst_count, bool *equal)
 {
 	const SourceTable *t = ct->table;
 	char	  **values = palloc(sizeof(char *) * Max(t->ncolumns, 1));
@@ -762,13 +840,41 @@ check_multiset(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *
 	}
 	MemoryContextDelete(row_cxt);
 	*equal = *src_count == *dst_count && src_sum == dst_sum;
-	return true;
 }
 
 /* ---------------------------------------------------------------------
  * The catalog
  * ---------------------------------------------------------------------
  */
+
+/* The lines each log of the task still takes (the batch keeps no more). */
+static void
+log_room(int64 task_id, const TaskConfig *config, CheckFound *f)
+{
+	CatalogUser cu;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+
+	args[0] = Int64GetDatum(task_id);
+	for (int kind = 0; kind < 3; kind++)
+		f->room[kind] = config->check_log_max_rows;
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT kind, pg_catalog.count(*) FROM ape_resume.check_row "
+							  "WHERE task_id = $1 GROUP BY kind",
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.check_row");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int k = 0; k < 3; k++)
+			if (strcmp(kind, found_kind[k]) == 0)
+				f->room[k] = Max(config->check_log_max_rows - n, 0);
+	}
+	catalog_as_owner_end(&cu);
+}
 
 /*
  * In the batch's transaction: the counts, and the lines while their
@@ -782,6 +888,7 @@ commit_found(int64 task_id, const TaskConfig *config, const SourceTable *table,
 	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
 	Datum		args[7];
 	char		nulls[8] = "       ";
+	int64		room[3];
 
 	args[0] = Int64GetDatum(task_id);
 	args[1] = CStringGetTextDatum(table->schema);
@@ -803,32 +910,38 @@ commit_found(int64 task_id, const TaskConfig *config, const SourceTable *table,
 	checkpoint_exec("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(CHECK_LOG_LOCK_CLASS) ", "
 					"($1 % 2147483647)::pg_catalog.int4)",
 					1, types, args, NULL, SPI_OK_SELECT);
+	/* under the lock: what other workers committed meanwhile */
+	{
+		CheckFound	now;
+
+		log_room(task_id, config, &now);
+		for (int kind = 0; kind < 3; kind++)
+			room[kind] = now.room[kind];
+	}
 	for (int kind = 0; kind < 3; kind++)
 	{
-		Oid			ltypes[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
-		Datum		largs[7];
-		char		lnulls[8] = "       ";
+		Oid			ltypes[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		largs[6];
+		char		lnulls[7] = "      ";
 		ListCell   *lc;
 
 		largs[0] = args[0];
 		largs[1] = args[1];
 		largs[2] = args[2];
 		largs[3] = CStringGetTextDatum(found_kind[kind]);
-		largs[6] = Int32GetDatum(config->check_log_max_rows);
 		foreach(lc, f->lines[kind])
 		{
 			CheckLine  *l = lfirst(lc);
 
+			if (room[kind]-- <= 0)
+				break;			/* the log is full: the counts go on */
 			largs[4] = CStringGetTextDatum(l->line);
 			lnulls[5] = l->revise_sql ? ' ' : 'n';
 			if (l->revise_sql)
 				largs[5] = CStringGetTextDatum(l->revise_sql);
-			if (checkpoint_exec("INSERT INTO ape_resume.check_row (task_id, schema, tb, kind, line, revise_sql) "
-								"SELECT $1, $2, $3, $4, $5, $6 "
-								"WHERE (SELECT pg_catalog.count(*) FROM ape_resume.check_row "
-								"       WHERE task_id = $1 AND kind = $4) < $7",
-								7, ltypes, largs, lnulls, SPI_OK_INSERT) == 0)
-				break;			/* the log is full: the counts go on */
+			checkpoint_exec("INSERT INTO ape_resume.check_row (task_id, schema, tb, kind, line, revise_sql) "
+							"VALUES ($1, $2, $3, $4, $5, $6)",
+							6, ltypes, largs, lnulls, SPI_OK_INSERT);
 		}
 	}
 }
@@ -874,13 +987,14 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 		}
 		memset(&found, 0, sizeof(found));
 		memset(&batch, 0, sizeof(batch));
+		log_room(task->id, config, &found);
 		if (table->nkeys == 0)
 		{
 			int64		src_count;
 			int64		dst_count;
 			bool		equal;
 
-			check_multiset(task, config, ops, source, &ct, &src_count, &dst_count, &equal);
+			check_multiset(ops, source, &ct, &src_count, &dst_count, &equal);
 			found.compared = src_count;
 			found.missing = Max(src_count - dst_count, 0);
 			found.extra = Max(dst_count - src_count, 0);
@@ -900,6 +1014,14 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 				int64		bytes = 0;
 
 				CHECK_FOR_INTERRUPTS();
+				for (int k = 0; k < table->nkeys; k++)
+					if (values[table->key_cols[k]] == NULL)
+						ereport(ERROR,
+								(errcode(ERRCODE_NOT_NULL_VIOLATION),
+								 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
+										table->columns[table->key_cols[k]].name, table->schema, table->tb),
+								 errdetail("The column had no NULL when the task started; a check merges on the key."),
+								 errhint("Remove the NULL at the source and resume the task.")));
 				src_batch_add(&batch, table->ncolumns, values, lengths);
 				for (int i = 0; i < table->ncolumns; i++)
 					bytes += values[i] ? lengths[i] : 0;
@@ -986,6 +1108,8 @@ check_write_logs(TaskRow *task, const TaskConfig *config)
 				 errmsg("could not create check log directory \"%s\": %m", dir)));
 	for (int i = 0; i < 4; i++)
 		initStringInfo(&files[i]);
+	/* the statements' text is UTF-8, whatever psql's client encoding */
+	appendStringInfoString(&files[3], "SET client_encoding = 'UTF8';\n");
 	args[0] = Int64GetDatum(task->id);
 
 	task_xact_begin();
@@ -993,9 +1117,10 @@ check_write_logs(TaskRow *task, const TaskConfig *config)
 					"($1 % 2147483647)::pg_catalog.int4)",
 					1, types, args, NULL, SPI_OK_SELECT);
 	catalog_as_owner_begin(&cu);
+	/* not read-only: what committed before the lock was ours */
 	if (SPI_execute_with_args("SELECT kind, line, revise_sql FROM ape_resume.check_row "
 							  "WHERE task_id = $1 ORDER BY id",
-							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.check_row");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -1004,6 +1129,7 @@ check_write_logs(TaskRow *task, const TaskConfig *config)
 		char	   *sql = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3);
 		int			i = strcmp(kind, "miss") == 0 ? 0 : strcmp(kind, "diff") == 0 ? 1 : 2;
 
+		CHECK_FOR_INTERRUPTS();
 		appendStringInfo(&files[i], "%s\n", line);
 		if (sql != NULL)
 		{
@@ -1017,7 +1143,8 @@ check_write_logs(TaskRow *task, const TaskConfig *config)
 							  "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), "
 							  "'end_time', pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', "
 							  "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), "
-							  "'is_consistent', coalesce(sum(p.rows_missing + p.rows_different + p.rows_extra), 0) = 0, "
+							  "'is_consistent', coalesce(sum(p.rows_missing + p.rows_different + p.rows_extra), 0) = 0 "
+							  "  AND pg_catalog.bool_and(p.state IN ('finished', 'skipped')), "
 							  "'miss_count', coalesce(sum(p.rows_missing), 0), "
 							  "'diff_count', coalesce(sum(p.rows_different), 0), "
 							  "'extra_count', coalesce(sum(p.rows_extra), 0), "
@@ -1032,7 +1159,7 @@ check_write_logs(TaskRow *task, const TaskConfig *config)
 							  "WHERE t.id = $1 GROUP BY t.started_at",
 							  2, (Oid[]) {INT8OID, INT4OID},
 							  (Datum[]) {args[0], Int32GetDatum(sql_count)},
-							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the check's counts");
 	{
 		char	   *summary = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],

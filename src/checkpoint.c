@@ -104,8 +104,13 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 	if (table->rows_estimated < 0)
 		nulls[6] = 'n';
 	args[7] = catalog_text_array(TABLE_DEF_N, definition);
-	/* chunks on another key mean nothing on this one */
+	/* chunks, and a check's log lines, on another key mean nothing on this one */
 	checkpoint_exec("DELETE FROM ape_resume.chunk c USING ape_resume.position p "
+					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
+					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
+					"AND p.key_cols IS DISTINCT FROM $6",
+					8, types, args, nulls, SPI_OK_DELETE);
+	checkpoint_exec("DELETE FROM ape_resume.check_row c USING ape_resume.position p "
 					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
 					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
 					"AND p.key_cols IS DISTINCT FROM $6",
@@ -126,6 +131,15 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 				 "  position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols, "
 				 "chunks = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
 				 "  THEN position.chunks END, "
+				 /* and a check's findings, counted from the position on */
+				 "rows_missing = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.rows_missing ELSE 0 END, "
+				 "rows_different = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.rows_different ELSE 0 END, "
+				 "rows_extra = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.rows_extra ELSE 0 END, "
+				 "check_note = CASE WHEN position.key_cols IS NOT DISTINCT FROM EXCLUDED.key_cols "
+				 "  THEN position.check_note END, "
 				 "key_cols = EXCLUDED.key_cols, "
 				 /* a table that failed alone (it had vanished) is tried again */
 				 "state = CASE WHEN position.state = 'failed' THEN 'pending' "

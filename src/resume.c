@@ -366,9 +366,9 @@ static void
 load_catalog(ResumeInputs *in, int64 task_id)
 {
 	CatalogUser cu;
-	Oid			types[5] = {INT8OID, BOOLOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		args[5];
-	char		nulls[5] = "     ";
+	Oid			types[6] = {INT8OID, BOOLOID, TEXTOID, TEXTOID, OIDOID, TEXTOID};
+	Datum		args[6];
+	char		nulls[7] = "      ";
 	bool		from_catalog = in->config->resume_type != NULL &&
 		strcmp(in->config->resume_type, "catalog") == 0 && in->config->task_id != NULL;
 	int			rc;
@@ -381,16 +381,19 @@ load_catalog(ResumeInputs *in, int64 task_id)
 	nulls[3] = from_catalog ? ' ' : 'n';
 	catalog_as_owner_begin(&cu);
 	args[4] = ObjectIdGetDatum(cu.save_userid);
+	/* a check never takes up a copy's positions, nor a copy a check's */
+	args[5] = CStringGetTextDatum(in->config->check ? "check" : "copy");
 
 	/*
 	 * The predecessor: the newest other task that wrote the log dir resumed
 	 * from, or (resume_type=from_target with a [global] task_id, as ape-dts
 	 * keeps positions by task_id) the newest other task of that task_id
-	 * that is not running, among those of roles the user belongs to.
+	 * that is not running, among those of roles the user belongs to; of
+	 * the same kind (copy or check).
 	 */
 	rc = SPI_execute_with_args("WITH pred AS ("
 							   "  SELECT max(id) AS id FROM ape_resume.task "
-							   "  WHERE id <> $1 AND (($2 AND log_dir = $3) OR "
+							   "  WHERE id <> $1 AND kind = $6 AND (($2 AND log_dir = $3) OR "
 							   "   (task_id = $4 AND state NOT IN ('pending', 'running') AND "
 							   "    pg_catalog.pg_has_role($5, owner, 'USAGE')))) "
 							   "SELECT p.schema, p.tb, p.task_id = $1, "
@@ -400,7 +403,7 @@ load_catalog(ResumeInputs *in, int64 task_id)
 							   "FROM ape_resume.position p "
 							   "WHERE p.task_id = $1 OR p.task_id = (SELECT id FROM pred) "
 							   "ORDER BY 3 DESC",
-							   5, types, args, nulls, true, 0);
+							   6, types, args, nulls, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position: %s", SPI_result_code_string(rc));
 	in->ncat = (int) SPI_processed;

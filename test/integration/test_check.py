@@ -54,6 +54,9 @@ def mysql_source(mysql_admin):
             "INSERT INTO s SELECT seq, concat('v', seq), seq / 7, "
             "'2024-01-01' + interval seq second, json_object('k', seq), unhex(hex(seq)), seq / 8 "
             "FROM seq_1_to_1000",
+            # a quote, a backslash, a newline and a tab: sql.log keeps each statement on a line
+            "UPDATE s SET v = CONCAT('q''uo', CHAR(92), 'te', CHAR(10), 'line', CHAR(9), 'end') "
+            "WHERE id = 5",
             "CREATE TABLE m (a int, b bigint, x text, PRIMARY KEY (a, b))",
             "INSERT INTO m SELECT seq % 5, seq, repeat('x', seq % 4) FROM seq_1_to_700",
             "CREATE TABLE n (a int, t varchar(10))",
@@ -125,7 +128,9 @@ def test_mysql_check_finds_each_row_and_sql_log_repairs(local, mysql_source):
     assert not os.path.exists(os.path.join(log_dir, "position.log"))
     # sql.log, applied with psql, makes the keyed tables equal to the source
     sql = read_log(log_dir, "sql.log")
-    assert len(sql) == 14
+    assert sql[0] == "SET client_encoding = 'UTF8';"
+    assert len(sql) == 15 and all(l.endswith(";") for l in sql)
+    assert any("E'q''uo\\\\te\\nline\\tend'" in l for l in sql), sql
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", env("PGHOST"), "-p", env("PGPORT"),
                     "-U", env("PGUSER"), "-d", env("PGDATABASE"), "-f", os.path.join(log_dir, "check", "sql.log")],
                    check=True, capture_output=True)
