@@ -57,6 +57,7 @@
 #include "order_key.h"
 #include "privileges.h"
 #include "task_run.h"
+#include "task_state.h"
 #include "worker.h"
 
 /* Target rows fetched at a time from the check's cursor. */
@@ -92,6 +93,7 @@ typedef struct CheckTable
 	char	   *select_list;	/* the target's columns, in source order */
 	char	   *key_list;		/* the key's target columns */
 	int			sample_percent;
+	char	   *unchecked;		/* why the table cannot be checked, NULL: it can */
 } CheckTable;
 
 /* What a batch found. */
@@ -213,13 +215,11 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 		if (k > 0)
 			appendStringInfoString(&keys, ", ");
 		appendStringInfoString(&keys, quote_identifier(c->dst_name));
-		if (c->cmp == NULL || !merge_orderable(c->typid))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("table \"%s\".\"%s\" cannot be checked: its key column \"%s\" is of type %s",
-							table->schema, table->tb, c->src_name, format_type_be(c->typid)),
-					 errdetail("A check merges source and target in key order, which only numbers, dates and times, uuid, bytea and bool keep the same at both; text orders by collations that differ."),
-					 errhint("Leave the table out of the check task (ignore_tbs).")));
+		if ((c->cmp == NULL || !merge_orderable(c->typid)) && ct->unchecked == NULL)
+			ct->unchecked = psprintf("it cannot be checked yet: its key column \"%s\" is of type %s, "
+									 "and a check merges source and target in key order, which only numbers, "
+									 "dates and times, uuid, bytea and bool keep the same at both",
+									 c->src_name, format_type_be(c->typid));
 	}
 	ct->select_list = sel.data;
 	ct->key_list = keys.data;
@@ -967,6 +967,16 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	claimed->table_done = false;
 	task_xact_begin();
 	check_table_init(&ct, config, table, claimed->dst_schema, claimed->dst_tb);
+	/* a table that cannot be checked fails alone, saying why; the others go on */
+	if (ct.unchecked != NULL)
+	{
+		task_state_fail_table(task->id, table->schema, table->tb, ct.unchecked);
+		task_xact_commit();
+		task_log(config, "WARN", "table \"%s\".\"%s\" is not checked: %s", table->schema, table->tb,
+				 ct.unchecked);
+		MemoryContextDelete(batch_cxt);
+		return true;
+	}
 	task_xact_commit();
 
 	while (!finished)

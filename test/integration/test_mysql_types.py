@@ -585,6 +585,47 @@ log_dir={log_dir}
     conn.close()
 
 
+def test_a_check_of_the_copy_is_clean(copied):
+    """A check task ([sinker] sink_type=check) of the copy finds every value
+    of every type equal: no row missing, different or extra.  A table whose
+    key it cannot merge yet fails alone, saying why."""
+    local, _, _, log_dir = copied
+    check = TASK + "_check"
+    check_dir = log_dir + "_check"
+    shutil.rmtree(check_dir, ignore_errors=True)
+    os.makedirs(check_dir)
+    os.chmod(check_dir, 0o777)
+    drop_task_if_exists(local, check)
+    with local.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (check, f"""
+[extractor]
+db_type=mysql
+url={env('APE_MYSQL_URL')}
+[sinker]
+sink_type=check
+batch_size=3
+[filter]
+do_dbs={DB}
+[runtime]
+log_dir={check_dir}
+"""))
+        wait_state(local, check, 300)
+        cur.execute("SELECT tb, state, rows_copied, rows_missing, rows_different, rows_extra, error "
+                    "FROM ape_resume.progress(%s) ORDER BY tb", (check,))
+        found = cur.fetchall()
+    assert len(found) == 1 + len(KEY_TABLES)
+    checked = {tb: n for tb, st, n, m, d, e, err in found if st == "finished"}
+    for tb, st, n, m, d, e, err in found:
+        if st == "failed":
+            assert "cannot be checked yet" in err, (tb, err)
+        else:
+            assert (st, m, d, e) == ("finished", 0, 0, 0), (tb, st, m, d, e)
+    assert "all_types" in checked and checked["all_types"] > 0
+    with open(os.path.join(check_dir, "check", "diff.log")) as f:
+        assert f.read() == ""
+    drop_task_if_exists(local, check)
+
+
 def test_every_value_of_every_row(copied):
     local, task, _, _ = copied
     my = mysql_connect(conv={})  # values as MySQL's text (bytes for binary types)
