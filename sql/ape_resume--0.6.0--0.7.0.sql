@@ -41,6 +41,26 @@ SELECT pg_catalog.pg_extension_config_dump('ape_resume.check_row', '');
 SELECT pg_catalog.pg_extension_config_dump('ape_resume.check_row_id_seq', '');
 REVOKE ALL ON ape_resume.check_row FROM PUBLIC;
 
+/*
+ * The keys a check compared of a table whose key it cannot merge in order
+ * (text under collations that differ, a Mongo _id): its source rows are
+ * looked up at the target by key, batch by batch, and its extra rows are
+ * the target's rows whose key is not here, found when the table ends.  A
+ * key is the JSON array of its columns' texts as the target prints them;
+ * the rows of a table go when it is finished.
+ */
+CREATE TABLE ape_resume.check_key (
+    task_id         bigint NOT NULL,
+    schema          text NOT NULL,
+    tb              text NOT NULL,
+    key             text NOT NULL,
+    PRIMARY KEY (task_id, schema, tb, key),
+    FOREIGN KEY (task_id, schema, tb)
+        REFERENCES ape_resume.position (task_id, schema, tb) ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('ape_resume.check_key', '');
+REVOKE ALL ON ape_resume.check_key FROM PUBLIC;
+
 -- new columns go at the end: CREATE OR REPLACE keeps the views' grants
 CREATE OR REPLACE VIEW ape_resume.progress WITH (security_barrier) AS
 SELECT t.name AS task_name,

@@ -25,10 +25,13 @@
  *
  * The merge needs both sides in one order: keys of types that order the
  * same everywhere (numbers, dates and times, uuid, bytea, bool).  A key
- * with a text column is refused for now, naming the table: MySQL's and
- * PostgreSQL's collations order text differently.  A table without a key
- * is compared as a multiset: row count and a sum of row hashes, with a
- * note.
+ * with another column (text, whose collations differ between MySQL and
+ * PostgreSQL; a Mongo _id) is looked up instead: each batch's source rows
+ * are fetched at the target by key (= ANY), the keys compared are kept
+ * in ape_resume.check_key with the batch, and at the table's end the
+ * target's rows whose key is not among them are the extra ones.  A table
+ * without a key is compared as a multiset: row count and a sum of row
+ * hashes, with a note.
  *
  *-------------------------------------------------------------------------
  */
@@ -57,7 +60,6 @@
 #include "order_key.h"
 #include "privileges.h"
 #include "task_run.h"
-#include "task_state.h"
 #include "worker.h"
 
 /* Target rows fetched at a time from the check's cursor. */
@@ -79,6 +81,7 @@ typedef struct CheckCol
 	FmgrInfo	output;
 	int16		typlen;
 	bool		typbyval;
+	char		typalign;
 	FmgrInfo   *cmp;			/* the key's columns: btree order */
 } CheckCol;
 
@@ -93,7 +96,7 @@ typedef struct CheckTable
 	char	   *select_list;	/* the target's columns, in source order */
 	char	   *key_list;		/* the key's target columns */
 	int			sample_percent;
-	char	   *unchecked;		/* why the table cannot be checked, NULL: it can */
+	bool		lookup;			/* its key cannot be merged in order: looked up */
 } CheckTable;
 
 /* What a batch found. */
@@ -203,7 +206,7 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 		fmgr_info(func, &c->input);
 		getTypeOutputInfo(c->typid, &func, &varlena);
 		fmgr_info(func, &c->output);
-		get_typlenbyval(c->typid, &c->typlen, &c->typbyval);
+		get_typlenbyvalalign(c->typid, &c->typlen, &c->typbyval, &c->typalign);
 		tc = lookup_type_cache(c->typid, TYPECACHE_CMP_PROC_FINFO);
 		if (OidIsValid(tc->cmp_proc_finfo.fn_oid))
 			c->cmp = &tc->cmp_proc_finfo;
@@ -215,11 +218,8 @@ check_table_init(CheckTable *ct, const TaskConfig *config, const SourceTable *ta
 		if (k > 0)
 			appendStringInfoString(&keys, ", ");
 		appendStringInfoString(&keys, quote_identifier(c->dst_name));
-		if ((c->cmp == NULL || !merge_orderable(c->typid)) && ct->unchecked == NULL)
-			ct->unchecked = psprintf("it cannot be checked yet: its key column \"%s\" is of type %s, "
-									 "and a check merges source and target in key order, which only numbers, "
-									 "dates and times, uuid, bytea and bool keep the same at both",
-									 c->src_name, format_type_be(c->typid));
+		if (c->cmp == NULL || !merge_orderable(c->typid))
+			ct->lookup = true;
 	}
 	ct->select_list = sel.data;
 	ct->key_list = keys.data;
@@ -759,6 +759,303 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 }
 
 /* ---------------------------------------------------------------------
+ * Keys that cannot be merged in order: looked up
+ * ---------------------------------------------------------------------
+ */
+
+/* The JSON array of a row's key texts (as the target prints them). */
+static char *
+key_json(const CheckTable *ct, char **key_texts)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int k = 0; k < ct->table->nkeys; k++)
+	{
+		if (k > 0)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, key_texts[k]);
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+typedef struct KeyEntry
+{
+	const char *key;
+	int			index;
+} KeyEntry;
+
+static int
+key_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const KeyEntry *) a)->key, ((const KeyEntry *) b)->key);
+}
+
+/* The entry of key in entries (n, sorted), or NULL. */
+static KeyEntry *
+key_find(KeyEntry *entries, int n, const char *key)
+{
+	KeyEntry	probe = {key, 0};
+
+	return n > 0 ? bsearch(&probe, entries, n, sizeof(KeyEntry), key_entry_cmp) : NULL;
+}
+
+/* keys[0 .. n) as a text[] */
+static Datum
+text_array(char **keys, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(keys[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* In the batch's transaction: the keys compared, for the extra rows at the end. */
+static void
+record_keys(int64 task_id, const SourceTable *table, char **keys, int n)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		args[4];
+
+	if (n == 0)
+		return;
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = text_array(keys, n);
+	checkpoint_exec("INSERT INTO ape_resume.check_key (task_id, schema, tb, key) "
+					"SELECT $1, $2, $3, k FROM pg_catalog.unnest($4) AS k ON CONFLICT DO NOTHING",
+					4, types, args, NULL, SPI_OK_INSERT);
+}
+
+/* Which of keys[0 .. n) the check compared at the source (recorded). */
+static bool *
+keys_recorded(int64 task_id, const SourceTable *table, char **keys, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogUser cu;
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		args[4];
+	bool	   *found = palloc0(sizeof(bool) * Max(n, 1));
+	KeyEntry   *entries = palloc(sizeof(KeyEntry) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		entries[i].key = keys[i];
+		entries[i].index = i;
+	}
+	qsort(entries, n, sizeof(KeyEntry), key_entry_cmp);
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(table->schema);
+	args[2] = CStringGetTextDatum(table->tb);
+	args[3] = text_array(keys, n);
+	/* not read-only: the keys this transaction recorded too */
+	catalog_as_owner_begin(&cu);
+	if (SPI_execute_with_args("SELECT key FROM ape_resume.check_key "
+							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND key = ANY ($4)",
+							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ape_resume.check_key");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		KeyEntry   *e = key_find(entries, n, SPI_getvalue(SPI_tuptable->vals[r],
+														   SPI_tuptable->tupdesc, 1));
+
+		if (e != NULL)
+			found[e->index] = true;
+	}
+	catalog_as_owner_end(&cu);
+	MemoryContextSwitchTo(cxt);
+	return found;
+}
+
+/*
+ * Compare a batch of source rows with the target's rows of the same keys,
+ * looked up by key (= ANY, or IN unnest for a composite key), whatever the
+ * order each side keeps; record the keys compared.
+ */
+static void
+lookup_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBatch *b,
+			 int64 task_id)
+{
+	const SourceTable *t = ct->table;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nk = t->nkeys;
+	int			m = 0;
+	Datum	  **karr = palloc(sizeof(Datum *) * nk);
+	char	  **keys = palloc(sizeof(char *) * Max(b->nrows, 1));
+	int		   *row_of = palloc(sizeof(int) * Max(b->nrows, 1));
+	char	  **norm = palloc(sizeof(char *) * nk);
+	StringInfoData sql;
+	Oid		   *types = palloc(sizeof(Oid) * nk);
+	Datum	   *args = palloc(sizeof(Datum) * nk);
+	KeyEntry   *entries;
+	SPITupleTable *tt;
+	uint64		nt;
+	int			nestlevel;
+
+	for (int k = 0; k < nk; k++)
+		karr[k] = palloc(sizeof(Datum) * Max(b->nrows, 1));
+	for (int r = 0; r < b->nrows; r++)
+	{
+		for (int k = 0; k < nk; k++)
+		{
+			const CheckCol *c = &ct->cols[t->key_cols[k]];
+			const char *v = b->rows[r][t->key_cols[k]];
+
+			karr[k][m] = ct->exists ? src_datum(c, v) : (Datum) 0;
+			norm[k] = ct->exists ? dst_text(c, karr[k][m]) : (char *) v;
+		}
+		if (!in_sample(ct, norm))
+			continue;
+		keys[m] = key_json(ct, norm);
+		row_of[m++] = r;
+	}
+	f->compared += m;
+	if (m == 0)
+		return;
+	if (!ct->exists)
+	{
+		for (int j = 0; j < m; j++)
+			found_missing(f, ct, config, b->rows[row_of[j]], cxt);
+		record_keys(task_id, t, keys, m);
+		return;
+	}
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s WHERE ", ct->select_list, sql_target(ct));
+	for (int k = 0; k < nk; k++)
+	{
+		const CheckCol *c = &ct->cols[t->key_cols[k]];
+
+		types[k] = get_array_type(c->typid);
+		if (!OidIsValid(types[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table \"%s\".\"%s\" cannot be checked: its key column \"%s\" is of type %s, which has no array type",
+							t->schema, t->tb, c->src_name, format_type_be(c->typid))));
+		args[k] = PointerGetDatum(construct_array(karr[k], m, c->typid, c->typlen, c->typbyval,
+												  c->typalign));
+	}
+	if (nk == 1)
+		appendStringInfo(&sql, "%s = ANY ($1)", ct->key_list);
+	else
+	{
+		appendStringInfo(&sql, "(%s) IN (SELECT * FROM ROWS FROM (", ct->key_list);
+		for (int k = 0; k < nk; k++)
+			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", k > 0 ? ", " : "", k + 1);
+		appendStringInfoString(&sql, "))");
+	}
+
+	nestlevel = pinned_spi_connect();
+	if (SPI_execute_with_args(sql.data, nk, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", sql_target(ct));
+	MemoryContextSwitchTo(cxt);
+	tt = SPI_tuptable;
+	nt = SPI_processed;
+	entries = palloc(sizeof(KeyEntry) * Max(nt, 1));
+	for (uint64 i = 0; i < nt; i++)
+	{
+		char	  **dst = dst_texts(ct, tt->vals[i], tt->tupdesc);
+
+		for (int k = 0; k < nk; k++)
+			norm[k] = dst[t->key_cols[k]];
+		entries[i].key = key_json(ct, norm);
+		entries[i].index = (int) i;
+	}
+	qsort(entries, nt, sizeof(KeyEntry), key_entry_cmp);
+	for (int j = 0; j < m; j++)
+	{
+		KeyEntry   *e = key_find(entries, (int) nt, keys[j]);
+
+		CHECK_FOR_INTERRUPTS();
+		if (e == NULL)
+			found_missing(f, ct, config, b->rows[row_of[j]], cxt);
+		else
+			compare_rows(f, ct, config, b->rows[row_of[j]], tt->vals[e->index], tt->tupdesc, cxt);
+	}
+	pinned_spi_finish(nestlevel);
+	MemoryContextSwitchTo(cxt);
+	record_keys(task_id, t, keys, m);
+}
+
+/*
+ * At the end of a looked-up table: its target rows whose key the check
+ * did not compare at the source are extra.  Then its keys go.
+ */
+static void
+lookup_extras(CheckFound *f, const CheckTable *ct, const TaskConfig *config, int64 task_id)
+{
+	const SourceTable *t = ct->table;
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext fetch_cxt;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		args[3];
+
+	if (ct->exists)
+	{
+		int			nestlevel = pinned_spi_connect();
+		Portal		portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT %s FROM %s", ct->select_list,
+																	   sql_target(ct)),
+													   0, NULL, NULL, NULL, true, 0);
+		char	  **norm = palloc(sizeof(char *) * t->nkeys);
+
+		MemoryContextSwitchTo(cxt);
+		if (portal == NULL)
+			elog(ERROR, "could not read %s", sql_target(ct));
+		fetch_cxt = AllocSetContextCreate(cxt, "ape_resume check extras", ALLOCSET_DEFAULT_SIZES);
+		for (;;)
+		{
+			SPITupleTable *tt;
+			uint64		nt;
+			char	 ***dst;
+			char	  **keys;
+			bool	   *sampled;
+			bool	   *recorded;
+
+			SPI_cursor_fetch(portal, true, CHECK_FETCH_ROWS);
+			MemoryContextSwitchTo(cxt);
+			tt = SPI_tuptable;
+			nt = SPI_processed;
+			if (nt == 0)
+				break;
+			MemoryContextSwitchTo(fetch_cxt);
+			dst = palloc(sizeof(char **) * nt);
+			keys = palloc(sizeof(char *) * nt);
+			sampled = palloc(sizeof(bool) * nt);
+			for (uint64 i = 0; i < nt; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				dst[i] = dst_texts(ct, tt->vals[i], tt->tupdesc);
+				for (int k = 0; k < t->nkeys; k++)
+					norm[k] = dst[i][t->key_cols[k]];
+				keys[i] = key_json(ct, norm);
+				sampled[i] = in_sample(ct, norm);
+			}
+			recorded = keys_recorded(task_id, t, keys, (int) nt);
+			MemoryContextSwitchTo(fetch_cxt);
+			for (uint64 i = 0; i < nt; i++)
+				if (sampled[i] && !recorded[i])
+					found_extra(f, ct, config, dst[i], cxt);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(fetch_cxt);
+			SPI_freetuptable(tt);
+		}
+		SPI_cursor_close(portal);
+		pinned_spi_finish(nestlevel);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextDelete(fetch_cxt);
+	}
+	args[0] = Int64GetDatum(task_id);
+	args[1] = CStringGetTextDatum(t->schema);
+	args[2] = CStringGetTextDatum(t->tb);
+	checkpoint_exec("DELETE FROM ape_resume.check_key WHERE task_id = $1 AND schema = $2 AND tb = $3",
+					3, types, args, NULL, SPI_OK_DELETE);
+}
+
+/* ---------------------------------------------------------------------
  * Tables without a key: multisets
  * ---------------------------------------------------------------------
  */
@@ -967,16 +1264,6 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	claimed->table_done = false;
 	task_xact_begin();
 	check_table_init(&ct, config, table, claimed->dst_schema, claimed->dst_tb);
-	/* a table that cannot be checked fails alone, saying why; the others go on */
-	if (ct.unchecked != NULL)
-	{
-		task_state_fail_table(task->id, table->schema, table->tb, ct.unchecked);
-		task_xact_commit();
-		task_log(config, "WARN", "table \"%s\".\"%s\" is not checked: %s", table->schema, table->tb,
-				 ct.unchecked);
-		MemoryContextDelete(batch_cxt);
-		return true;
-	}
 	task_xact_commit();
 
 	while (!finished)
@@ -1039,7 +1326,14 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			}
 			ops->scan_end(source);
 			finished = batch.nrows < config->checkpoint_rows;
-			merge_batch(&found, &ct, config, &batch, value, finished);
+			if (ct.lookup)
+			{
+				lookup_batch(&found, &ct, config, &batch, task->id);
+				if (finished)
+					lookup_extras(&found, &ct, config, task->id);
+			}
+			else
+				merge_batch(&found, &ct, config, &batch, value, finished);
 		}
 		MemoryContextSwitchTo(old_cxt);
 		if (batch.nrows > 0)

@@ -110,6 +110,11 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
 					"AND p.key_cols IS DISTINCT FROM $6",
 					8, types, args, nulls, SPI_OK_DELETE);
+	checkpoint_exec("DELETE FROM ape_resume.check_key c USING ape_resume.position p "
+					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
+					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
+					"AND p.key_cols IS DISTINCT FROM $6",
+					8, types, args, nulls, SPI_OK_DELETE);
 	checkpoint_exec("DELETE FROM ape_resume.check_row c USING ape_resume.position p "
 					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
 					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "

@@ -578,11 +578,6 @@ task_name_check(const char *task_name)
 static void
 check_config_finish(TaskConfig *config)
 {
-	if (config->db_type == SOURCE_MONGO)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("sink_type \"check\" in section [sinker] is not supported for a MongoDB source yet"),
-				 errdetail("Check tasks compare MySQL and PostgreSQL tables.")));
 	if (config->parallel_chunk)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
