@@ -57,6 +57,7 @@
 #include "utils/typcache.h"
 
 #include "check.h"
+#include "chunk.h"
 #include "order_key.h"
 #include "privileges.h"
 #include "task_run.h"
@@ -617,8 +618,8 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 	const SourceTable *t = ct->table;
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData sql;
-	Oid		   *types = palloc(sizeof(Oid) * Max(2 * t->nkeys, 1));
-	Datum	   *args = palloc(sizeof(Datum) * Max(2 * t->nkeys, 1));
+	Oid		   *types = palloc(sizeof(Oid) * (2 * t->nkeys + 2));
+	Datum	   *args = palloc(sizeof(Datum) * (2 * t->nkeys + 2));
 	int			nargs = 0;
 	char	  **last = b->nrows > 0 ? b->rows[b->nrows - 1] : NULL;
 	Portal		portal;
@@ -650,9 +651,22 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s FROM %s", ct->select_list, sql_target(ct));
+	/* a chunk: its range of the key's first column */
+	for (int bound = 0; bound < 2; bound++)
+	{
+		const char *v = bound == 0 ? t->range_lo : t->range_hi;
+		const CheckCol *c = &ct->cols[t->key_cols[0]];
+
+		if (v == NULL)
+			continue;
+		appendStringInfo(&sql, "%s%s %s $%d", nargs == 0 ? " WHERE " : " AND ",
+						 quote_identifier(c->dst_name), bound == 0 ? ">=" : "<", nargs + 1);
+		types[nargs] = c->typid;
+		args[nargs++] = src_datum(c, v);
+	}
 	if (after != NULL)
 	{
-		appendStringInfo(&sql, " WHERE (%s) > (", ct->key_list);
+		appendStringInfo(&sql, "%s(%s) > (", nargs == 0 ? " WHERE " : " AND ", ct->key_list);
 		for (int k = 0; k < t->nkeys; k++)
 		{
 			const CheckCol *c = &ct->cols[t->key_cols[k]];
@@ -665,7 +679,7 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 	}
 	if (!to_end && last != NULL)
 	{
-		appendStringInfo(&sql, "%s(%s) <= (", after != NULL ? " AND " : " WHERE ", ct->key_list);
+		appendStringInfo(&sql, "%s(%s) <= (", nargs > 0 ? " AND " : " WHERE ", ct->key_list);
 		for (int k = 0; k < t->nkeys; k++)
 		{
 			const CheckCol *c = &ct->cols[t->key_cols[k]];
@@ -1258,12 +1272,15 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	char	  **value = order_key_copy(table->nkeys, claimed->value);
 	CheckTable	ct;
 	bool		finished = false;
+	/* a chunk: the table's rows of its key range, at both sides */
+	const SourceTable *scan = claimed->chunk > 0
+		? chunk_source_table(table, claimed->lo, claimed->hi) : table;
 	char	  **values = palloc(sizeof(char *) * Max(table->ncolumns, 1));
 	int		   *lengths = palloc(sizeof(int) * Max(table->ncolumns, 1));
 
 	claimed->table_done = false;
 	task_xact_begin();
-	check_table_init(&ct, config, table, claimed->dst_schema, claimed->dst_tb);
+	check_table_init(&ct, config, scan, claimed->dst_schema, claimed->dst_tb);
 	task_xact_commit();
 
 	while (!finished)
@@ -1304,7 +1321,7 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 		else
 		{
 			task_rate_batch(task->id, config);
-			ops->scan_begin(source, table, value, config->checkpoint_rows);
+			ops->scan_begin(source, scan, value, config->checkpoint_rows);
 			while (batch.nrows < config->checkpoint_rows &&
 				   ops->scan_next(source, values, lengths))
 			{
@@ -1329,7 +1346,8 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 			if (ct.lookup)
 			{
 				lookup_batch(&found, &ct, config, &batch, task->id);
-				if (finished)
+				/* a chunked table's extra rows: when its last chunk ends, below */
+				if (finished && claimed->chunk == 0)
 					lookup_extras(&found, &ct, config, task->id);
 			}
 			else
@@ -1347,15 +1365,40 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 		}
 		MemoryContextSwitchTo(batch_cxt);
 		commit_found(task->id, config, table, &found, note);
-		checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
-								   found.compared, finished, false);
+		if (claimed->chunk > 0)
+		{
+			char	  **mark;
+			char	   *keys;
+
+			claimed->table_done = chunk_commit(task->id, table, claimed->chunk, value,
+											   found.compared, finished, &mark, &keys);
+			/* the last chunk: the table's rows that no chunk's source had */
+			if (claimed->table_done && ct.lookup)
+			{
+				CheckFound	extras;
+
+				memset(&extras, 0, sizeof(extras));
+				log_room(task->id, config, &extras);
+				lookup_extras(&extras, &ct, config, task->id);
+				commit_found(task->id, config, table, &extras, NULL);
+			}
+		}
+		else
+		{
+			checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
+									   found.compared, finished, false);
+			claimed->table_done = finished;
+		}
 		task_xact_commit();
 		MemoryContextSwitchTo(old_cxt);
 		MemoryContextReset(batch_cxt);
 		pgstat_report_activity(STATE_RUNNING, NULL);
 	}
-	claimed->table_done = true;
-	task_log(config, "INFO", "checked table \"%s\".\"%s\"", table->schema, table->tb);
+	if (claimed->table_done)
+		task_log(config, "INFO", "checked table \"%s\".\"%s\"", table->schema, table->tb);
+	else
+		task_log(config, "INFO", "checked chunk %d of table \"%s\".\"%s\"", claimed->chunk,
+				 table->schema, table->tb);
 	MemoryContextDelete(batch_cxt);
 	return true;
 }

@@ -370,7 +370,7 @@ chunk_table_begin(int64 task_id, const SourceTable *table)
 							  "  WHERE c.task_id = p.task_id AND c.schema = p.schema AND c.tb = p.tb "
 							  "  AND (c.key_values IS NOT NULL OR c.state = 'finished')) "
 							  "FROM ape_resume.position p "
-							  "WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3 FOR UPDATE",
+							  "WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3 FOR NO KEY UPDATE",
 							  3, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
 	if (SPI_processed == 0)
@@ -435,11 +435,14 @@ chunk_commit(int64 task_id, const SourceTable *table, int chunk, char *const *va
 
 	/*
 	 * The table row's lock orders the checkpoints of its chunks; each
-	 * statement after it sees what the others committed before.
+	 * statement after it sees what the others committed before.  NO KEY
+	 * UPDATE, as an UPDATE takes: the rows a batch inserts that reference
+	 * the table row (a check's keys and log lines) hold KEY SHARE on it,
+	 * which FOR UPDATE would wait for, each worker for the other.
 	 */
 	catalog_as_owner_begin(&cu);
 	if (SPI_execute_with_args("SELECT key_values FROM ape_resume.position "
-							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 FOR UPDATE",
+							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 FOR NO KEY UPDATE",
 							  3, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.position");
 	if (SPI_processed != 1)

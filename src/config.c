@@ -578,11 +578,6 @@ task_name_check(const char *task_name)
 static void
 check_config_finish(TaskConfig *config)
 {
-	if (config->parallel_chunk)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("parallel_type \"chunk\" in section [extractor] is not supported for a check task yet"),
-				 errhint("Set parallel_type=table: a check compares each table with one worker, several tables at once.")));
 	if (config->resume_from_log || config->resume_config_file != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -290,7 +290,8 @@ def test_text_keys_are_looked_up(local, mysql_admin):
     assert [l["id_col_values"] for l in read_json(log_dir, "extra.log") if l["tb"] == "c"] == \
         [{"t": "t1", "n": "5"}]
     # the keys it kept to find the extra rows are gone with the table
-    assert one(local, "SELECT count(*) FROM ape_resume.check_key") == (0,)
+    assert one(local, "SELECT count(*) FROM ape_resume.check_key k JOIN ape_resume.task t "
+                      "ON t.id = k.task_id WHERE t.name = %s", (task,)) == (0,)
     drop_task_if_exists(local, task)
 
 
@@ -323,3 +324,42 @@ def test_mongo_check(local, mongo):
     drop_task_if_exists(local, "it_check_mcopy")
     mongo.drop_database(db)
     execute(local, f"DROP SCHEMA IF EXISTS {db} CASCADE")
+
+
+def test_chunked_check(local, mysql_admin):
+    """parallel_type=chunk: a check of big tables in key ranges, by two
+    workers, merged (integer key) or looked up (text key): the same
+    findings as a whole-table check, extra rows between and after the
+    chunks included."""
+    execute(mysql_admin, f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", f"USE {DB}",
+            "CREATE TABLE i (id int PRIMARY KEY, v int)",
+            "INSERT INTO i SELECT seq * 2, seq FROM seq_1_to_3000",
+            "CREATE TABLE t (k varchar(12) PRIMARY KEY, v int)",
+            "INSERT INTO t SELECT concat('k', lpad(seq, 6, '0')), seq FROM seq_1_to_3000",
+            "ANALYZE TABLE i, t")
+    log_dir = fresh_dir("it_check_copy")
+    execute(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+    start(local, "it_check_copy", task_config("mysql", log_dir))
+    assert wait_state(local, "it_check_copy", 120) == "finished"
+    execute(local, f"DELETE FROM {DB}.i WHERE id IN (2, 3000, 6000)",
+            f"UPDATE {DB}.i SET v = 0 WHERE id IN (1000, 5000)",
+            # extra rows: before the first key, between two keys, after the last
+            f"INSERT INTO {DB}.i VALUES (-5, 1), (3001, 1), (99999, 1)",
+            f"DELETE FROM {DB}.t WHERE k IN ('k000001', 'k001500')",
+            f"UPDATE {DB}.t SET v = 0 WHERE k = 'k002999'",
+            f"INSERT INTO {DB}.t VALUES ('a', 1), ('k001500x', 1), ('zz', 1)")
+    task = "it_check_chunks"
+    log_dir = fresh_dir(task)
+    start(local, task, task_config("mysql", log_dir, check=True).replace(
+        "[sinker]", "parallel_type=chunk\nparallel_size=2\nsplit_tables_larger_than=1000\n[sinker]"))
+    assert wait_state(local, task, 120) == "finished"
+    assert rows(local, "SELECT tb, chunks >= 2, chunks = chunks_done, rows_copied, rows_missing, "
+                       "rows_different, rows_extra FROM ape_resume.progress(%s) ORDER BY tb", (task,)) == \
+        [("i", True, True, 3000, 3, 2, 3), ("t", True, True, 3000, 2, 1, 3)]
+    assert sorted(l["id_col_values"]["id"] for l in read_json(log_dir, "extra.log")
+                  if l["tb"] == "i") == ["-5", "3001", "99999"]
+    assert sorted(l["id_col_values"]["k"] for l in read_json(log_dir, "extra.log")
+                  if l["tb"] == "t") == ["a", "k001500x", "zz"]
+    assert one(local, "SELECT count(*) FROM ape_resume.check_key k JOIN ape_resume.task t "
+                      "ON t.id = k.task_id WHERE t.name = %s", (task,)) == (0,)
+    drop_task_if_exists(local, task)

@@ -226,8 +226,6 @@ def test_resume_type_from_target_keeps_to_the_catalog(local):
     ("[extractor]\nsplit_tables_larger_than=99999999999TB", 'invalid value "99999999999TB" for key "split_tables_larger_than" in section [extractor]'),
     ("[extractor]\nssl_mode=prefer", 'invalid value "prefer" for key "ssl_mode" in section [extractor]'),
     ("[extractor]\nmax_mbps=5000", 'invalid value "5000" for key "max_mbps" in section [extractor]'),
-    ("[sinker]\nsink_type=check\n[extractor]\nparallel_type=chunk",
-     'parallel_type "chunk" in section [extractor] is not supported for a check task yet'),
     ("[checker_output]\noutput_type=s3", 'invalid value "s3" for key "output_type" in section [checker_output]'),
     ("[sinker]\nsink_type=dummy", 'invalid value "dummy" for key "sink_type" in section [sinker]'),
     ("[processor]\nlua_code_file=./a.lua", 'key "lua_code_file" in section [processor] is not supported'),
