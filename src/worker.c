@@ -40,6 +40,7 @@
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
+#include "check.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "privileges.h"
@@ -365,9 +366,12 @@ ape_worker_pin_session(void)
 		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_SESSION);
 }
 
-/* Write the error that ended this worker to the task's default.log too. */
+/*
+ * Write the error that ended this worker to the task's default.log too; a
+ * check's logs, what it found until then.
+ */
 static void
-log_failure(const TaskRow *task, const char *message)
+log_failure(TaskRow *task, const char *message)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -377,11 +381,15 @@ log_failure(const TaskRow *task, const char *message)
 
 		/* the server log has it already (the caller's LOG line) */
 		task_file_log(config, "ERROR", psprintf("task %s failed: %s", task->name, message));
+		if (config->check)
+			check_write_logs(task, config);
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(cxt);
 		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(cxt);
 	}
 	PG_END_TRY();
 }

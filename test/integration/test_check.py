@@ -307,8 +307,8 @@ def test_mongo_check(local, mongo):
     execute(local, f"DROP SCHEMA IF EXISTS {db} CASCADE")
     start(local, "it_check_mcopy", task_config("mongo", log_dir, tables=f"{db}.c"))
     assert wait_state(local, "it_check_mcopy", 120) == "finished"
-    execute(local, f"""DELETE FROM {db}.c WHERE _id = '7'::jsonb""",
-            f"""UPDATE {db}.c SET doc = doc || '{{"a": -1}}' WHERE _id = '"s3"'::jsonb""",
+    execute(local, f"""DELETE FROM {db}.c WHERE _id IN ('7'::jsonb, '40'::jsonb, '"s9"'::jsonb)""",
+            f"""UPDATE {db}.c SET doc = doc || '{{"a": -1}}' WHERE _id IN ('"s3"'::jsonb, '12'::jsonb)""",
             f"""INSERT INTO {db}.c VALUES ('"extra"', '{{"_id": "extra"}}')""")
     mongo[db]["c"].update_one({"_id": 8}, {"$set": {"a": 800}})
     task = "it_check_mongo"
@@ -316,9 +316,11 @@ def test_mongo_check(local, mongo):
     start(local, task, task_config("mongo", log_dir, check=True, tables=f"{db}.c"))
     assert wait_state(local, task, 120) == "finished"
     assert rows(local, "SELECT rows_copied, rows_missing, rows_different, rows_extra "
-                       "FROM ape_resume.progress(%s)", (task,)) == [(78, 1, 2, 1)]
-    assert [l["id_col_values"] for l in read_json(log_dir, "miss.log")] == [{"_id": "7"}]
-    assert sorted(l["id_col_values"]["_id"] for l in read_json(log_dir, "diff.log")) == ['"s3"', "8"]
+                       "FROM ape_resume.progress(%s)", (task,)) == [(78, 3, 3, 1)]
+    assert sorted(l["id_col_values"]["_id"] for l in read_json(log_dir, "miss.log")) == \
+        ['"s9"', "40", "7"]
+    assert sorted(l["id_col_values"]["_id"] for l in read_json(log_dir, "diff.log")) == \
+        ['"s3"', "12", "8"]
     assert [l["id_col_values"] for l in read_json(log_dir, "extra.log")] == [{"_id": '"extra"'}]
     drop_task_if_exists(local, task)
     drop_task_if_exists(local, "it_check_mcopy")
@@ -362,4 +364,20 @@ def test_chunked_check(local, mysql_admin):
                   if l["tb"] == "t") == ["a", "k001500x", "zz"]
     assert one(local, "SELECT count(*) FROM ape_resume.check_key k JOIN ape_resume.task t "
                       "ON t.id = k.task_id WHERE t.name = %s", (task,)) == (0,)
+    drop_task_if_exists(local, task)
+
+
+def test_failed_check_still_writes_its_logs(local, mysql_source):
+    """A check that fails on a table (its target lacks a column) says so,
+    naming table and column, and leaves the logs of what it compared."""
+    copy_then_tamper(local, "mysql", mysql_source)
+    execute(local, f"ALTER TABLE {DB}.s DROP COLUMN f")
+    task = "it_check_fail"
+    log_dir = fresh_dir(task)
+    start(local, task, task_config("mysql", log_dir, check=True))
+    assert wait_state(local, task, 120) == "failed"
+    err = one(local, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+    assert f'target table "{DB}"."s" has no column "f"' in err
+    summary = read_json(log_dir, "summary.log")[0]
+    assert summary["is_consistent"] is False and summary["tables_total"] == 3
     drop_task_if_exists(local, task)
