@@ -46,14 +46,15 @@ REVOKE ALL ON ape_resume.check_row FROM PUBLIC;
  * (text under collations that differ, a Mongo _id): its source rows are
  * looked up at the target by key, batch by batch, and its extra rows are
  * the target's rows whose key is not here, found when the table ends.  A
- * key is the JSON array of its columns' texts as the target prints them;
- * the rows of a table go when it is finished.
+ * key is the SHA-256 of the JSON array of its columns' texts as the target
+ * prints them (any length of key fits the index); the rows of a table go
+ * when it is finished.
  */
 CREATE TABLE ape_resume.check_key (
     task_id         bigint NOT NULL,
     schema          text NOT NULL,
     tb              text NOT NULL,
-    key             text NOT NULL,
+    key             bytea NOT NULL,
     PRIMARY KEY (task_id, schema, tb, key),
     FOREIGN KEY (task_id, schema, tb)
         REFERENCES ape_resume.position (task_id, schema, tb) ON DELETE CASCADE

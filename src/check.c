@@ -251,7 +251,8 @@ in_sample(const CheckTable *ct, char **key_texts)
 	if (ct->sample_percent >= 100)
 		return true;
 	for (int k = 0; k < ct->table->nkeys; k++)
-		h = hash_combine(h, hash_bytes((const unsigned char *) key_texts[k], strlen(key_texts[k])));
+		h = hash_combine(h, key_texts[k] == NULL ? 0x9e3779b9
+						 : hash_bytes((const unsigned char *) key_texts[k], strlen(key_texts[k])));
 	return h % 100 < (uint32) ct->sample_percent;
 }
 
@@ -353,8 +354,12 @@ sql_key_where(StringInfo sql, const CheckTable *ct, char **texts)
 	{
 		int			i = ct->table->key_cols[k];
 
-		appendStringInfo(sql, "%s%s = %s", k == 0 ? " WHERE " : " AND ",
-						 quote_identifier(ct->cols[i].dst_name), sql_literal(texts[i]));
+		if (texts[i] == NULL)
+			appendStringInfo(sql, "%s%s IS NULL", k == 0 ? " WHERE " : " AND ",
+							 quote_identifier(ct->cols[i].dst_name));
+		else
+			appendStringInfo(sql, "%s%s = %s", k == 0 ? " WHERE " : " AND ",
+							 quote_identifier(ct->cols[i].dst_name), sql_literal(texts[i]));
 	}
 }
 
@@ -618,6 +623,7 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 	const SourceTable *t = ct->table;
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData sql;
+	StringInfoData conds;
 	Oid		   *types = palloc(sizeof(Oid) * (2 * t->nkeys + 2));
 	Datum	   *args = palloc(sizeof(Datum) * (2 * t->nkeys + 2));
 	int			nargs = 0;
@@ -649,8 +655,8 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 		return;
 	}
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s FROM %s", ct->select_list, sql_target(ct));
+	/* the conditions of the batch's key range, ANDed */
+	initStringInfo(&conds);
 	/* a chunk: its range of the key's first column */
 	for (int bound = 0; bound < 2; bound++)
 	{
@@ -659,39 +665,49 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 
 		if (v == NULL)
 			continue;
-		appendStringInfo(&sql, "%s%s %s $%d", nargs == 0 ? " WHERE " : " AND ",
+		appendStringInfo(&conds, "%s%s %s $%d", nargs == 0 ? "" : " AND ",
 						 quote_identifier(c->dst_name), bound == 0 ? ">=" : "<", nargs + 1);
 		types[nargs] = c->typid;
 		args[nargs++] = src_datum(c, v);
 	}
-	if (after != NULL)
+	for (int bound = 0; bound < 2; bound++)
 	{
-		appendStringInfo(&sql, "%s(%s) > (", nargs == 0 ? " WHERE " : " AND ", ct->key_list);
+		char	  **v = bound == 0 ? after : (!to_end ? last : NULL);
+
+		if (v == NULL)
+			continue;
+		appendStringInfo(&conds, "%s(%s) %s (", nargs == 0 ? "" : " AND ", ct->key_list,
+						 bound == 0 ? ">" : "<=");
 		for (int k = 0; k < t->nkeys; k++)
 		{
 			const CheckCol *c = &ct->cols[t->key_cols[k]];
 
-			appendStringInfo(&sql, "%s$%d", k > 0 ? ", " : "", nargs + 1);
+			appendStringInfo(&conds, "%s$%d", k > 0 ? ", " : "", nargs + 1);
 			types[nargs] = c->typid;
-			args[nargs++] = src_datum(c, after[k]);
+			args[nargs++] = src_datum(c, bound == 0 ? v[k] : v[t->key_cols[k]]);
 		}
-		appendStringInfoChar(&sql, ')');
+		appendStringInfoChar(&conds, ')');
 	}
-	if (!to_end && last != NULL)
-	{
-		appendStringInfo(&sql, "%s(%s) <= (", nargs > 0 ? " AND " : " WHERE ", ct->key_list);
-		for (int k = 0; k < t->nkeys; k++)
-		{
-			const CheckCol *c = &ct->cols[t->key_cols[k]];
-
-			appendStringInfo(&sql, "%s$%d", k > 0 ? ", " : "", nargs + 1);
-			types[nargs] = c->typid;
-			args[nargs++] = src_datum(c, last[t->key_cols[k]]);
-		}
-		appendStringInfoChar(&sql, ')');
-	}
-	else if (!to_end)
+	if (!to_end && last == NULL)
 		return;					/* no source row, more to come: nothing to merge */
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s", ct->select_list, sql_target(ct));
+	/*
+	 * At the table's end (its last chunk's), target rows with a NULL in the
+	 * key too: no range takes them, and they sort last (extra).
+	 */
+	if (to_end && t->range_hi == NULL)
+	{
+		appendStringInfoString(&sql, " WHERE ");
+		if (conds.len > 0)
+			appendStringInfo(&sql, "(%s) OR ", conds.data);
+		for (int k = 0; k < t->nkeys; k++)
+			appendStringInfo(&sql, "%s%s IS NULL", k > 0 ? " OR " : "",
+							 quote_identifier(ct->cols[t->key_cols[k]].dst_name));
+	}
+	else if (conds.len > 0)
+		appendStringInfo(&sql, " WHERE %s", conds.data);
 	appendStringInfo(&sql, " ORDER BY %s", ct->key_list);
 	row_cxt = AllocSetContextCreate(cxt, "ape_resume check row", ALLOCSET_SMALL_SIZES);
 	key_cxt = AllocSetContextCreate(cxt, "ape_resume check key", ALLOCSET_SMALL_SIZES);
@@ -789,7 +805,7 @@ key_json(const CheckTable *ct, char **key_texts)
 	{
 		if (k > 0)
 			appendStringInfoChar(&buf, ',');
-		escape_json(&buf, key_texts[k]);
+		json_text_or_null(&buf, key_texts[k]);
 	}
 	appendStringInfoChar(&buf, ']');
 	return buf.data;
@@ -807,13 +823,16 @@ key_entry_cmp(const void *a, const void *b)
 	return strcmp(((const KeyEntry *) a)->key, ((const KeyEntry *) b)->key);
 }
 
-/* The entry of key in entries (n, sorted), or NULL. */
+/* The first entry of key in entries (n, sorted), or NULL. */
 static KeyEntry *
 key_find(KeyEntry *entries, int n, const char *key)
 {
 	KeyEntry	probe = {key, 0};
+	KeyEntry   *e = n > 0 ? bsearch(&probe, entries, n, sizeof(KeyEntry), key_entry_cmp) : NULL;
 
-	return n > 0 ? bsearch(&probe, entries, n, sizeof(KeyEntry), key_entry_cmp) : NULL;
+	while (e != NULL && e > entries && strcmp(e[-1].key, key) == 0)
+		e--;
+	return e;
 }
 
 /* keys[0 .. n) as a text[] */
@@ -841,7 +860,8 @@ record_keys(int64 task_id, const SourceTable *table, char **keys, int n)
 	args[2] = CStringGetTextDatum(table->tb);
 	args[3] = text_array(keys, n);
 	checkpoint_exec("INSERT INTO ape_resume.check_key (task_id, schema, tb, key) "
-					"SELECT $1, $2, $3, k FROM pg_catalog.unnest($4) AS k ON CONFLICT DO NOTHING",
+					"SELECT $1, $2, $3, pg_catalog.sha256(pg_catalog.convert_to(k, 'UTF8')) "
+					"FROM pg_catalog.unnest($4) AS k ON CONFLICT DO NOTHING",
 					4, types, args, NULL, SPI_OK_INSERT);
 }
 
@@ -868,16 +888,19 @@ keys_recorded(int64 task_id, const SourceTable *table, char **keys, int n)
 	args[3] = text_array(keys, n);
 	/* not read-only: the keys this transaction recorded too */
 	catalog_as_owner_begin(&cu);
-	if (SPI_execute_with_args("SELECT key FROM ape_resume.check_key "
-							  "WHERE task_id = $1 AND schema = $2 AND tb = $3 AND key = ANY ($4)",
+	if (SPI_execute_with_args("SELECT k FROM pg_catalog.unnest($4) AS k "
+							  "WHERE EXISTS (SELECT 1 FROM ape_resume.check_key c "
+							  "  WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
+							  "  AND c.key = pg_catalog.sha256(pg_catalog.convert_to(k, 'UTF8')))",
 							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ape_resume.check_key");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		KeyEntry   *e = key_find(entries, n, SPI_getvalue(SPI_tuptable->vals[r],
-														   SPI_tuptable->tupdesc, 1));
+		char	   *key = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 
-		if (e != NULL)
+		/* every row of that key (a key held twice is extra, once, by lookup_batch) */
+		for (KeyEntry *e = key_find(entries, n, key); e != NULL && e < entries + n &&
+			 strcmp(e->key, key) == 0; e++)
 			found[e->index] = true;
 	}
 	catalog_as_owner_end(&cu);
@@ -906,6 +929,7 @@ lookup_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcB
 	Oid		   *types = palloc(sizeof(Oid) * nk);
 	Datum	   *args = palloc(sizeof(Datum) * nk);
 	KeyEntry   *entries;
+	char	 ***dsts;
 	SPITupleTable *tt;
 	uint64		nt;
 	int			nestlevel;
@@ -940,27 +964,43 @@ lookup_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcB
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s FROM %s WHERE ", ct->select_list, sql_target(ct));
-	for (int k = 0; k < nk; k++)
+	/*
+	 * The key's columns, each by its type; a type without an array type (an
+	 * array, a composite) by its text, which then reads the whole table.
+	 */
 	{
-		const CheckCol *c = &ct->cols[t->key_cols[k]];
+		StringInfoData cols;
 
-		types[k] = get_array_type(c->typid);
-		if (!OidIsValid(types[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("table \"%s\".\"%s\" cannot be checked: its key column \"%s\" is of type %s, which has no array type",
-							t->schema, t->tb, c->src_name, format_type_be(c->typid))));
-		args[k] = PointerGetDatum(construct_array(karr[k], m, c->typid, c->typlen, c->typbyval,
-												  c->typalign));
-	}
-	if (nk == 1)
-		appendStringInfo(&sql, "%s = ANY ($1)", ct->key_list);
-	else
-	{
-		appendStringInfo(&sql, "(%s) IN (SELECT * FROM ROWS FROM (", ct->key_list);
+		initStringInfo(&cols);
 		for (int k = 0; k < nk; k++)
-			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", k > 0 ? ", " : "", k + 1);
-		appendStringInfoString(&sql, "))");
+		{
+			const CheckCol *c = &ct->cols[t->key_cols[k]];
+
+			types[k] = get_array_type(c->typid);
+			appendStringInfo(&cols, "%s%s%s", k > 0 ? ", " : "", quote_identifier(c->dst_name),
+							 OidIsValid(types[k]) ? "" : "::pg_catalog.text");
+			if (OidIsValid(types[k]))
+				args[k] = PointerGetDatum(construct_array(karr[k], m, c->typid, c->typlen,
+														  c->typbyval, c->typalign));
+			else
+			{
+				char	  **texts = palloc(sizeof(char *) * m);
+
+				for (int j = 0; j < m; j++)
+					texts[j] = dst_text(c, karr[k][j]);
+				types[k] = TEXTARRAYOID;
+				args[k] = text_array(texts, m);
+			}
+		}
+		if (nk == 1)
+			appendStringInfo(&sql, "%s = ANY ($1)", cols.data);
+		else
+		{
+			appendStringInfo(&sql, "(%s) IN (SELECT * FROM ROWS FROM (", cols.data);
+			for (int k = 0; k < nk; k++)
+				appendStringInfo(&sql, "%spg_catalog.unnest($%d)", k > 0 ? ", " : "", k + 1);
+			appendStringInfoString(&sql, "))");
+		}
 	}
 
 	nestlevel = pinned_spi_connect();
@@ -970,16 +1010,26 @@ lookup_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcB
 	tt = SPI_tuptable;
 	nt = SPI_processed;
 	entries = palloc(sizeof(KeyEntry) * Max(nt, 1));
+	dsts = palloc(sizeof(char **) * Max(nt, 1));
 	for (uint64 i = 0; i < nt; i++)
 	{
-		char	  **dst = dst_texts(ct, tt->vals[i], tt->tupdesc);
-
+		dsts[i] = dst_texts(ct, tt->vals[i], tt->tupdesc);
 		for (int k = 0; k < nk; k++)
-			norm[k] = dst[t->key_cols[k]];
+			norm[k] = dsts[i][t->key_cols[k]];
 		entries[i].key = key_json(ct, norm);
 		entries[i].index = (int) i;
 	}
 	qsort(entries, nt, sizeof(KeyEntry), key_entry_cmp);
+	/* a key the target holds twice (no unique index): the copies after the first are extra */
+	for (uint64 i = 1; i < nt; i++)
+	{
+		if (strcmp(entries[i].key, entries[i - 1].key) != 0)
+			continue;
+		for (int k = 0; k < nk; k++)
+			norm[k] = dsts[entries[i].index][t->key_cols[k]];
+		if (in_sample(ct, norm))
+			found_extra(f, ct, config, dsts[entries[i].index], cxt);
+	}
 	for (int j = 0; j < m; j++)
 	{
 		KeyEntry   *e = key_find(entries, (int) nt, keys[j]);
@@ -1364,7 +1414,6 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 				value[k] = pstrdup(last[table->key_cols[k]]);
 		}
 		MemoryContextSwitchTo(batch_cxt);
-		commit_found(task->id, config, table, &found, note);
 		if (claimed->chunk > 0)
 		{
 			char	  **mark;
@@ -1372,19 +1421,17 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 
 			claimed->table_done = chunk_commit(task->id, table, claimed->chunk, value,
 											   found.compared, finished, &mark, &keys);
-			/* the last chunk: the table's rows that no chunk's source had */
+			/*
+			 * The last chunk: the table's rows that no chunk's source had,
+			 * read before the task's lock on its log lines is taken.
+			 */
 			if (claimed->table_done && ct.lookup)
-			{
-				CheckFound	extras;
-
-				memset(&extras, 0, sizeof(extras));
-				log_room(task->id, config, &extras);
-				lookup_extras(&extras, &ct, config, task->id);
-				commit_found(task->id, config, table, &extras, NULL);
-			}
+				lookup_extras(&found, &ct, config, task->id);
+			commit_found(task->id, config, table, &found, note);
 		}
 		else
 		{
+			commit_found(task->id, config, table, &found, note);
 			checkpoint_commit_position(task->id, table, table->nkeys > 0 ? value : NULL,
 									   found.compared, finished, false);
 			claimed->table_done = finished;

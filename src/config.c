@@ -578,6 +578,13 @@ task_name_check(const char *task_name)
 static void
 check_config_finish(TaskConfig *config)
 {
+	if (config->resume_type != NULL && strcmp(config->resume_type, "catalog") == 0 &&
+		config->task_id != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a check task does not take up another task's positions"),
+				 errdetail("resume_type=from_target with [global] task_id continues an earlier task of that task_id; a check resumes its own catalog positions (resume_task)."),
+				 errhint("Leave out resume_type in section [resumer], or task_id in section [global].")));
 	if (config->resume_from_log || config->resume_config_file != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

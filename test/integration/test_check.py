@@ -252,6 +252,8 @@ def test_check_refuses_what_it_cannot_do(local):
     assert "sample_interval in section [extractor] is not supported" in err("[extractor]\nsample_interval=3")
     assert 'invalid value "0" for key "sample_percent" in section [checker]' in \
         err("[checker]\nsample_percent=0")
+    assert "a check task does not take up another task's positions" in \
+        err("[global]\ntask_id=t1\n[resumer]\nresume_type=from_target")
 
 
 def test_text_keys_are_looked_up(local, mysql_admin):
@@ -380,4 +382,34 @@ def test_failed_check_still_writes_its_logs(local, mysql_source):
     assert f'target table "{DB}"."s" has no column "f"' in err
     summary = read_json(log_dir, "summary.log")[0]
     assert summary["is_consistent"] is False and summary["tables_total"] == 3
+    drop_task_if_exists(local, task)
+
+
+def test_target_without_key_duplicates_and_nulls(local, mysql_admin):
+    """A target table without a unique key (created beforehand): a key held
+    twice and a NULL key are extra rows, whichever way the key is read
+    (merged: an integer; looked up: text), and their repair deletes them."""
+    execute(mysql_admin, f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", f"USE {DB}",
+            "CREATE TABLE i (id int PRIMARY KEY, v int)",
+            "INSERT INTO i SELECT seq, seq FROM seq_1_to_300",
+            "CREATE TABLE t (k varchar(10) PRIMARY KEY, v int)",
+            "INSERT INTO t SELECT concat('k', seq), seq FROM seq_1_to_300")
+    execute(local, f"DROP SCHEMA IF EXISTS {DB} CASCADE", f"CREATE SCHEMA {DB}",
+            f"CREATE TABLE {DB}.i (id int, v int)", f"CREATE TABLE {DB}.t (k varchar(10), v int)")
+    log_dir = fresh_dir("it_check_copy")
+    start(local, "it_check_copy", task_config("mysql", log_dir))
+    assert wait_state(local, "it_check_copy", 120) == "finished"
+    execute(local, f"INSERT INTO {DB}.i VALUES (150, 150), (NULL, 1)",
+            f"INSERT INTO {DB}.t VALUES ('k150', 150), (NULL, 1)")
+    task = "it_check_dups"
+    log_dir = fresh_dir(task)
+    start(local, task, task_config("mysql", log_dir, check=True,
+                                   extra="[checker_output]\noutput_revise_sql=true"))
+    assert wait_state(local, task, 120) == "finished"
+    assert rows(local, "SELECT tb, rows_copied, rows_missing, rows_different, rows_extra "
+                       "FROM ape_resume.progress(%s) ORDER BY tb", (task,)) == \
+        [("i", 300, 0, 0, 2), ("t", 300, 0, 0, 2)]
+    sql = read_log(log_dir, "sql.log")
+    assert f"DELETE FROM {DB}.i WHERE id IS NULL;" in sql
+    assert f"DELETE FROM {DB}.t WHERE k IS NULL;" in sql
     drop_task_if_exists(local, task)
