@@ -697,13 +697,11 @@ merge_batch(CheckFound *f, const CheckTable *ct, const TaskConfig *config, SrcBa
 	 * At the table's end (its last chunk's), target rows with a NULL in the
 	 * key too: no range takes them, and they sort last (extra).
 	 */
-	if (to_end && t->range_hi == NULL)
+	if (to_end && t->range_hi == NULL && conds.len > 0)
 	{
-		appendStringInfoString(&sql, " WHERE ");
-		if (conds.len > 0)
-			appendStringInfo(&sql, "(%s) OR ", conds.data);
+		appendStringInfo(&sql, " WHERE (%s)", conds.data);
 		for (int k = 0; k < t->nkeys; k++)
-			appendStringInfo(&sql, "%s%s IS NULL", k > 0 ? " OR " : "",
+			appendStringInfo(&sql, " OR %s IS NULL",
 							 quote_identifier(ct->cols[t->key_cols[k]].dst_name));
 	}
 	else if (conds.len > 0)
