@@ -18,6 +18,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
@@ -150,6 +151,37 @@ target_collation_sql(const SourceColumn *col)
 }
 
 /*
+ * A table of Citus's (distributed, reference, or a local table in its
+ * metadata) keeps its rows in shards: a COPY run inside this process goes
+ * into the coordinator's shell table, where no query sees it.  Refused,
+ * before a row is written.
+ */
+static void
+refuse_citus_table(Oid relid, const SourceTable *table, const char *dst_schema,
+				   const char *dst_tb)
+{
+	bool		citus;
+	int			nestlevel;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+	nestlevel = pinned_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL,
+							  true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_catalog.pg_dist_partition");
+	citus = SPI_processed > 0;
+	pinned_spi_finish(nestlevel);
+	if (citus)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("target table %s of source table \"%s\".\"%s\" is a Citus distributed or reference table",
+						qualified_name(dst_schema, dst_tb), table->schema, table->tb),
+				 errdetail("ape_resume writes rows in its own process, which does not reach the table's shards."),
+				 errhint("Copy into a plain table, then distribute it with create_distributed_table() or create_reference_table(), which move its rows to the shards.")));
+}
+
+/*
  * For a source whose rows have no fixed columns (a Mongo collection,
  * columns_from_target): an existing target table's columns, every one not
  * dropped or generated, replace the table's, by name and type, and the
@@ -239,6 +271,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	*created = false;
 	if (OidIsValid(relid))
 	{
+		refuse_citus_table(relid, table, dst_schema, dst_tb);
 		if (table->columns_from_target)
 		{
 			take_target_columns(unconstify(SourceTable *, table), relid, dst_schema, dst_tb);

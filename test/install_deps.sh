@@ -10,7 +10,11 @@
 #      (needs Go >= 1.24, looked up in PATH then /usr/local/go/bin);
 #   3. checks that Debian's python3-pymongo works against that server, and
 #      otherwise makes a venv $TESTBED/venv with pymongo, pymysql,
-#      psycopg2-binary and pytest from PyPI (testbed.sh then uses its python).
+#      psycopg2-binary and pytest from PyPI (testbed.sh then uses its python);
+#   4. when the Citus source archive is there ($APE_CITUS_ARCHIVE, default
+#      ../shared/vendor/citus-12.1.6.tar.gz beside the repository), builds
+#      and installs Citus into PostgreSQL 15 (testbed.sh then runs a Citus
+#      cluster); without it, the Citus tests say why they do not run.
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "install_deps.sh: must run as root" >&2; exit 1; }
@@ -112,5 +116,32 @@ else
     "$TESTBED/venv/bin/pip" install --quiet pymongo pymysql psycopg2-binary pytest
     PYTHON=$TESTBED/venv/bin/python
     pymongo_works "$PYTHON" || { echo "install_deps.sh: pymongo from PyPI fails too" >&2; exit 1; }
+fi
+# Citus, from its source archive, when it is there.
+CITUS_ARCHIVE=${APE_CITUS_ARCHIVE:-$(dirname "$REPO")/shared/vendor/citus-12.1.6.tar.gz}
+PGLIB=$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)
+CITUS_STAMP=$TESTBED/citus-build/installed
+if [ -f "$CITUS_ARCHIVE" ]; then
+    if [ ! -f "$PGLIB/citus.so" ] || [ ! -f "$CITUS_STAMP" ] || \
+            [ "$(cat "$CITUS_STAMP")" != "$(sha256sum <"$CITUS_ARCHIVE")" ]; then
+        echo "install_deps.sh: building Citus from $CITUS_ARCHIVE"
+        apt_install liblz4-dev libzstd-dev libkrb5-dev
+        rm -rf "$TESTBED/citus-build"
+        mkdir -p "$TESTBED/citus-build/src"
+        tar -xzf "$CITUS_ARCHIVE" -C "$TESTBED/citus-build/src" --strip-components=1
+        (
+            cd "$TESTBED/citus-build/src"
+            ./configure --without-libcurl PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+            make -s -j"$(nproc)"
+            make -s install
+        ) >"$TESTBED/citus-build/build.log" 2>&1 || {
+            echo "install_deps.sh: building Citus failed; last lines of $TESTBED/citus-build/build.log:" >&2
+            tail -n 30 "$TESTBED/citus-build/build.log" >&2
+            exit 1
+        }
+        sha256sum <"$CITUS_ARCHIVE" >"$CITUS_STAMP"
+    fi
+else
+    echo "install_deps.sh: no Citus archive at $CITUS_ARCHIVE: the Citus test cluster is not built"
 fi
 echo "install_deps.sh: done; tests use $PYTHON (test bed in $TESTBED)"

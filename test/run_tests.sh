@@ -57,6 +57,9 @@ fi
 rm -f "$regress_log"
 
 # 2. integration tests against the real source servers
+if [ -z "${APE_CITUS_PORT:-}" ]; then
+  echo "Citus is not in the test bed (no archive at ${APE_CITUS_ARCHIVE:-$(dirname "$repo")/shared/vendor/citus-12.1.6.tar.gz} when test/install_deps.sh ran): its tests do not run"
+fi
 pytest_log=$(mktemp)
 set +e
 "$APE_PYTHON" -m pytest -q -p no:cacheprovider test/integration 2>&1 | tee "$pytest_log"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# testbed.sh: run the test bed's five servers (as root; see install_deps.sh).
+# testbed.sh: run the test bed's servers (as root; see install_deps.sh).
 #
 #   bash test/testbed.sh start|stop|restart|status [SERVER] [MODE]
 #   bash test/testbed.sh env          # prints export lines, also in $TESTBED/env.sh
@@ -19,6 +19,10 @@
 #   mongo    127.0.0.1:57017  source FerretDB, no auth
 #   nopreload 127.0.0.1:55434 target PostgreSQL 15 like local, but never
 #            preloads ape_resume: the extension loaded on demand
+#   citus_w1, citus_w2  127.0.0.1:55441, 55442  Citus worker nodes (only when
+#            Citus is installed, see install_deps.sh), preloading citus
+#   citus    127.0.0.1:55440  a Citus coordinator preloading citus and
+#            ape_resume, the two workers added as its nodes (database postgres)
 #
 # Data, logs and pid files are in $TESTBED/<server>/, unix sockets in
 # $TESTBED/run, files the local server must read or write in $TESTBED/shared.
@@ -36,7 +40,11 @@ FERRETDB=$TESTBED/bin/ferretdb-testbed
 TIMEOUT=60
 if [ -x "$TESTBED/venv/bin/python" ]; then PYTHON=$TESTBED/venv/bin/python; else PYTHON=/usr/bin/python3; fi
 
-declare -A PORT=([local]=55432 [pgsrc]=55433 [mariadb]=53306 [mongo]=57017 [nopreload]=55434)
+declare -A PORT=([local]=55432 [pgsrc]=55433 [mariadb]=53306 [mongo]=57017 [nopreload]=55434
+                 [citus_w1]=55441 [citus_w2]=55442 [citus]=55440)
+# Citus, when install_deps.sh built it: a coordinator and two worker nodes
+HAVE_CITUS=""
+[ -f "$($PGBIN/pg_config --pkglibdir)/citus.so" ] && HAVE_CITUS=1
 MONGO_TLS_PORT=57018  # the Mongo source's TLS listener
 MONGO_URL=mongodb://127.0.0.1:${PORT[mongo]}
 
@@ -111,6 +119,20 @@ pg_settings() {
     echo "unix_socket_directories = '$RUN'"
     echo "logging_collector = off"
     [ "$1" = nopreload ] && echo "max_worker_processes = 16"
+    case $1 in
+        citus_w1 | citus_w2)
+            echo "shared_preload_libraries = 'citus'"
+            echo "max_prepared_transactions = 64"
+            return 0
+            ;;
+        citus)
+            # citus first, as it requires
+            echo "shared_preload_libraries = 'citus,ape_resume'"
+            echo "max_prepared_transactions = 64"
+            echo "max_worker_processes = 24"
+            return 0
+            ;;
+    esac
     if [ "$1" = pgsrc ]; then
         echo "ssl = on"
         echo "ssl_cert_file = 'server.pem'"
@@ -180,7 +202,22 @@ ALTER ROLE ape_src LOGIN SUPERUSER PASSWORD 'pgsrc_secret_pw';
 SELECT 'CREATE DATABASE ape_src OWNER ape_src' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'ape_src') \gexec
 SQL
     fi
+    case $name in
+        citus_w1 | citus_w2) "$PGBIN/psql" -h "$RUN" -p "${PORT[$name]}" -U postgres -d postgres -q \
+            -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS citus" >/dev/null ;;
+        citus) citus_cluster ;;
+    esac
     echo "$name: started on port ${PORT[$name]}"
+}
+
+# The coordinator's metadata: itself and the two worker nodes.
+citus_cluster() {
+    "$PGBIN/psql" -h "$RUN" -p "${PORT[citus]}" -U postgres -d postgres -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
+CREATE EXTENSION IF NOT EXISTS citus;
+SELECT pg_catalog.citus_set_coordinator_host('127.0.0.1', ${PORT[citus]});
+SELECT pg_catalog.citus_add_node('127.0.0.1', p) FROM unnest(ARRAY[${PORT[citus_w1]}, ${PORT[citus_w2]}]) p
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_dist_node n WHERE n.nodeport = p);
+SQL
 }
 
 stop_pg() {
@@ -239,7 +276,7 @@ start_mongo() {
 status_of() {
     local pid=""
     case $1 in
-        local | pgsrc | nopreload) pg_running "$1" && pid=$(head -n 1 "$TESTBED/$1/data/postmaster.pid") ;;
+        local | pgsrc | nopreload | citus*) pg_running "$1" && pid=$(head -n 1 "$TESTBED/$1/data/postmaster.pid") ;;
         *) pid=$(running_pid "$TESTBED/$1/pid" "$TESTBED/$1/data") || true ;;
     esac
     if [ -n "$pid" ]; then echo "$1: up (pid $pid, port ${PORT[$1]})"; else echo "$1: down"; return 1; fi
@@ -265,6 +302,7 @@ APE_MONGO_URL $MONGO_URL
 APE_PYTHON $PYTHON
 APE_SHARED_DIR $SHARED
 APE_NOPRELOAD_PORT ${PORT[nopreload]}
+APE_CITUS_PORT ${HAVE_CITUS:+${PORT[citus]}}
 APE_TLS_DIR $TLS
 APE_MONGO_TLS_PORT $MONGO_TLS_PORT
 EOF
@@ -279,23 +317,27 @@ start() {
     install -d -o postgres -g postgres -m 0777 "$SHARED"
     write_env
     case $1 in
-        local | pgsrc | nopreload) start_pg "$1" ;;
+        local | pgsrc | nopreload | citus*) start_pg "$1" ;;
         *) "start_$1" ;;
     esac
 }
 
 stop() {
     case $1 in
-        local | pgsrc | nopreload) stop_pg "$1" "$MODE" ;;
+        local | pgsrc | nopreload | citus*) stop_pg "$1" "$MODE" ;;
         *) stop_pid "$1" "$TESTBED/$1/pid" "$TESTBED/$1/data" ;;
     esac
 }
 
 CMD=${1:-}
 SERVERS=(local pgsrc mariadb mongo nopreload)
+# the worker nodes before their coordinator, which adds them
+[ -z "$HAVE_CITUS" ] || SERVERS+=(citus_w1 citus_w2 citus)
 case ${2:-all} in
     all) ;;
     local | pgsrc | mariadb | mongo | nopreload) SERVERS=("$2") ;;
+    citus_w1 | citus_w2 | citus) [ -n "$HAVE_CITUS" ] || { echo "testbed.sh: Citus is not installed" >&2; exit 1; }
+        SERVERS=("$2") ;;
     *) usage ;;
 esac
 MODE=${3:-fast}
