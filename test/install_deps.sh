@@ -128,9 +128,12 @@ if [ -f "$CITUS_ARCHIVE" ]; then
         apt_install liblz4-dev libzstd-dev libkrb5-dev
         rm -rf "$TESTBED/citus-build"
         mkdir -p "$TESTBED/citus-build/src"
-        tar -xzf "$CITUS_ARCHIVE" -C "$TESTBED/citus-build/src" --strip-components=1
+        tar -xzf "$CITUS_ARCHIVE" -C "$TESTBED/citus-build/src"
+        # the sources at the archive's top, or in its one folder
+        CITUS_SRC=$TESTBED/citus-build/src
+        [ -f "$CITUS_SRC/configure" ] || CITUS_SRC=$(dirname "$(ls -d "$CITUS_SRC"/*/configure | head -1)")
         (
-            cd "$TESTBED/citus-build/src"
+            cd "$CITUS_SRC"
             ./configure --without-libcurl PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
             make -s -j"$(nproc)"
             make -s install
