@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <unistd.h>
+
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
@@ -28,6 +30,7 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
+#include "storage/fd.h"
 #include "tcop/tcopprot.h"
 #include "utils/inval.h"
 #include "utils/acl.h"
@@ -151,20 +154,19 @@ target_collation_sql(const SourceColumn *col)
 }
 
 /*
- * A table of Citus's (distributed, reference, or a local table in its
- * metadata) keeps its rows in shards: a COPY run inside this process goes
- * into the coordinator's shell table, where no query sees it.  Refused,
- * before a row is written.
+ * Is relid a table of Citus's (distributed, reference, or a local table in
+ * its metadata)?  Its rows live in shards, which only Citus's COPY path
+ * reaches: a COPY run inside this process would fill the coordinator's
+ * shell table, where no query sees the rows.
  */
-static void
-refuse_citus_table(Oid relid, const SourceTable *table, const char *dst_schema,
-				   const char *dst_tb)
+static bool
+is_citus_table(Oid relid)
 {
 	bool		citus;
 	int			nestlevel;
 
 	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
-		return;
+		return false;
 	nestlevel = pinned_spi_connect();
 	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
 							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL,
@@ -172,13 +174,7 @@ refuse_citus_table(Oid relid, const SourceTable *table, const char *dst_schema,
 		elog(ERROR, "could not read pg_catalog.pg_dist_partition");
 	citus = SPI_processed > 0;
 	pinned_spi_finish(nestlevel);
-	if (citus)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("target table %s of source table \"%s\".\"%s\" is a Citus distributed or reference table",
-						qualified_name(dst_schema, dst_tb), table->schema, table->tb),
-				 errdetail("ape_resume writes rows in its own process, which does not reach the table's shards."),
-				 errhint("Copy into a plain table, then distribute it with create_distributed_table() or create_reference_table(), which move its rows to the shards.")));
+	return citus;
 }
 
 /*
@@ -271,7 +267,6 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	*created = false;
 	if (OidIsValid(relid))
 	{
-		refuse_citus_table(relid, table, dst_schema, dst_tb);
 		if (table->columns_from_target)
 		{
 			take_target_columns(unconstify(SourceTable *, table), relid, dst_schema, dst_tb);
@@ -621,6 +616,98 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 }
 
 /* sink_copy_rows and sink_copy_lines: rows from feed or line_feed. */
+/*
+ * The batch into a table of Citus's, through Citus's own COPY path, which
+ * sends each row to its shard: the batch is written as COPY text to a file
+ * of the server's, and COPY ... FROM that file runs through SPI (COPY from
+ * a file goes through the utility hooks, Citus's among them) in the
+ * batch's transaction, which Citus commits on the nodes with two-phase
+ * commit, the checkpoint row with it.  Needs the rights of COPY from a
+ * file (pg_read_server_files), as every task's owner has.
+ */
+static uint64
+copy_into_citus(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+				SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
+{
+	char	   *dir = psprintf("%s/%s", DataDir, PG_TEMP_FILES_DIR);
+	char	   *path = psprintf("%s/ape_resume_citus_%d.copy", dir, MyProcPid);
+	char	  **values = palloc0(sizeof(char *) * Max(table->ncolumns, 1));
+	int		   *lengths = palloc0(sizeof(int) * Max(table->ncolumns, 1));
+	StringInfoData line;
+	StringInfoData cols;
+	FILE	   *f;
+	uint64		rows = 0;
+	int			nestlevel;
+
+	(void) MakePGDirectory(dir);
+	f = AllocateFile(path, PG_BINARY_W);
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", path)));
+	initStringInfo(&line);
+	for (;;)
+	{
+		const char *data;
+		int			len;
+
+		resetStringInfo(&line);
+		if (line_feed != NULL)
+		{
+			if (!line_feed(arg, &data, &len))
+				break;
+		}
+		else
+		{
+			if (!feed(arg, values, lengths))
+				break;
+			for (int i = 0; i < table->ncolumns; i++)
+			{
+				if (i > 0)
+					appendStringInfoChar(&line, '\t');
+				if (values[i] == NULL)
+					appendStringInfoString(&line, "\\N");
+				else
+					append_copy_value(&line, values[i], lengths[i]);
+			}
+			appendStringInfoChar(&line, '\n');
+			data = line.data;
+			len = line.len;
+		}
+		if (fwrite(data, 1, len, f) != (size_t) len)
+		{
+			int			save = errno;
+
+			FreeFile(f);
+			errno = save;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write file \"%s\": %m", path)));
+		}
+	}
+	if (FreeFile(f) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", path)));
+
+	initStringInfo(&cols);
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
+						 quote_identifier(source_column_target(&table->columns[i])));
+	nestlevel = pinned_spi_connect();
+	if (SPI_execute(psprintf("COPY %s (%s) FROM %s WITH (ENCODING 'UTF8')",
+							 qualified_name(dst_schema, dst_tb), cols.data,
+							 quote_literal_cstr(path)), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not copy into %s", qualified_name(dst_schema, dst_tb));
+	rows = SPI_processed;
+	pinned_spi_finish(nestlevel);
+	if (unlink(path) != 0)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove file \"%s\": %m", path)));
+	return rows;
+}
+
 static uint64
 copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 		  SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
@@ -638,6 +725,11 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	int			i;
 
 	rel = table_openrv(rv, RowExclusiveLock);
+	if (is_citus_table(RelationGetRelid(rel)))
+	{
+		table_close(rel, NoLock);
+		return copy_into_citus(table, dst_schema, dst_tb, feed, line_feed, arg);
+	}
 	aclresult = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
@@ -812,6 +904,14 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	int			i;
 
 	Assert(table->nkeys > 0);
+	if (is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
+										NoLock, false)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("target table %s of source table \"%s\".\"%s\" is a Citus table: rows already there cannot be replaced yet",
+						qualified_name(dst_schema, dst_tb), table->schema, table->tb),
+				 errdetail("The task resumes from a log whose position lags the rows in the target."),
+				 errhint("Resume the task that wrote the log (its catalog positions are exact), or copy into an empty table.")));
 	/* t.k1 OPERATOR(s.=) s.k1 AND ...: every column of the order key */
 	initStringInfo(&same_key);
 	for (int k = 0; k < table->nkeys; k++)
