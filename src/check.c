@@ -61,7 +61,6 @@
 #include "order_key.h"
 #include "privileges.h"
 #include "task_run.h"
-#include "worker.h"
 
 /* Target rows fetched at a time from the check's cursor. */
 #define CHECK_FETCH_ROWS 1000
@@ -1338,11 +1337,8 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 		const char *note = NULL;
 
 		old_cxt = MemoryContextSwitchTo(batch_cxt);
-		ape_stop_signalled = false;
-		task_xact_begin();
-		if (checkpoint_stop_requested(task->id))
+		if (!task_batch_begin(task->id))
 		{
-			task_xact_commit();
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextDelete(batch_cxt);
 			return false;
@@ -1378,12 +1374,7 @@ check_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 				CHECK_FOR_INTERRUPTS();
 				for (int k = 0; k < table->nkeys; k++)
 					if (values[table->key_cols[k]] == NULL)
-						ereport(ERROR,
-								(errcode(ERRCODE_NOT_NULL_VIOLATION),
-								 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
-										table->columns[table->key_cols[k]].name, table->schema, table->tb),
-								 errdetail("The column had no NULL when the task started; a check merges on the key."),
-								 errhint("Remove the NULL at the source and resume the task.")));
+						order_key_null_error(table, k);
 				src_batch_add(&batch, table->ncolumns, values, lengths);
 				for (int i = 0; i < table->ncolumns; i++)
 					bytes += values[i] ? lengths[i] : 0;

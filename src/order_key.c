@@ -350,3 +350,14 @@ order_key_append_where(StringInfo sql, const SourceTable *t, char *const *after,
 		value(arg, sql, t, 0, t->range_hi);
 	}
 }
+
+void
+order_key_null_error(const SourceTable *t, int k)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
+					t->columns[t->key_cols[k]].name, t->schema, t->tb),
+			 errdetail("The column had no NULL when the task started; a NULL cannot be a position, nor be merged on."),
+			 errhint("Remove the NULL at the source and resume the task.")));
+}

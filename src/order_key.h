@@ -108,6 +108,12 @@ extern char *order_key_values_text(int nkeys, char *const *values);
 /* The key's column names, as an array of nkeys strings. */
 extern char **order_key_names(const SourceTable *t);
 
+/*
+ * ERROR: key column k of t holds a NULL at the source (it had none when
+ * the task started); a NULL can neither be a position nor be merged on.
+ */
+extern void order_key_null_error(const SourceTable *t, int k) pg_attribute_noreturn();
+
 /* Is column name the key's column k?  Are names[0..n) the key, in order? */
 extern bool order_key_matches(const SourceTable *t, int n, char *const *names);
 

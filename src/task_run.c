@@ -99,15 +99,8 @@ batch_feed_more(BatchFeed *feed)
 static void
 feed_key_value(BatchFeed *feed, int k, const char *value, int len)
 {
-	const SourceTable *t = feed->table;
-
 	if (value == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("order column \"%s\" of table \"%s\".\"%s\" holds a NULL",
-						t->columns[t->key_cols[k]].name, t->schema, t->tb),
-				 errdetail("The column had no NULL when the task started; a NULL cannot be a resume position."),
-				 errhint("Remove the NULL at the source and resume the task.")));
+		order_key_null_error(feed->table, k);
 	resetStringInfo(&feed->last_key[k]);
 	appendBinaryStringInfo(&feed->last_key[k], value, len);
 }
@@ -197,6 +190,21 @@ task_xact_begin(void)
 	StartTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+bool
+task_batch_begin(int64 task_id)
+{
+	/*
+	 * stop_task signals after its request commits: a signal that comes
+	 * after this reset finds the request in the check below.
+	 */
+	ape_stop_signalled = false;
+	task_xact_begin();
+	if (!checkpoint_stop_requested(task_id))
+		return true;
+	task_xact_commit();
+	return false;
 }
 
 void
@@ -327,15 +335,8 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		char	  **mark;
 
 		old_cxt = MemoryContextSwitchTo(batch_cxt);
-		/*
-		 * stop_task signals after its request commits: a signal that comes
-		 * after this reset finds the request in the next check.
-		 */
-		ape_stop_signalled = false;
-		task_xact_begin();
-		if (checkpoint_stop_requested(task->id))
+		if (!task_batch_begin(task->id))
 		{
-			task_xact_commit();
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextDelete(batch_cxt);
 			append_durable_positions(config, &pending, pending_lsn);

@@ -28,6 +28,12 @@ extern void task_xact_begin(void);
 extern void task_xact_commit(void);
 
 /*
+ * A batch's transaction begins, unless the task is to stop: then false,
+ * and no transaction is open.
+ */
+extern bool task_batch_begin(int64 task_id);
+
+/*
  * The task's [extractor] max_rps and max_mbps, shared by its workers: at
  * the start of a batch (in a transaction), then for each row read.
  */

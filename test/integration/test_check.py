@@ -58,7 +58,7 @@ def mysql_source(mysql_admin):
             "UPDATE s SET v = CONCAT('q''uo', CHAR(92), 'te', CHAR(10), 'line', CHAR(9), 'end') "
             "WHERE id = 5",
             "CREATE TABLE m (a int, b bigint, x text, PRIMARY KEY (a, b))",
-            "INSERT INTO m SELECT seq % 5, seq, repeat('x', seq % 4) FROM seq_1_to_700",
+            "INSERT INTO m SELECT seq % 5, seq, concat('m', seq) FROM seq_1_to_700",
             "CREATE TABLE n (a int, t varchar(10))",
             "INSERT INTO n SELECT seq % 10, 'z' FROM seq_1_to_50")
     return mysql_admin
@@ -100,8 +100,8 @@ def assert_found(local, task, log_dir):
     assert diff[("s", '{"id": "7"}')] == {"v": {"src": "v7", "dst": "changed"}}
     assert diff[("s", '{"id": "9"}')] == {"v": {"src": "source changed", "dst": "v9"}}
     assert set(diff[("s", '{"id": "8"}')]) == {"n", "f"}
-    assert diff[("m", '{"a": "3", "b": "3"}')] == {"x": {"src": "xxx", "dst": "changed"}}
-    assert diff[("m", '{"a": "4", "b": "4"}')] == {"x": {"src": "source changed", "dst": ""}}
+    assert diff[("m", '{"a": "3", "b": "3"}')] == {"x": {"src": "m3", "dst": "changed"}}
+    assert diff[("m", '{"a": "4", "b": "4"}')] == {"x": {"src": "source changed", "dst": "m4"}}
     assert len(diff) == 6
     extra = read_json(log_dir, "extra.log")
     assert sorted((l["tb"], json.dumps(l["id_col_values"], sort_keys=True)) for l in extra) == \
@@ -155,7 +155,7 @@ def pg_source(pgsrc):
             f"INSERT INTO {DB}.s SELECT g, 'v' || g, g / 7.0, '2024-01-01'::timestamptz + g * interval '1 s', "
             f"jsonb_build_object('k', g), int4send(g), g / 8.0 FROM generate_series(1, 1000) g",
             f"CREATE TABLE {DB}.m (a int, b bigint, x text, PRIMARY KEY (a, b))",
-            f"INSERT INTO {DB}.m SELECT g % 5, g, repeat('x', g % 4) FROM generate_series(1, 700) g",
+            f"INSERT INTO {DB}.m SELECT g % 5, g, 'm' || g FROM generate_series(1, 700) g",
             f"CREATE TABLE {DB}.n (a int, t text)",
             f"INSERT INTO {DB}.n SELECT g % 10, 'z' FROM generate_series(1, 50) g")
     return pgsrc
