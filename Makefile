@@ -15,6 +15,7 @@ OBJS = \
 	src/ape_resume.o \
 	src/config.o \
 	src/config_settings.o \
+	src/config_ini.o \
 	src/source_url.o \
 	src/name_filter.o \
 	src/table_rule.o \
@@ -31,6 +32,7 @@ OBJS = \
 	src/rate_limit.o \
 	src/resume.o \
 	src/sink.o \
+	src/sink_citus.o \
 	src/copy_binary.o \
 	src/checkpoint.o \
 	src/order_key.o \
@@ -41,6 +43,8 @@ OBJS = \
 	src/structure_run.o \
 	src/chunk.o \
 	src/check.o \
+	src/check_lookup.o \
+	src/check_log.o \
 	src/mysql/mysql_conn.o \
 	src/mysql/mysql_discover.o \
 	src/mysql/mysql_values.o \

@@ -54,6 +54,7 @@
 #include "chunk.h"
 #include "order_key.h"
 #include "privileges.h"
+#include "task_run.h"
 #include "worker.h"
 
 /*
@@ -212,7 +213,13 @@ sampled_boundaries(const SourceOps *ops, Source *source, const SourceTable *tabl
 	return bounds;
 }
 
-List *
+/*
+ * Up to n - 1 values of the first key column that cut the rows after
+ * position after (NULL: all) into n ranges of about as many rows,
+ * ascending, each above after's first value.  Reads the source, outside
+ * any local transaction.
+ */
+static List *
 chunk_boundaries(const SourceOps *ops, Source *source, const SourceTable *table,
 				 char *const *after, int n)
 {
@@ -268,7 +275,12 @@ table_args(Datum *args, int64 task_id, const SourceTable *table)
 	args[2] = CStringGetTextDatum(table->tb);
 }
 
-bool
+/*
+ * In a transaction: may the table still be split?  It may when it is to
+ * be copied (pending or copying), not from a lagging log (replacing), and
+ * not split yet.  *after receives its committed position (NULL: none).
+ */
+static bool
 chunk_table_splittable(int64 task_id, const SourceTable *table, char ***after)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -299,7 +311,12 @@ chunk_table_splittable(int64 task_id, const SourceTable *table, char ***after)
 	return ok;
 }
 
-void
+/*
+ * In a transaction: record the chunks of table cut at bounds (texts, see
+ * chunk_boundaries); the first starts at the table's position.  Nothing
+ * when bounds is NIL.
+ */
+static void
 chunk_register(int64 task_id, const SourceTable *table, List *bounds)
 {
 	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID};
@@ -338,6 +355,37 @@ chunk_register(int64 task_id, const SourceTable *table, List *bounds)
 						"FROM ape_resume.position p "
 						"WHERE p.task_id = $1 AND p.schema = $2 AND p.tb = $3",
 						7, types, args, nulls, SPI_OK_INSERT);
+	}
+}
+
+void
+chunk_plan_tables(int64 task_id, const TaskConfig *config, const SourceOps *ops,
+				  Source *source, List *tables)
+{
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		SourceTable *table = lfirst(lc);
+		int			nchunks = chunk_count(config, table);
+		char	  **after;
+		List	   *bounds;
+		bool		splittable;
+
+		if (nchunks == 0)
+			continue;
+		task_xact_begin();
+		splittable = chunk_table_splittable(task_id, table, &after);
+		task_xact_commit();
+		if (!splittable)
+			continue;
+		bounds = chunk_boundaries(ops, source, table, after, nchunks);
+		task_xact_begin();
+		chunk_register(task_id, table, bounds);
+		task_xact_commit();
+		if (bounds != NIL)
+			task_log(config, "INFO", "table \"%s\".\"%s\": %d chunks",
+					 table->schema, table->tb, list_length(bounds) + 1);
 	}
 }
 

@@ -24,27 +24,14 @@
 extern int	chunk_count(const TaskConfig *config, const SourceTable *table);
 
 /*
- * In a transaction: may the table still be split?  It may when it is to
- * be copied (pending or copying), not from a lagging log (replacing), and
- * not split yet.  *after receives its committed position (NULL: none).
+ * In the coordinator, before any worker starts: cut each table of tables
+ * the config wants split (chunk_count), that is still to be copied, not
+ * from a lagging log, and not split yet, at boundaries read from the
+ * source (each above the table's position), and record its chunks; the
+ * first starts at the table's position.  Outside any transaction.
  */
-extern bool chunk_table_splittable(int64 task_id, const SourceTable *table, char ***after);
-
-/*
- * Up to n - 1 values of the first key column that cut the rows after
- * position after (NULL: all) into n ranges of about as many rows,
- * ascending, each above after's first value.  Reads the source, outside
- * any local transaction.
- */
-extern List *chunk_boundaries(const SourceOps *ops, Source *source, const SourceTable *table,
-							  char *const *after, int n);
-
-/*
- * In a transaction: record the chunks of table cut at bounds (texts, see
- * chunk_boundaries); the first starts at the table's position.  Nothing
- * when bounds is NIL.
- */
-extern void chunk_register(int64 task_id, const SourceTable *table, List *bounds);
+extern void chunk_plan_tables(int64 task_id, const TaskConfig *config, const SourceOps *ops,
+							  Source *source, List *tables);
 
 /* A copy of table restricted to the chunk [lo, hi) (NULL: no bound). */
 extern SourceTable *chunk_source_table(const SourceTable *table, const char *lo,

@@ -14,13 +14,10 @@
  */
 #include "postgres.h"
 
-#include <unistd.h>
-
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
@@ -30,7 +27,6 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
-#include "storage/fd.h"
 #include "tcop/tcopprot.h"
 #include "utils/inval.h"
 #include "utils/acl.h"
@@ -47,13 +43,14 @@
 #include "copy_binary.h"
 #include "privileges.h"
 #include "sink.h"
+#include "sink_internal.h"
 #include "structure.h"
 
 /* First key of the advisory lock taken while a target schema is created. */
 #define APE_SCHEMA_LOCK_CLASS 0x41504552
 
-static char *
-qualified_name(const char *schema, const char *tb)
+char *
+sink_qualified_name(const char *schema, const char *tb)
 {
 	return psprintf("%s.%s", quote_identifier(schema), quote_identifier(tb));
 }
@@ -154,30 +151,6 @@ target_collation_sql(const SourceColumn *col)
 }
 
 /*
- * Is relid a table of Citus's (distributed, reference, or a local table in
- * its metadata)?  Its rows live in shards, which only Citus's COPY path
- * reaches: a COPY run inside this process would fill the coordinator's
- * shell table, where no query sees the rows.
- */
-static bool
-is_citus_table(Oid relid)
-{
-	bool		citus;
-	int			nestlevel;
-
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
-		return false;
-	nestlevel = pinned_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL,
-							  true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_catalog.pg_dist_partition");
-	citus = SPI_processed > 0;
-	pinned_spi_finish(nestlevel);
-	return citus;
-}
-
-/*
  * For a source whose rows have no fixed columns (a Mongo collection,
  * columns_from_target): an existing target table's columns, every one not
  * dropped or generated, replace the table's, by name and type, and the
@@ -219,7 +192,7 @@ take_target_columns(SourceTable *table, Oid relid, const char *dst_schema, const
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
-							qualified_name(dst_schema, dst_tb),
+							sink_qualified_name(dst_schema, dst_tb),
 							table->columns[table->key_cols[k]].name, table->schema, table->tb),
 					 errhint("Add the column, or drop the target table to let ape_resume create it.")));
 	table->columns = cols;
@@ -282,7 +255,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("target table %s has no column \"%s\" for source table \"%s\".\"%s\"",
-								qualified_name(dst_schema, dst_tb), name,
+								sink_qualified_name(dst_schema, dst_tb), name,
 								table->schema, table->tb),
 						 errhint("Add the column, or drop the target table to let ape_resume create it.")));
 		}
@@ -307,7 +280,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	/* a type the target lacks (an extension's): say which table it is */
 	PG_TRY();
 	{
-		appendStringInfo(&sql, "CREATE TABLE %s (", qualified_name(dst_schema, dst_tb));
+		appendStringInfo(&sql, "CREATE TABLE %s (", sink_qualified_name(dst_schema, dst_tb));
 		for (i = 0; i < table->ncolumns; i++)
 		{
 			SourceColumn *col = &table->columns[i];
@@ -329,7 +302,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 		ereport(ERROR,
 				(errcode(edata->sqlerrcode),
 				 errmsg("could not create target table %s for source table \"%s\".\"%s\": %s",
-						qualified_name(dst_schema, dst_tb), table->schema, table->tb,
+						sink_qualified_name(dst_schema, dst_tb), table->schema, table->tb,
 						edata->message),
 				 edata->detail ? errdetail("%s", edata->detail) : 0,
 				 edata->hint ? errhint("%s", edata->hint) : 0));
@@ -339,7 +312,7 @@ sink_prepare_table(const SourceTable *table, const char *dst_schema, const char 
 	*created = true;
 	if (keys.len == 0)
 		return NULL;
-	return psprintf("ALTER TABLE %s %s", qualified_name(dst_schema, dst_tb), keys.data);
+	return psprintf("ALTER TABLE %s %s", sink_qualified_name(dst_schema, dst_tb), keys.data);
 }
 
 void
@@ -365,7 +338,7 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("target table %s has no column \"%s\"", qualified_name(dst_schema, dst_tb), col)));
+				 errmsg("target table %s has no column \"%s\"", sink_qualified_name(dst_schema, dst_tb), col)));
 	bound->typid = get_atttype(relid, attnum);
 	/* a text key's order depends on a collation: replace to the end */
 	get_type_category_preferred(bound->typid, &category, &preferred);
@@ -383,11 +356,11 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 	nestlevel = pinned_spi_connect();
 	/* the type's default btree order, as the copy's ORDER BY: no max() needed */
 	rc = SPI_execute(psprintf("SELECT %s FROM %s ORDER BY 1 DESC NULLS LAST LIMIT 1",
-							  quote_identifier(col), qualified_name(dst_schema, dst_tb)),
+							  quote_identifier(col), sink_qualified_name(dst_schema, dst_tb)),
 					 true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read target table %s: %s",
-			 qualified_name(dst_schema, dst_tb), SPI_result_code_string(rc));
+			 sink_qualified_name(dst_schema, dst_tb), SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 	{
 		bound->empty = true;
@@ -434,10 +407,10 @@ sink_table_has_rows(const char *dst_schema, const char *dst_tb)
 	int			rc;
 	int			nestlevel = pinned_spi_connect();
 
-	rc = SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualified_name(dst_schema, dst_tb)),
+	rc = SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", sink_qualified_name(dst_schema, dst_tb)),
 					 true, 1);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read %s: %s", qualified_name(dst_schema, dst_tb),
+		elog(ERROR, "could not read %s: %s", sink_qualified_name(dst_schema, dst_tb),
 			 SPI_result_code_string(rc));
 	has_rows = SPI_processed > 0;
 	pinned_spi_finish(nestlevel);
@@ -472,8 +445,8 @@ static const char copy_escape[256] = {
 };
 
 /* Append one value escaped for COPY's text format. */
-static void
-append_copy_value(StringInfo buf, const char *v, int len)
+void
+sink_append_copy_value(StringInfo buf, const char *v, int len)
 {
 	const unsigned char *p = (const unsigned char *) v;
 	const unsigned char *end = p + len;
@@ -600,7 +573,7 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 			if (st->values[i] == NULL)
 				appendStringInfoString(&st->buf, "\\N");
 			else
-				append_copy_value(&st->buf, st->values[i], st->lengths[i]);
+				sink_append_copy_value(&st->buf, st->values[i], st->lengths[i]);
 		}
 		appendStringInfoChar(&st->buf, '\n');
 	}
@@ -616,98 +589,6 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 }
 
 /* sink_copy_rows and sink_copy_lines: rows from feed or line_feed. */
-/*
- * The batch into a table of Citus's, through Citus's own COPY path, which
- * sends each row to its shard: the batch is written as COPY text to a file
- * of the server's, and COPY ... FROM that file runs through SPI (COPY from
- * a file goes through the utility hooks, Citus's among them) in the
- * batch's transaction, which Citus commits on the nodes with two-phase
- * commit, the checkpoint row with it.  Needs the rights of COPY from a
- * file (pg_read_server_files), as every task's owner has.
- */
-static uint64
-copy_into_citus(const SourceTable *table, const char *dst_schema, const char *dst_tb,
-				SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
-{
-	char	   *dir = psprintf("%s/%s", DataDir, PG_TEMP_FILES_DIR);
-	char	   *path = psprintf("%s/ape_resume_citus_%d.copy", dir, MyProcPid);
-	char	  **values = palloc0(sizeof(char *) * Max(table->ncolumns, 1));
-	int		   *lengths = palloc0(sizeof(int) * Max(table->ncolumns, 1));
-	StringInfoData line;
-	StringInfoData cols;
-	FILE	   *f;
-	uint64		rows = 0;
-	int			nestlevel;
-
-	(void) MakePGDirectory(dir);
-	f = AllocateFile(path, PG_BINARY_W);
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", path)));
-	initStringInfo(&line);
-	for (;;)
-	{
-		const char *data;
-		int			len;
-
-		resetStringInfo(&line);
-		if (line_feed != NULL)
-		{
-			if (!line_feed(arg, &data, &len))
-				break;
-		}
-		else
-		{
-			if (!feed(arg, values, lengths))
-				break;
-			for (int i = 0; i < table->ncolumns; i++)
-			{
-				if (i > 0)
-					appendStringInfoChar(&line, '\t');
-				if (values[i] == NULL)
-					appendStringInfoString(&line, "\\N");
-				else
-					append_copy_value(&line, values[i], lengths[i]);
-			}
-			appendStringInfoChar(&line, '\n');
-			data = line.data;
-			len = line.len;
-		}
-		if (fwrite(data, 1, len, f) != (size_t) len)
-		{
-			int			save = errno;
-
-			FreeFile(f);
-			errno = save;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", path)));
-		}
-	}
-	if (FreeFile(f) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", path)));
-
-	initStringInfo(&cols);
-	for (int i = 0; i < table->ncolumns; i++)
-		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
-						 quote_identifier(source_column_target(&table->columns[i])));
-	nestlevel = pinned_spi_connect();
-	if (SPI_execute(psprintf("COPY %s (%s) FROM %s WITH (ENCODING 'UTF8')",
-							 qualified_name(dst_schema, dst_tb), cols.data,
-							 quote_literal_cstr(path)), false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not copy into %s", qualified_name(dst_schema, dst_tb));
-	rows = SPI_processed;
-	pinned_spi_finish(nestlevel);
-	if (unlink(path) != 0)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove file \"%s\": %m", path)));
-	return rows;
-}
-
 static uint64
 copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 		  SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
@@ -725,10 +606,10 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	int			i;
 
 	rel = table_openrv(rv, RowExclusiveLock);
-	if (is_citus_table(RelationGetRelid(rel)))
+	if (sink_is_citus_table(RelationGetRelid(rel)))
 	{
 		table_close(rel, NoLock);
-		return copy_into_citus(table, dst_schema, dst_tb, feed, line_feed, arg);
+		return sink_copy_into_citus(table, dst_schema, dst_tb, feed, line_feed, arg);
 	}
 	aclresult = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT);
 	if (aclresult != ACLCHECK_OK)
@@ -738,7 +619,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot copy into table %s: row-level security is enabled for it",
-						qualified_name(dst_schema, dst_tb))));
+						sink_qualified_name(dst_schema, dst_tb))));
 
 	for (i = 0; i < table->ncolumns; i++)
 		attnames = lappend(attnames, makeString((char *) source_column_target(&table->columns[i])));
@@ -755,7 +636,7 @@ copy_into(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 	if (feed != NULL)
 		st->binary = copy_binary_prepare(rel, attnames);
 	elog(DEBUG1, "batch of source table \"%s\".\"%s\" goes into %s through COPY's %s format",
-		 table->schema, table->tb, qualified_name(dst_schema, dst_tb),
+		 table->schema, table->tb, sink_qualified_name(dst_schema, dst_tb),
 		 st->binary ? "binary" : "text");
 	if (st->binary)
 	{
@@ -864,13 +745,13 @@ equality_operator(const char *dst_schema, const char *dst_tb, const char *column
 	char	   *result;
 
 	if (!OidIsValid(typid))
-		elog(ERROR, "column \"%s\" of %s not found", column, qualified_name(dst_schema, dst_tb));
+		elog(ERROR, "column \"%s\" of %s not found", column, sink_qualified_name(dst_schema, dst_tb));
 	tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
 	if (!OidIsValid(tc->eq_opr))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("could not identify an equality operator for type %s of column \"%s\" of %s",
-						format_type_be(typid), column, qualified_name(dst_schema, dst_tb))));
+						format_type_be(typid), column, sink_qualified_name(dst_schema, dst_tb))));
 	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
@@ -896,7 +777,7 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	static const char *stage = "ape_resume_stage";
 	List	   *names = NIL;
 	char	   *cols;
-	char	   *target = qualified_name(dst_schema, dst_tb);
+	char	   *target = sink_qualified_name(dst_schema, dst_tb);
 	StringInfoData same_key;
 	uint64		rows;
 	int			rc;
@@ -904,12 +785,12 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	int			i;
 
 	Assert(table->nkeys > 0);
-	if (is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
+	if (sink_is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
 										NoLock, false)))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("target table %s of source table \"%s\".\"%s\" is a Citus table: rows already there cannot be replaced yet",
-						qualified_name(dst_schema, dst_tb), table->schema, table->tb),
+						sink_qualified_name(dst_schema, dst_tb), table->schema, table->tb),
 				 errdetail("The task resumes from a log whose position lags the rows in the target."),
 				 errhint("Resume the task that wrote the log (its catalog positions are exact), or copy into an empty table.")));
 	/* t.k1 OPERATOR(s.=) s.k1 AND ...: every column of the order key */

@@ -710,33 +710,8 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	}
 	resume_report_unused(inputs);
 
-	/*
-	 * Big tables are cut into chunks now, before any worker starts: the
-	 * boundaries are stored, a resume uses the same.
-	 */
-	foreach(lc, tables)
-	{
-		SourceTable *table = lfirst(lc);
-		int			nchunks = chunk_count(config, table);
-		char	  **after;
-		List	   *bounds;
-		bool		splittable;
-
-		if (nchunks == 0)
-			continue;
-		task_xact_begin();
-		splittable = chunk_table_splittable(task->id, table, &after);
-		task_xact_commit();
-		if (!splittable)
-			continue;
-		bounds = chunk_boundaries(ops, source, table, after, nchunks);
-		task_xact_begin();
-		chunk_register(task->id, table, bounds);
-		task_xact_commit();
-		if (bounds != NIL)
-			task_log(config, "INFO", "table \"%s\".\"%s\": %d chunks",
-					 table->schema, table->tb, list_length(bounds) + 1);
-	}
+	/* big tables cut into chunks, before any worker starts */
+	chunk_plan_tables(task->id, config, ops, source, tables);
 
 	/* what the task does not copy of its schemas, listed once */
 	if (ops->list_schema_objects && !config->check)

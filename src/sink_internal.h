@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * sink_internal.h
+ *	  What sink.c (the target, rows in through COPY) and sink_citus.c (rows
+ *	  into a Citus table, through Citus's COPY path) share.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef APE_SINK_INTERNAL_H
+#define APE_SINK_INTERNAL_H
+
+#include "lib/stringinfo.h"
+
+#include "sink.h"
+
+/* "schema"."tb", quoted where needed */
+extern char *sink_qualified_name(const char *schema, const char *tb);
+
+/* A value in COPY's text format: its backslashes, tabs and newlines escaped. */
+extern void sink_append_copy_value(StringInfo buf, const char *v, int len);
+
+/* sink_citus.c */
+extern bool sink_is_citus_table(Oid relid);
+extern uint64 sink_copy_into_citus(const SourceTable *table, const char *dst_schema,
+								   const char *dst_tb, SinkRowFeed feed, SinkLineFeed line_feed,
+								   void *arg);
+
+#endif							/* APE_SINK_INTERNAL_H */
