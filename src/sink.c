@@ -785,14 +785,6 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	int			i;
 
 	Assert(table->nkeys > 0);
-	if (sink_is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
-										NoLock, false)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("target table %s of source table \"%s\".\"%s\" is a Citus table: rows already there cannot be replaced yet",
-						sink_qualified_name(dst_schema, dst_tb), table->schema, table->tb),
-				 errdetail("The task resumes from a log whose position lags the rows in the target."),
-				 errhint("Resume the task that wrote the log (its catalog positions are exact), or copy into an empty table.")));
 	/* t.k1 OPERATOR(s.=) s.k1 AND ...: every column of the order key */
 	initStringInfo(&same_key);
 	for (int k = 0; k < table->nkeys; k++)
@@ -813,6 +805,10 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 	rows = sink_copy_rows(table, "pg_temp", stage, feed, arg);
 	CommandCounterIncrement();
 
+	/* on Citus: Citus plans both statements, the stage pulled to the nodes */
+	if (sink_is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
+											 NoLock, false)))
+		sink_citus_statement();
 	nestlevel = pinned_spi_connect();
 	rc = SPI_execute(psprintf("DELETE FROM %s t USING pg_temp.%s s WHERE %s",
 							  target, stage, same_key.data), false, 0);

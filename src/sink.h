@@ -45,6 +45,19 @@ extern char *sink_type_sql(const char *pg_type, const char *column);
 /* Add the keys of a complete table (the DDL from sink_prepare_table). */
 extern void sink_add_keys(const SourceTable *table, const char *ddl);
 
+/*
+ * On a Citus coordinator: finish or roll back the two-phase transactions a
+ * crash left on the worker nodes (Citus's recover_prepared_transactions),
+ * so that a run starts from what the nodes hold; nothing elsewhere.
+ */
+extern void sink_recover_citus(void);
+
+/*
+ * Has the current transaction written to a table of Citus's?  A lost
+ * connection in it may be a worker node's, not the source's.
+ */
+extern bool sink_citus_in_transaction(void);
+
 /* Does the target table hold any row? */
 extern bool sink_table_has_rows(const char *dst_schema, const char *dst_tb);
 

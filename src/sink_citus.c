@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -18,9 +19,115 @@
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 
 #include "privileges.h"
 #include "sink_internal.h"
+
+/*
+ * Has the current transaction run a statement against a table of Citus's?
+ * A lost connection then may be one to a worker node, not to the source.
+ */
+static bool wrote_citus = false;
+static bool xact_callback_registered = false;
+
+static void
+citus_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		wrote_citus = false;
+}
+
+/*
+ * A statement against a table of Citus's is about to run in this
+ * transaction: its rows go to the worker nodes, and Citus commits them
+ * there with two-phase commit after the local commit record.  That record
+ * must be durable before the nodes commit (the session's batches commit
+ * asynchronously otherwise): a coordinator crash must not lose the
+ * checkpoint of rows the nodes kept.
+ */
+void
+sink_citus_statement(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(citus_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wrote_citus = true;
+	ForceSyncCommit();
+}
+
+bool
+sink_citus_in_transaction(void)
+{
+	return wrote_citus;
+}
+
+/*
+ * Citus's recover_prepared_transactions(): commit or roll back what a crash
+ * (of the coordinator, or of a worker node during a commit) left prepared on
+ * the worker nodes, as the coordinator's own commit records decide.  Citus's
+ * maintenance daemon does it too, every citus.recover_2pc_interval; a run
+ * does it first, so that it starts from what the nodes hold, and rows a
+ * committed checkpoint counts are visible before the task says finished.
+ * The function is the superuser's: it runs with the rights of the
+ * extension's owner, under the pinned search_path.  Unreachable nodes are
+ * Citus's WARNING; a failure of ours (the owner is no superuser, say) is a
+ * WARNING too, and the run goes on: the daemon recovers later.
+ */
+void
+sink_recover_citus(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		CatalogUser cu;
+
+		catalog_as_owner_begin(&cu);
+		if (SPI_execute("SELECT pg_catalog.recover_prepared_transactions()", false, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not run recover_prepared_transactions()");
+		else
+		{
+			bool		isnull;
+			Datum		n = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull && DatumGetInt32(n) > 0)
+				ereport(LOG,
+						(errmsg("ape_resume: Citus recovered %d prepared transactions on the worker nodes",
+								DatumGetInt32(n))));
+		}
+		catalog_as_owner_end(&cu);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not recover the prepared transactions on Citus's worker nodes: %s",
+						edata->message),
+				 errdetail("Citus's maintenance daemon recovers them within citus.recover_2pc_interval; until then rows of committed batches on a node may not be visible."),
+				 errhint("A superuser can run SELECT recover_prepared_transactions() on the coordinator.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+}
 
 /*
  * Is relid a table of Citus's (distributed, reference, or a local table in
@@ -124,6 +231,7 @@ sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const cha
 	for (int i = 0; i < table->ncolumns; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
 						 quote_identifier(source_column_target(&table->columns[i])));
+	sink_citus_statement();
 	nestlevel = pinned_spi_connect();
 	if (SPI_execute(psprintf("COPY %s (%s) FROM %s WITH (ENCODING 'UTF8')",
 							 sink_qualified_name(dst_schema, dst_tb), cols.data,

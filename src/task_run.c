@@ -574,7 +574,9 @@ with_source_retries(TaskRow *task, SourceConn *conn, const SourceTable *table,
 
 			MemoryContextSwitchTo(cxt);
 			edata = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_CONNECTION_EXCEPTION)
+			/* a Citus worker node lost is no source lost: the task fails, to be resumed */
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_CONNECTION_EXCEPTION ||
+				sink_citus_in_transaction())
 				PG_RE_THROW();
 			FlushErrorState();
 			AbortOutOfAnyTransaction();
@@ -665,6 +667,8 @@ plan_tables(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sou
 	if (resume_inputs_predecessor(inputs) != 0)
 		checkpoint_set_taken_up(task->id, resume_inputs_predecessor(inputs));
 	task_state_release_claims(task->id);
+	/* the batches a crash left prepared on Citus's nodes: decided before a row is read */
+	sink_recover_citus();
 	task_state_fail_vanished(task->id, tables);
 	structure_retry_failed(task->id);
 	task_xact_commit();

@@ -108,7 +108,19 @@ stop_pid() {
 as_pg() { runuser -u postgres -- "$@"; }
 
 pg_running() {
-    [ -f "$TESTBED/$1/data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$TESTBED/$1/data" status >/dev/null
+    [ -f "$TESTBED/$1/data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$TESTBED/$1/data" status >/dev/null &&
+        ! stale_pid "$1"
+}
+
+# stale_pid NAME: is NAME's postmaster.pid a killed postmaster's, not reaped
+# yet (a zombie: kill -0 still finds it, and pg_ctl and the postmaster take
+# it for a live server)?
+stale_pid() {
+    local pidfile=$TESTBED/$1/data/postmaster.pid pid state
+    [ -f "$pidfile" ] || return 1
+    pid=$(head -n 1 "$pidfile")
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [ "$state" = Z ]
 }
 
 # pg_settings NAME: the settings testbed.sh gives cluster NAME.
@@ -191,8 +203,18 @@ start_pg() {
     fi
     pg_settings "$name" >"$dir/data/testbed.conf"
     chown postgres:postgres "$dir/data/testbed.conf"
-    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -c -w -t "$TIMEOUT" start >/dev/null \
-        || fail "$name" "$dir/server.log" "pg_ctl start failed"
+    # a SIGKILLed postmaster: its lock files go; its children still
+    # attached to the old shared memory exit within a moment (start retries)
+    if stale_pid "$name"; then
+        rm -f "$dir/data/postmaster.pid" "$RUN/.s.PGSQL.${PORT[$name]}.lock"
+    fi
+    local try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -c -w -t "$TIMEOUT" start >/dev/null && break
+        [ "$try" -lt 10 ] && tail -n 5 "$dir/server.log" | grep -q "is still in use" \
+            || fail "$name" "$dir/server.log" "pg_ctl start failed"
+        sleep 1
+    done
     wait_until "$name" "$dir/server.log" "$(head -n 1 "$dir/data/postmaster.pid")" \
         "$PGBIN/pg_isready" -h "$RUN" -p "${PORT[$name]}" -U postgres -d postgres
     if [ "$name" = pgsrc ]; then

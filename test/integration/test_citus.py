@@ -8,11 +8,14 @@ distributed or reference target gets its rows through Citus's COPY path
 (COPY FROM a file of the batch, run through SPI in the batch's
 transaction), in its shards."""
 import os
+import signal
+import subprocess
+import time
 
 import psycopg2
 import pytest
 
-from conftest import env, execute, fresh_dir, one, wait_state
+from conftest import REPO, env, execute, fresh_dir, one, wait_state
 
 PORT = os.environ.get("APE_CITUS_PORT", "")
 pytestmark = pytest.mark.skipif(
@@ -42,6 +45,8 @@ def coord(mysql_admin):
             "CREATE TABLE ref (id int PRIMARY KEY, v varchar(20))",
             "INSERT INTO ref SELECT seq, 'r' FROM seq_1_to_30")
     yield conn
+    if conn.closed:
+        conn = connect(PORT)  # the test restarted the coordinator
     execute(conn, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
     conn.close()
 
@@ -102,3 +107,96 @@ def test_copy_into_plain_distributed_and_reference_tables(coord, mysql_admin):
                       "WHERE table_name = %s::regclass", (f"{DB}.dist",)) == (2,)
     assert one(coord, "SELECT rows_copied FROM ape_resume.progress(%s) WHERE tb = 'dist'", (task,)) == (2000,)
     execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+
+
+def run_testbed(*args):
+    subprocess.run(["bash", os.path.join(REPO, "test", "testbed.sh"), *args], check=True,
+                   capture_output=True)
+
+
+def big_task(coord, mysql_admin, task, n=30000):
+    """A task copying n rows into a distributed table without a key (a row
+    copied twice would show) and a reference table, slowed down enough to be
+    caught mid-copy; back once it committed a fifth of them."""
+    execute(mysql_admin, f"USE {DB}", "CREATE TABLE big (id int PRIMARY KEY, v varchar(20))",
+            f"INSERT INTO big SELECT seq, concat('b', seq) FROM seq_1_to_{n}",
+            "CREATE TABLE bigref (id int PRIMARY KEY, v varchar(20))",
+            f"INSERT INTO bigref SELECT seq, concat('r', seq) FROM seq_1_to_{n // 3}")
+    execute(coord, f"CREATE SCHEMA {DB}", f"CREATE TABLE {DB}.big (id int, v text)",
+            f"SELECT create_distributed_table('{DB}.big', 'id', shard_count => 8)",
+            f"CREATE TABLE {DB}.bigref (id int, v text)",
+            f"SELECT create_reference_table('{DB}.bigref')")
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (task, config(fresh_dir(task), f"{DB}.big,{DB}.bigref").replace(
+                        "[filter]", "max_rps=6000\nparallel_size=2\n[sinker]\nbatch_size=200\n[filter]")))
+    deadline = time.time() + 60
+    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)",
+              (task,))[0] < n // 5:
+        assert time.time() < deadline, "no progress"
+        time.sleep(0.02)
+
+
+def assert_big_exact(coord, mysql_admin, task, n=30000):
+    for tb, want_n in (("big", n), ("bigref", n // 3)):
+        with mysql_admin.cursor() as cur:
+            cur.execute(f"SELECT id, v FROM {DB}.{tb} ORDER BY id")
+            want = [tuple(r) for r in cur.fetchall()]
+        with coord.cursor() as cur:
+            cur.execute(f"SELECT id, v FROM {DB}.{tb} ORDER BY id")
+            got = [tuple(r) for r in cur.fetchall()]
+        assert len(got) == want_n and got == want, (tb, len(got))
+        assert one(coord, "SELECT pg_relation_size(%s)", (f"{DB}.{tb}",)) == (0,)
+    assert one(coord, "SELECT sum(rows_copied) FROM ape_resume.progress(%s)", (task,)) == \
+        (n + n // 3,)
+    # nothing left prepared on the nodes
+    for port in WORKER_PORTS:
+        node = connect(port)
+        try:
+            assert one(node, "SELECT count(*) FROM pg_prepared_xacts") == (0,)
+        finally:
+            node.close()
+
+
+def test_worker_node_killed_mid_copy(coord, mysql_admin):
+    """A worker node SIGKILLed mid-copy: the task fails naming the lost node
+    (not retried as a lost source); the node restarts; the resume first has
+    Citus settle the batches the crash left prepared on the nodes, then
+    copies the rest: every row once."""
+    task = "it_citus_kill"
+    big_task(coord, mysql_admin, task)
+    pid_file = os.path.join(env("APE_TESTBED"), "citus_w1", "data", "postmaster.pid")
+    with open(pid_file) as f:
+        os.kill(int(f.readline()), signal.SIGKILL)
+    try:
+        state = wait_state(coord, task, 120)
+        assert state == "failed", state
+        error = one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+        assert "55441" in error and "lost the source" not in error, error
+    finally:
+        run_testbed("start", "citus_w1")
+    execute(coord, f"SELECT ape_resume.resume_task('{task}')")
+    assert wait_state(coord, task, 180) == "finished", \
+        one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+    assert_big_exact(coord, mysql_admin, task)
+    execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+
+
+def test_coordinator_immediate_shutdown_mid_copy(coord, mysql_admin):
+    """The coordinator stopped with -m immediate mid-copy (its batches'
+    shard writes prepared or committed on the nodes): started again, the
+    launcher resumes the task, which has Citus recover the prepared
+    transactions first: every row once."""
+    task = "it_citus_crash"
+    big_task(coord, mysql_admin, task)
+    coord.close()
+    run_testbed("stop", "citus", "immediate")
+    run_testbed("start", "citus")
+    conn = connect(PORT)
+    try:
+        assert wait_state(conn, task, 180) == "finished", \
+            one(conn, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+        assert_big_exact(conn, mysql_admin, task)
+        execute(conn, f"SELECT ape_resume.drop_task('{task}')")
+    finally:
+        conn.close()
