@@ -77,7 +77,9 @@ typedef enum ConfigKeyKind
 	CK_TASK_ID,
 	CK_LUA_CODE_FILE,
 	CK_DO_STRUCTURES,
-	CK_CONFLICT_POLICY
+	CK_CONFLICT_POLICY,
+	CK_CITUS_DISTRIBUTION,
+	CK_CITUS_REFERENCE
 } ConfigKeyKind;
 
 typedef struct ConfigKey
@@ -210,6 +212,9 @@ static const ConfigKey config_keys[] = {
 	{"resumer", "is_direct_connection", CK_NO_EFFECT, CATALOG_POSITIONS},
 	{"resumer", "max_connections", CK_NO_EFFECT, CATALOG_POSITIONS},
 	{"processor", "lua_code_file", CK_LUA_CODE_FILE},
+	/* ours: distributing the tables ape_resume creates on a Citus coordinator */
+	{"citus", "distribution_columns", CK_CITUS_DISTRIBUTION},
+	{"citus", "reference_tables", CK_CITUS_REFERENCE},
 	/* check tasks ([sinker] sink_type=check): both generations of ape-dts */
 	{"checker", "batch_size", CK_CHECK_BATCH},
 	{"checker", "sample_percent", CK_CHECK_SAMPLE_PERCENT},
@@ -428,7 +433,8 @@ parse_table_rules(const IniItem *item, const TaskConfig *config, TableRuleKind k
 								 item->key,
 								 kind == TABLE_RULE_WHERE ? "\"condition\":\"f_0 > 1\"" :
 								 kind == TABLE_RULE_IGNORE_COLS ? "\"ignore_cols\":[\"f_2\"]" :
-								 "\"col_map\":{\"f_0\":\"dst_f_0\"}",
+								 kind == TABLE_RULE_COL_MAP ? "\"col_map\":{\"f_0\":\"dst_f_0\"}" :
+								 "\"column\":\"tenant_id\"",
 								 error));
 	return rules;
 }
@@ -807,6 +813,14 @@ task_config_parse(const char *text, const char *task_name)
 				else
 					config->structure_conflict_ignore = false;
 				break;
+			case CK_CITUS_DISTRIBUTION:
+				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_DISTRIBUTION);
+				config->citus |= item->value[0] != '\0';
+				break;
+			case CK_CITUS_REFERENCE:
+				config->citus_reference = parse_patterns(item, config->db_type, true);
+				config->citus |= config->citus_reference != NIL;
+				break;
 			case CK_LUA_CODE_FILE:
 				if (item->value[0] != '\0')
 					ereport(ERROR,
@@ -856,11 +870,17 @@ task_config_parse(const char *text, const char *task_name)
 	 */
 	if ((config->username != NULL || config->password != NULL) && config->db_type != SOURCE_PG)
 		config->url = url_with_credentials(config->url, config->username, config->password);
-	if (config->db_type == SOURCE_MONGO && config->filter.table_rules != NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("keys \"where_conditions\", \"ignore_cols\" and \"col_map\" are not supported for a MongoDB source"),
-				 errdetail("A collection is copied whole, each document into one jsonb column.")));
+	foreach(lc, config->filter.table_rules)
+	{
+		const TableRule *r = lfirst(lc);
+
+		if (config->db_type == SOURCE_MONGO &&
+			(r->where != NULL || r->ignore_cols != NIL || r->col_map != NIL))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("keys \"where_conditions\", \"ignore_cols\" and \"col_map\" are not supported for a MongoDB source"),
+					 errdetail("A collection is copied whole, each document into one jsonb column.")));
+	}
 
 	if (config->filter.do_dbs == NIL && config->filter.do_tbs == NIL)
 		ereport(ERROR,

@@ -85,6 +85,9 @@ typedef struct TaskConfig
 	int			check_log_max_rows; /* lines of each check log at most */
 	char	   *check_log_dir;	/* absolute; NULL: <log_dir>/check */
 	bool		structure_conflict_ignore;	/* [sinker] conflict_policy=ignore */
+	/* [citus]: the tables ape_resume creates, distributed (see sink_citus.c) */
+	List	   *citus_reference;	/* reference_tables: NamePattern *, source names */
+	bool		citus;			/* a key of [citus] is set: Citus is required */
 } TaskConfig;
 
 /* One effective setting, for ape_resume.parse_config(). */

@@ -146,6 +146,12 @@ task_config_settings(const TaskConfig *c)
 	l = add_setting(l, "router", "tb_map", psprintf("%d entries", list_length(c->filter.tb_map)));
 	l = add_setting(l, "router", "col_map",
 					table_rules_to_string(c->filter.table_rules, TABLE_RULE_COL_MAP));
+	if (c->citus)
+	{
+		l = add_setting(l, "citus", "distribution_columns",
+						table_rules_to_string(c->filter.table_rules, TABLE_RULE_DISTRIBUTION));
+		l = add_setting(l, "citus", "reference_tables", patterns_to_string(c->citus_reference, quote));
+	}
 	if (c->check)
 	{
 		l = add_setting(l, "checker", "batch_size", psprintf("%d", c->checkpoint_rows));

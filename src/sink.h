@@ -46,6 +46,23 @@ extern char *sink_type_sql(const char *pg_type, const char *column);
 extern void sink_add_keys(const SourceTable *table, const char *ddl);
 
 /*
+ * [citus]: a table ape_resume just created distributed or made a reference
+ * table, as distribution_columns or reference_tables say (nothing for the
+ * others); true for a reference table, whose keys are added at once: added
+ * after its rows, in the transaction that copied them, Citus's DDL on the
+ * coordinator's own placement waits for that transaction's COPY (a
+ * distributed deadlock, which Citus cancels).  The check that Citus is
+ * there when a key of [citus] is set.
+ */
+struct TaskConfig;
+extern bool sink_citus_distribute(const struct TaskConfig *config, const SourceTable *table,
+								  const char *dst_schema, const char *dst_tb);
+extern void sink_citus_check_config(const struct TaskConfig *config);
+
+/* Is the target table a table of Citus's (distributed or reference)? */
+extern bool sink_is_citus_target(const char *dst_schema, const char *dst_tb);
+
+/*
  * On a Citus coordinator: finish or roll back the two-phase transactions a
  * crash left on the worker nodes (Citus's recover_prepared_transactions),
  * so that a run starts from what the nodes hold; nothing elsewhere.

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -21,8 +23,18 @@
 #include "utils/lsyscache.h"
 #include "utils/resowner.h"
 
+#include "config.h"
+#include "name_filter.h"
 #include "privileges.h"
 #include "sink_internal.h"
+#include "table_rule.h"
+
+/* Is Citus installed in this database? */
+static bool
+have_citus(void)
+{
+	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
+}
 
 /*
  * Has the current transaction run a statement against a table of Citus's?
@@ -83,7 +95,7 @@ sink_recover_citus(void)
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	if (!have_citus())
 		return;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
@@ -129,6 +141,164 @@ sink_recover_citus(void)
 	CurrentResourceOwner = owner;
 }
 
+void
+sink_citus_check_config(const TaskConfig *config)
+{
+	if (config->citus && !have_citus())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the keys of section [citus] need the Citus extension in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errhint("Run the task on a Citus coordinator, or leave out section [citus].")));
+}
+
+/* Is the key (target column names) on column col? */
+static bool
+key_has_column(List *key, const char *col)
+{
+	ListCell   *lc;
+
+	foreach(lc, key)
+		if (strcmp(lfirst(lc), col) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The distributed table to colocate with, qualified, or "default" with the
+ * shard count to ask for in *shard_count.
+ */
+static char *
+colocate_target(const TaskConfig *config, const SourceTable *table, const TableRule *rule,
+				int *shard_count)
+{
+	const TableRule *other;
+	char	   *schema;
+	char	   *tb;
+	Oid			nsp;
+	Oid			relid;
+
+	*shard_count = rule->shard_count;
+	if (rule->colocate_db == NULL)
+		return "default";
+	name_filter_route(&config->filter, rule->colocate_db, rule->colocate_tb, &schema, &tb);
+	nsp = get_namespace_oid(schema, true);
+	relid = OidIsValid(nsp) ? get_relname_relid(tb, nsp) : InvalidOid;
+	if (OidIsValid(relid) && sink_is_citus_table(relid))
+	{
+		*shard_count = 0;		/* the other's */
+		return sink_qualified_name(schema, tb);
+	}
+	/*
+	 * Not made yet (tables are copied largest first, in parallel): Citus's
+	 * default group of the other's shard count, where the other goes too
+	 * (Citus colocates by default tables of one distribution column type
+	 * and shard count).
+	 */
+	other = table_rule_find(config->filter.table_rules, rule->colocate_db, rule->colocate_tb);
+	if (other == NULL || other->dist_column == NULL || other->colocate_db != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source table \"%s\".\"%s\" is to be colocated with table \"%s\".\"%s\", which is no distributed table and not distributed by distribution_columns of section [citus]",
+						table->schema, table->tb, rule->colocate_db, rule->colocate_tb),
+				 errhint("Distribute that table first, or give it an entry of its own without colocate_with.")));
+	*shard_count = other->shard_count;
+	return "default";
+}
+
+bool
+sink_citus_distribute(const TaskConfig *config, const SourceTable *table,
+					  const char *dst_schema, const char *dst_tb)
+{
+	const TableRule *rule = table_rule_find(config->filter.table_rules, table->schema, table->tb);
+	bool		reference = false;
+	const SourceColumn *col = NULL;
+	const char *target = sink_qualified_name(dst_schema, dst_tb);
+	ListCell   *lc;
+	int			nestlevel;
+	int			rc;
+	Oid			relid;
+
+	if (!config->citus)
+		return false;
+	foreach(lc, config->citus_reference)
+	{
+		const NamePattern *p = lfirst(lc);
+
+		if (name_part_matches(&p->db, table->schema) && name_part_matches(&p->tb, table->tb))
+			reference = true;
+	}
+	if (rule != NULL && rule->dist_column == NULL)
+		rule = NULL;
+	if (rule == NULL && !reference)
+		return false;
+	sink_citus_check_config(config);
+	if (rule != NULL && reference)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source table \"%s\".\"%s\" is named in both distribution_columns and reference_tables of section [citus]",
+						table->schema, table->tb)));
+	if (rule != NULL)
+	{
+		for (int i = 0; i < table->ncolumns; i++)
+			if (strcmp(table->columns[i].name, rule->dist_column) == 0)
+				col = &table->columns[i];
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("source table \"%s\".\"%s\" has no column \"%s\" to distribute its target by",
+							table->schema, table->tb, rule->dist_column),
+					 errdetail("The column is named in distribution_columns of section [citus].")));
+		/* Citus enforces a unique key only with the distribution column in it */
+		if (table->primary_key != NIL && !key_has_column(table->primary_key, source_column_target(col)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the primary key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
+							table->schema, table->tb, rule->dist_column),
+					 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
+					 errhint("Distribute the table by a column of its primary key, or make it a reference table.")));
+		foreach(lc, table->unique_keys)
+			if (!key_has_column(lfirst(lc), source_column_target(col)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("a unique key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
+								table->schema, table->tb, rule->dist_column),
+						 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
+						 errhint("Distribute the table by a column of all its unique keys, or make it a reference table.")));
+	}
+
+	relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
+	sink_citus_statement();
+	nestlevel = pinned_spi_connect();
+	if (rule != NULL)
+	{
+		int			shard_count;
+		char	   *with = colocate_target(config, table, rule, &shard_count);
+		/* no NULL for Citus's defaults: the function is strict, it would do nothing */
+		bool		shards = shard_count > 0;
+
+		rc = SPI_execute_with_args(shards ? "SELECT pg_catalog.create_distributed_table($1, $2, "
+								   "colocate_with => $3, shard_count => $4)"
+								   : "SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)",
+								   shards ? 4 : 3, (Oid[]) {REGCLASSOID, TEXTOID, TEXTOID, INT4OID},
+								   (Datum[]) {ObjectIdGetDatum(relid),
+									   CStringGetTextDatum(source_column_target(col)),
+									   CStringGetTextDatum(with),
+									   Int32GetDatum(shard_count)},
+								   NULL, false, 0);
+	}
+	else
+		rc = SPI_execute_with_args("SELECT pg_catalog.create_reference_table($1)",
+								   1, (Oid[]) {REGCLASSOID},
+								   (Datum[]) {ObjectIdGetDatum(relid)}, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not distribute %s: %s", target, SPI_result_code_string(rc));
+	pinned_spi_finish(nestlevel);
+	elog(DEBUG1, "target %s of source table \"%s\".\"%s\" made a Citus %s table",
+		 target, table->schema, table->tb, rule != NULL ? "distributed" : "reference");
+	return reference;
+}
+
 /*
  * Is relid a table of Citus's (distributed, reference, or a local table in
  * its metadata)?  Its rows live in shards, which only Citus's COPY path
@@ -141,7 +311,7 @@ sink_is_citus_table(Oid relid)
 	bool		citus;
 	int			nestlevel;
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	if (!have_citus())
 		return false;
 	nestlevel = pinned_spi_connect();
 	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
@@ -151,6 +321,15 @@ sink_is_citus_table(Oid relid)
 	citus = SPI_processed > 0;
 	pinned_spi_finish(nestlevel);
 	return citus;
+}
+
+bool
+sink_is_citus_target(const char *dst_schema, const char *dst_tb)
+{
+	Oid			nsp = get_namespace_oid(dst_schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(dst_tb, nsp) : InvalidOid;
+
+	return OidIsValid(relid) && sink_is_citus_table(relid);
 }
 
 /*

@@ -125,6 +125,8 @@ source_check_rules_used(const NameFilter *filter, const List *tables)
 			appendStringInfo(&keys, "%signore_cols", keys.len > 0 ? ", " : "");
 		if (r->col_map != NIL)
 			appendStringInfo(&keys, "%scol_map", keys.len > 0 ? ", " : "");
+		if (r->dist_column != NULL)
+			appendStringInfo(&keys, "%sdistribution_columns", keys.len > 0 ? ", " : "");
 		/*
 		 * A table the filters select that the source does not have: a typo
 		 * (or a case) that would copy the table it meant without its rule.

@@ -441,6 +441,19 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 					 o.kind, quote_identifier(o.name), o.schema, o.tb);
 			continue;
 		}
+		/* what Citus cannot enforce (a foreign key between tables not colocated) */
+		if (edata->sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED &&
+			sink_is_citus_target(o.dst_schema, o.dst_tb))
+		{
+			char	   *why = psprintf("Citus cannot make it on its table: %s%s%s", edata->message,
+									   edata->detail ? ": " : "", edata->detail ? edata->detail : "");
+
+			set_object_state(o.id, "not_copied", why);
+			task_xact_commit();
+			task_log(config, "WARN", "%s \"%s\" of table \"%s\".\"%s\" is not copied: %s",
+					 o.kind, o.name, o.schema, o.tb, why);
+			continue;
+		}
 		set_object_state(o.id, "failed", edata->message);
 		task_xact_commit();
 		task_log(config, "WARN", "could not create %s \"%s\" of table \"%s\".\"%s\": %s",

@@ -82,6 +82,15 @@ table_rule_text(const TableRule *rule, TableRuleKind kind)
 			appendStringInfo(&buf, "%s%s -> %s", buf.len > 0 ? ", " : "",
 							 quote_identifier(cr->src), quote_identifier(cr->dst));
 		}
+	else if (kind == TABLE_RULE_DISTRIBUTION && rule->dist_column != NULL)
+	{
+		appendStringInfoString(&buf, quote_identifier(rule->dist_column));
+		if (rule->colocate_db != NULL)
+			appendStringInfo(&buf, " colocated with %s.%s", quote_identifier(rule->colocate_db),
+							 quote_identifier(rule->colocate_tb));
+		if (rule->shard_count > 0)
+			appendStringInfo(&buf, ", %d shards", rule->shard_count);
+	}
 	return buf.data;
 }
 

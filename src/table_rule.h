@@ -2,7 +2,8 @@
  *
  * table_rule.h
  *	  The per-table settings of a task config, ape-dts's JSON lists:
- *	  [filter] where_conditions and ignore_cols, [router] col_map.
+ *	  [filter] where_conditions and ignore_cols, [router] col_map, and a
+ *	  key of ours, [citus] distribution_columns.
  *
  * Each entry names one source table exactly (no wildcards, source names,
  * as ape-dts matches them):
@@ -10,6 +11,8 @@
  *	  where_conditions=json:[{"db":"d","tb":"t","condition":"f_0 > 1"}]
  *	  ignore_cols=json:[{"db":"d","tb":"t","ignore_cols":["f_2"]}]
  *	  col_map=json:[{"db":"d","tb":"t","col_map":{"f_0":"dst_f_0"}}]
+ *	  distribution_columns=json:[{"db":"d","tb":"t","column":"tenant_id",
+ *								  "colocate_with":"d.u","shard_count":8}]
  *
  * The "json:" prefix is optional, as in ape-dts.
  *
@@ -35,13 +38,19 @@ typedef struct TableRule
 	char	   *where;			/* a SQL condition of the source, NULL: none */
 	List	   *ignore_cols;	/* of char *: source columns left out */
 	List	   *col_map;		/* of ColumnRename * */
+	/* [citus] distribution_columns: a table ape_resume creates, distributed */
+	char	   *dist_column;	/* the source column, NULL: not distributed */
+	char	   *colocate_db;	/* colocate_with, source names; NULL: Citus's default */
+	char	   *colocate_tb;
+	int			shard_count;	/* 0: citus.shard_count */
 } TableRule;
 
 typedef enum TableRuleKind
 {
 	TABLE_RULE_WHERE,			/* where_conditions */
 	TABLE_RULE_IGNORE_COLS,		/* ignore_cols */
-	TABLE_RULE_COL_MAP			/* col_map */
+	TABLE_RULE_COL_MAP,			/* col_map */
+	TABLE_RULE_DISTRIBUTION		/* distribution_columns */
 } TableRuleKind;
 
 /*

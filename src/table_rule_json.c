@@ -19,7 +19,7 @@
 
 #define JSON_PREFIX "json:"
 
-static const char *const kind_field[] = {"condition", "ignore_cols", "col_map"};
+static const char *const kind_field[] = {"condition", "ignore_cols", "col_map", "column"};
 
 static TableRule *
 rule_for(List **rules, const char *db, const char *tb)
@@ -67,6 +67,62 @@ json_name(struct json_object *v)
 	return s;
 }
 
+/* "d.u": a table's source names, split at the last dot outside quotes */
+static bool
+split_table_name(const char *text, char **db, char **tb)
+{
+	const char *dot = strrchr(text, '.');
+
+	if (dot == NULL || dot == text || dot[1] == '\0' ||
+		dot - text >= NAMEDATALEN || strlen(dot + 1) >= NAMEDATALEN)
+		return false;
+	*db = pnstrdup(text, dot - text);
+	*tb = pstrdup(dot + 1);
+	return true;
+}
+
+/* A [citus] distribution_columns entry: column, colocate_with, shard_count. */
+static void
+parse_distribution(TableRule *r, struct json_object *entry, struct json_object *column,
+				   const char *db, const char *tb, char **error)
+{
+	struct json_object *v;
+
+	if (r->dist_column != NULL)
+	{
+		*error = psprintf("table \"%s\".\"%s\" has more than one entry", db, tb);
+		return;
+	}
+	r->dist_column = json_name(column);
+	if (r->dist_column == NULL)
+	{
+		*error = psprintf("the column of table \"%s\".\"%s\" is not a column name", db, tb);
+		return;
+	}
+	if (json_object_object_get_ex(entry, "colocate_with", &v))
+	{
+		char	   *with = json_cstring(v);
+
+		if (with == NULL || !split_table_name(with, &r->colocate_db, &r->colocate_tb))
+		{
+			*error = psprintf("colocate_with of table \"%s\".\"%s\" is not a table's name as \"db.tb\"",
+							  db, tb);
+			return;
+		}
+	}
+	if (json_object_object_get_ex(entry, "shard_count", &v))
+	{
+		if (!json_object_is_type(v, json_type_int) ||
+			json_object_get_int64(v) < 1 || json_object_get_int64(v) > 64000)
+		{
+			*error = psprintf("shard_count of table \"%s\".\"%s\" is not an integer from 1 to 64000",
+							  db, tb);
+			return;
+		}
+		r->shard_count = (int) json_object_get_int64(v);
+	}
+}
+
 /*
  * The values of one entry, checked; *error set on bad input.  Nothing here
  * raises an ERROR: the caller releases the json-c objects first.
@@ -101,7 +157,9 @@ parse_entry(List **rules, TableRuleKind kind, struct json_object *entry, int n,
 		const char *field = json_object_iter_peek_name(&it);
 
 		if (strcmp(field, "db") != 0 && strcmp(field, "tb") != 0 &&
-			strcmp(field, kind_field[kind]) != 0)
+			strcmp(field, kind_field[kind]) != 0 &&
+			!(kind == TABLE_RULE_DISTRIBUTION &&
+			  (strcmp(field, "colocate_with") == 0 || strcmp(field, "shard_count") == 0)))
 		{
 			*error = psprintf("entry %d (table \"%s\".\"%s\") has an unknown field \"%s\"",
 							  n, db, tb, field);
@@ -214,6 +272,9 @@ parse_entry(List **rules, TableRuleKind kind, struct json_object *entry, int n,
 				}
 				break;
 			}
+		case TABLE_RULE_DISTRIBUTION:
+			parse_distribution(r, entry, v, db, tb, error);
+			break;
 	}
 }
 

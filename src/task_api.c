@@ -23,6 +23,7 @@
 #include "order_key.h"
 #include "privileges.h"
 #include "resume.h"
+#include "sink.h"
 #include "structure.h"
 #include "task_run.h"
 #include "task_state.h"
@@ -104,6 +105,7 @@ start_task_impl(PG_FUNCTION_ARGS)
 	check_file_privileges("start tasks", true);
 	check_read_committed("start_task");
 	config = task_config_parse(config_text, name);
+	sink_citus_check_config(config);
 	resume_check_files(config);
 	id = catalog_task_insert(name, config_text, config);
 	launch_or_queue(id, name, GetUserId());

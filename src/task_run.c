@@ -296,6 +296,11 @@ copy_table(TaskRow *task, TaskConfig *config, const SourceOps *ops, Source *sour
 		structure_make_types(task->id, config, ops->list_types(source, table, config),
 							 unconstify(SourceTable *, table));
 	created_keys = sink_prepare_table(table, dst_schema, dst_tb, &created);
+	if (created && sink_citus_distribute(config, table, dst_schema, dst_tb) && created_keys)
+	{
+		sink_add_keys(table, created_keys);
+		created_keys = NULL;
+	}
 	/* the rest of a created table's schema follows its data */
 	if (created && ops->list_structures)
 		structure_register(task->id, config, table->schema, table->tb, dst_schema, dst_tb,

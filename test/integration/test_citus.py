@@ -15,7 +15,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import REPO, env, execute, fresh_dir, one, wait_state
+from conftest import REPO, env, execute, fresh_dir, one, rows, wait_state
 
 PORT = os.environ.get("APE_CITUS_PORT", "")
 pytestmark = pytest.mark.skipif(
@@ -200,3 +200,94 @@ def test_coordinator_immediate_shutdown_mid_copy(coord, mysql_admin):
         execute(conn, f"SELECT ape_resume.drop_task('{task}')")
     finally:
         conn.close()
+
+
+def test_citus_keys_distribute_created_tables_with_their_structures(coord, mysql_admin):
+    """[citus] distribution_columns and reference_tables: the tables
+    ape_resume creates are distributed (colocated by their tenant) or made
+    reference tables before their rows come; their keys, indexes and the
+    foreign keys Citus can enforce are made the Citus way; a foreign key
+    between tables that are not colocated is not_copied with Citus's reason."""
+    execute(mysql_admin, f"USE {DB}",
+            "CREATE TABLE tenants (id int PRIMARY KEY, name varchar(20))",
+            "INSERT INTO tenants SELECT seq, concat('t', seq) FROM seq_1_to_7",
+            "CREATE TABLE orders (tenant_id int, id int, total int, PRIMARY KEY (tenant_id, id), "
+            "KEY total_idx (total), FOREIGN KEY (tenant_id) REFERENCES tenants (id))",
+            "INSERT INTO orders SELECT seq % 7 + 1, seq, seq * 3 FROM seq_1_to_3000",
+            "CREATE TABLE items (tenant_id int, id int, order_id int, PRIMARY KEY (tenant_id, id), "
+            "CONSTRAINT items_order FOREIGN KEY (tenant_id, order_id) REFERENCES orders (tenant_id, id))",
+            "INSERT INTO items SELECT o.tenant_id, o.id * 2 + k.seq, o.id FROM orders o, seq_0_to_1 k",
+            "CREATE TABLE notes (id int PRIMARY KEY, tenant_id int, order_id int, "
+            "CONSTRAINT notes_order FOREIGN KEY (tenant_id, order_id) REFERENCES orders (tenant_id, id))",
+            "INSERT INTO notes SELECT id, tenant_id, id FROM orders WHERE id % 10 = 0")
+    dist = ('json:[{"db":"%s","tb":"orders","column":"tenant_id","shard_count":6},'
+            '{"db":"%s","tb":"items","column":"tenant_id","colocate_with":"%s.orders"},'
+            '{"db":"%s","tb":"notes","column":"id","shard_count":4}]') % (DB, DB, DB, DB)
+    task = "it_citus_keys"
+    cfg = config(fresh_dir(task), f"{DB}.tenants,{DB}.orders,{DB}.items,{DB}.notes").replace(
+        "[filter]", f"[sinker]\nbatch_size=500\n[citus]\ndistribution_columns={dist}\n"
+                    f"reference_tables={DB}.tenants\n[filter]")
+    settings = dict(((s, k), v) for s, k, v in rows(coord, "SELECT section, key, value FROM ape_resume.parse_config(%s)", (cfg,)))
+    assert settings[("citus", "reference_tables")] == f"{DB}.tenants"
+    assert settings[("citus", "distribution_columns")].startswith(f"{DB}.orders: tenant_id, 6 shards")
+    execute(coord, "SELECT 1")
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+    assert wait_state(coord, task, 180) == "finished", \
+        one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+    # how Citus holds each table
+    assert rows(coord, "SELECT logicalrelid::text, partmethod, "
+                       "column_to_column_name(logicalrelid, partkey) FROM pg_dist_partition "
+                       "WHERE logicalrelid::text LIKE %s ORDER BY 1", (f"{DB}.%",)) == [
+        (f"{DB}.items", "h", "tenant_id"), (f"{DB}.notes", "h", "id"),
+        (f"{DB}.orders", "h", "tenant_id"), (f"{DB}.tenants", "n", None)]
+    assert one(coord, "SELECT count(*) FROM citus_shards WHERE table_name = %s::regclass",
+               (f"{DB}.orders",)) == (6,)
+    assert one(coord, "SELECT (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = %s::regclass) = "
+                      "(SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = %s::regclass)",
+               (f"{DB}.items", f"{DB}.orders")) == (True,)
+    for tb, key in (("tenants", "id"), ("orders", "tenant_id, id"), ("items", "tenant_id, id"),
+                    ("notes", "id")):
+        with mysql_admin.cursor() as cur:
+            cur.execute(f"SELECT * FROM {DB}.{tb} ORDER BY {key}")
+            want = [tuple(r) for r in cur.fetchall()]
+        got = rows(coord, f"SELECT * FROM {DB}.{tb} ORDER BY {key}")
+        assert got == want and len(got) > 0, tb
+        assert one(coord, "SELECT pg_relation_size(%s)", (f"{DB}.{tb}",)) == (0,)
+        # the primary key, on the coordinator's table and so on every shard
+        assert one(coord, "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass "
+                          "AND contype = 'p'", (f"{DB}.{tb}",)) == (1,)
+    states = {(tb, kind, state) for tb, kind, state, _ in rows(
+        coord, "SELECT tb, kind, state, error FROM ape_resume.structures WHERE task_name = %s", (task,))}
+    assert ("orders", "index", "done") in states
+    assert ("orders", "foreign_key", "done") in states      # to the reference table
+    assert ("items", "foreign_key", "done") in states       # colocated
+    not_copied = rows(coord, "SELECT tb, kind, error FROM ape_resume.structures "
+                             "WHERE task_name = %s AND state = 'not_copied'", (task,))
+    assert [(tb, kind) for tb, kind, _ in not_copied] == [("notes", "foreign_key")], not_copied
+    assert "Citus" in not_copied[0][2] and "colocated" in not_copied[0][2]
+    # Citus enforces what was made: a row of an unknown tenant is refused
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        execute(coord, f"INSERT INTO {DB}.orders VALUES (99, 1, 1)")
+    execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+
+
+def test_citus_keys_refused_without_citus_and_on_bad_keys(coord, mysql_admin, local):
+    """The [citus] keys are refused where Citus is not installed, and a
+    distribution column outside the table's primary key is refused before
+    any row is copied, naming table, key and column."""
+    cfg = config("/tmp/ape_citus_none", f"{DB}.dist").replace(
+        "[filter]", f"[citus]\nreference_tables={DB}.dist\n[filter]")
+    with pytest.raises(psycopg2.errors.FeatureNotSupported, match=r"\[citus\] need the Citus extension"):
+        with local.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task('it_citus_none', %s)", (cfg,))
+    task = "it_citus_badkey"
+    cfg = config(fresh_dir(task), f"{DB}.dist").replace(
+        "[filter]", '[citus]\ndistribution_columns=json:[{"db":"%s","tb":"dist","column":"tenant"}]\n[filter]' % DB)
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+    assert wait_state(coord, task, 60) == "failed"
+    error = one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))[0]
+    assert f'primary key of source table "{DB}"."dist" does not hold its distribution column "tenant"' in error
+    assert one(coord, "SELECT to_regclass(%s)", (f"{DB}.dist",)) == (None,)
+    execute(coord, f"SELECT ape_resume.drop_task('{task}')")
