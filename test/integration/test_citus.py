@@ -291,3 +291,117 @@ def test_citus_keys_refused_without_citus_and_on_bad_keys(coord, mysql_admin, lo
     assert f'primary key of source table "{DB}"."dist" does not hold its distribution column "tenant"' in error
     assert one(coord, "SELECT to_regclass(%s)", (f"{DB}.dist",)) == (None,)
     execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+
+
+def pg_config(log_dir, tables, extra="", citus=""):
+    return f"""
+[extractor]
+db_type=pg
+url={env('APE_PGSRC_URL')}
+{extra}
+[sinker]
+batch_size=200
+[citus]
+{citus}
+[filter]
+do_tbs={tables}
+[runtime]
+log_dir={log_dir}
+"""
+
+
+@pytest.fixture
+def pg_source(pgsrc):
+    execute(pgsrc, f"DROP SCHEMA IF EXISTS {DB} CASCADE", f"CREATE SCHEMA {DB}",
+            f"CREATE TABLE {DB}.ev (tenant int, id bigint, payload text, PRIMARY KEY (tenant, id))",
+            f"INSERT INTO {DB}.ev SELECT g % 13, g, repeat(chr(65 + g % 26), g % 40) "
+            f"FROM generate_series(1, 20000) g",
+            f"CREATE TABLE {DB}.kinds (id int PRIMARY KEY, name text)",
+            f"INSERT INTO {DB}.kinds SELECT g, 'k' || g FROM generate_series(0, 12) g",
+            f"CREATE TABLE {DB}.lag (id int PRIMARY KEY, v text)",
+            f"INSERT INTO {DB}.lag SELECT g, 'l' || g FROM generate_series(1, 6000) g",
+            f"ANALYZE {DB}.ev")
+    yield pgsrc
+    execute(pgsrc, f"DROP SCHEMA IF EXISTS {DB} CASCADE")
+
+
+def assert_same(coord, pgsrc, tb, key):
+    want = rows(pgsrc, f"SELECT * FROM {DB}.{tb} ORDER BY {key}")
+    got = rows(coord, f"SELECT * FROM {DB}.{tb} ORDER BY {key}")
+    assert len(got) == len(want) and got == want, tb
+    assert one(coord, "SELECT pg_relation_size(%s)", (f"{DB}.{tb}",)) == (0,)
+
+
+def test_pg_source_in_chunks_into_distributed_and_reference_tables(coord, pg_source):
+    """A PostgreSQL source, its big table cut into chunks copied by two
+    workers at once into one distributed table ape_resume created, a small
+    one into a reference table: every row, in the shards (their counts add
+    up), the keys made."""
+    task = "it_citus_pg_chunks"
+    cfg = pg_config(fresh_dir(task), f"{DB}.ev,{DB}.kinds",
+                    "parallel_type=chunk\nparallel_size=2\nsplit_tables_larger_than=4000",
+                    'distribution_columns=json:[{"db":"%s","tb":"ev","column":"tenant","shard_count":8}]\n'
+                    'reference_tables=%s.kinds' % (DB, DB))
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+    assert wait_state(coord, task, 180) == "finished", \
+        one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+    chunks = one(coord, "SELECT count(*), sum(rows_copied), bool_and(state = 'finished') "
+                        "FROM ape_resume.chunks WHERE task_name = %s AND tb = 'ev'", (task,))
+    assert chunks[0] >= 5 and chunks[1:] == (20000, True), chunks
+    assert_same(coord, pg_source, "ev", "tenant, id")
+    assert_same(coord, pg_source, "kinds", "id")
+    assert one(coord, f"SELECT sum(result::bigint) FROM run_command_on_shards('{DB}.ev', "
+                      "'SELECT count(*) FROM %s')") == (20000,)
+    assert one(coord, "SELECT count(*), count(DISTINCT nodeport) FROM citus_shards "
+                      "WHERE table_name = %s::regclass", (f"{DB}.ev",)) == (8, 2)
+    assert rows(coord, "SELECT logicalrelid::text, partmethod FROM pg_dist_partition "
+                       "WHERE logicalrelid::text LIKE %s ORDER BY 1", (f"{DB}.%",)) == \
+        [(f"{DB}.ev", "h"), (f"{DB}.kinds", "n")]
+    assert one(coord, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                      "WHERE conrelid = %s::regclass AND contype = 'p'", (f"{DB}.ev",)) == \
+        ("PRIMARY KEY (tenant, id)",)
+    execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+
+
+def test_pg_source_resumed_from_lagging_log_into_citus(coord, pg_source):
+    """A copy into a distributed table stopped mid-table, its position.log
+    cut back and its task dropped; a new task resumes from the files alone:
+    the rows past the logged position, in the shards already, are replaced
+    through Citus (DELETE ... USING the stage, INSERT), not duplicated."""
+    first, second = "it_citus_lag1", "it_citus_lag2"
+    log_dir = fresh_dir(first)
+    citus = 'distribution_columns=json:[{"db":"%s","tb":"lag","column":"id"}]' % DB
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (first, pg_config(log_dir, f"{DB}.lag", "max_rps=2000", citus)))
+    deadline = time.time() + 60
+    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)", (first,))[0] < 2400:
+        assert time.time() < deadline, "no progress"
+        time.sleep(0.02)
+    execute(coord, f"SELECT ape_resume.stop_task('{first}')")
+    assert wait_state(coord, first, 60) == "stopped"
+    copied = one(coord, "SELECT value FROM ape_resume.progress(%s)", (first,))[0]
+    path = os.path.join(log_dir, "position.log")
+    with open(path) as f:
+        lines = f.read().splitlines(True)
+    current = [i for i, l in enumerate(lines) if "current_position" in l]
+    assert len(current) >= 6
+    cut = current[len(current) // 2]
+    with open(path, "w") as f:
+        f.writelines(lines[:cut])
+    logged = lines[current[len(current) // 2 - 1]].split('"value":"')[1].split('"')[0]
+    assert int(logged) < int(copied)
+    execute(coord, f"SELECT ape_resume.drop_task('{first}')")
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (second, pg_config(log_dir, f"{DB}.lag", citus=citus) +
+                     "[resumer]\nresume_from_log=true\n"))
+    assert wait_state(coord, second, 120) == "finished", \
+        one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (second,))
+    assert_same(coord, pg_source, "lag", "id")
+    with open(os.path.join(log_dir, "default.log")) as f:
+        assert f'replaced {int(copied) - int(logged)} rows of "{DB}"."lag"' in f.read()
+    assert one(coord, "SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = %s::regclass",
+               (f"{DB}.lag",)) == ("h",)
+    execute(coord, f"SELECT ape_resume.drop_task('{second}')")
