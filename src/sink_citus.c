@@ -43,6 +43,9 @@ have_citus(void)
 static bool wrote_citus = false;
 static bool xact_callback_registered = false;
 
+/* connections to a worker node a task worker keeps between its batches */
+#define CITUS_CACHED_CONNS "16"
+
 static void
 citus_xact_callback(XactEvent event, void *arg)
 {
@@ -66,6 +69,13 @@ sink_citus_statement(void)
 	{
 		RegisterXactCallback(citus_xact_callback, NULL);
 		xact_callback_registered = true;
+		/*
+		 * A batch's COPY opens a connection per shard placement it writes;
+		 * Citus keeps one a node between transactions by default, and a
+		 * batch would open the others again, every batch.
+		 */
+		SetConfigOption("citus.max_cached_conns_per_worker", CITUS_CACHED_CONNS,
+						PGC_USERSET, PGC_S_SESSION);
 	}
 	wrote_citus = true;
 	ForceSyncCommit();

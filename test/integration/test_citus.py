@@ -107,6 +107,22 @@ def test_copy_into_plain_distributed_and_reference_tables(coord, mysql_admin):
                       "WHERE table_name = %s::regclass", (f"{DB}.dist",)) == (2,)
     assert one(coord, "SELECT rows_copied FROM ape_resume.progress(%s) WHERE tb = 'dist'", (task,)) == (2000,)
     execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+    # a check task proves the copy through Citus's queries; then finds what changed
+    check = config(fresh_dir("it_citus_check"), f"{DB}.*").replace(
+        "[filter]", "[sinker]\nsink_type=check\n[filter]")
+    for damaged in (False, True):
+        if damaged:
+            execute(coord, f"DELETE FROM {DB}.dist WHERE id = 7", f"UPDATE {DB}.ref SET v = 'x' WHERE id = 3",
+                    f"INSERT INTO {DB}.dist VALUES (5000, 1, 'extra')",
+                    "SELECT ape_resume.drop_task('it_citus_check')")
+        with coord.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task('it_citus_check', %s)", (check,))
+        assert wait_state(coord, "it_citus_check", 120) == "finished"
+        assert rows(coord, "SELECT tb, rows_copied, rows_missing, rows_different, rows_extra "
+                           "FROM ape_resume.progress('it_citus_check') ORDER BY tb") == \
+            ([("dist", 2000, 1, 0, 1), ("plain", 2000, 0, 0, 0), ("ref", 30, 0, 1, 0)] if damaged else
+             [("dist", 2000, 0, 0, 0), ("plain", 2000, 0, 0, 0), ("ref", 30, 0, 0, 0)])
+    execute(coord, "SELECT ape_resume.drop_task('it_citus_check')")
 
 
 def run_testbed(*args):
