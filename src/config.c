@@ -815,7 +815,7 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_CITUS_DISTRIBUTION:
 				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_DISTRIBUTION);
-				config->citus |= item->value[0] != '\0';
+				config->citus |= table_rules_distribute(config->filter.table_rules);
 				break;
 			case CK_CITUS_REFERENCE:
 				config->citus_reference = parse_patterns(item, config->db_type, true);

@@ -340,6 +340,8 @@ sink_replace_bound(const SourceTable *table, const char *dst_schema, const char 
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("target table %s has no column \"%s\"", sink_qualified_name(dst_schema, dst_tb), col)));
 	bound->typid = get_atttype(relid, attnum);
+	if (sink_is_citus_table(relid))
+		sink_citus_settle(sink_qualified_name(dst_schema, dst_tb));
 	/* a text key's order depends on a collation: replace to the end */
 	get_type_category_preferred(bound->typid, &category, &preferred);
 	if (category == TYPCATEGORY_NUMERIC || category == TYPCATEGORY_DATETIME)
@@ -445,8 +447,8 @@ static const char copy_escape[256] = {
 };
 
 /* Append one value escaped for COPY's text format. */
-void
-sink_append_copy_value(StringInfo buf, const char *v, int len)
+static void
+append_copy_value(StringInfo buf, const char *v, int len)
 {
 	const unsigned char *p = (const unsigned char *) v;
 	const unsigned char *end = p + len;
@@ -573,7 +575,7 @@ copy_read_cb(void *outbuf, int minread, int maxread)
 			if (st->values[i] == NULL)
 				appendStringInfoString(&st->buf, "\\N");
 			else
-				sink_append_copy_value(&st->buf, st->values[i], st->lengths[i]);
+				append_copy_value(&st->buf, st->values[i], st->lengths[i]);
 		}
 		appendStringInfoChar(&st->buf, '\n');
 	}

@@ -63,6 +63,13 @@ extern void sink_citus_check_config(const struct TaskConfig *config);
 extern bool sink_is_citus_target(const char *dst_schema, const char *dst_tb);
 
 /*
+ * A statement against a table of Citus's is about to run in this
+ * transaction: it commits synchronously, and a lost connection in it is a
+ * worker node's (sink_citus_in_transaction).
+ */
+extern void sink_citus_statement(void);
+
+/*
  * On a Citus coordinator: finish or roll back the two-phase transactions a
  * crash left on the worker nodes (Citus's recover_prepared_transactions),
  * so that a run starts from what the nodes hold; nothing elsewhere.

@@ -9,8 +9,6 @@
  */
 #include "postgres.h"
 
-#include <unistd.h>
-
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
@@ -18,8 +16,10 @@
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "storage/fd.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/resowner.h"
 
@@ -44,7 +44,7 @@ static bool wrote_citus = false;
 static bool xact_callback_registered = false;
 
 /* connections to a worker node a task worker keeps between its batches */
-#define CITUS_CACHED_CONNS "16"
+#define CITUS_CACHED_CONNS 8
 
 static void
 citus_xact_callback(XactEvent event, void *arg)
@@ -58,27 +58,38 @@ citus_xact_callback(XactEvent event, void *arg)
  * A statement against a table of Citus's is about to run in this
  * transaction: its rows go to the worker nodes, and Citus commits them
  * there with two-phase commit after the local commit record.  That record
- * must be durable before the nodes commit (the session's batches commit
- * asynchronously otherwise): a coordinator crash must not lose the
- * checkpoint of rows the nodes kept.
+ * must be durable, on the coordinator and on its synchronous standbys,
+ * before the nodes commit (the session's batches commit asynchronously
+ * otherwise): a coordinator crash or failover must not lose the checkpoint
+ * of rows the nodes kept.  So the transaction commits with the server's
+ * synchronous_commit, at least on.
  */
 void
 sink_citus_statement(void)
 {
+	const char *sync = GetConfigOptionResetString("synchronous_commit");
+
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(citus_xact_callback, NULL);
 		xact_callback_registered = true;
-		/*
-		 * A batch's COPY opens a connection per shard placement it writes;
-		 * Citus keeps one a node between transactions by default, and a
-		 * batch would open the others again, every batch.
-		 */
-		SetConfigOption("citus.max_cached_conns_per_worker", CITUS_CACHED_CONNS,
-						PGC_USERSET, PGC_S_SESSION);
 	}
 	wrote_citus = true;
-	ForceSyncCommit();
+	if (strcmp(sync, "remote_apply") != 0 && strcmp(sync, "remote_write") != 0)
+		sync = "on";
+	(void) set_config_option("synchronous_commit", sync, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	/*
+	 * A batch's COPY opens a connection a shard placement it writes; Citus
+	 * keeps one a node between transactions by default, and each batch
+	 * would open the others again (half the time of a copy): kept, up to
+	 * one a shard of a node, unless the DBA allows more.
+	 */
+	if (GetConfigOption("citus.max_cached_conns_per_worker", true, false) != NULL &&
+		atoi(GetConfigOption("citus.max_cached_conns_per_worker", true, false)) < CITUS_CACHED_CONNS)
+		(void) set_config_option("citus.max_cached_conns_per_worker",
+								 CppAsString2(CITUS_CACHED_CONNS), PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 }
 
 bool
@@ -136,6 +147,8 @@ sink_recover_citus(void)
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		ereport(WARNING,
@@ -310,6 +323,58 @@ sink_citus_distribute(const TaskConfig *config, const SourceTable *table,
 }
 
 /*
+ * Before rows already in a Citus target are replaced: nothing left prepared
+ * on the worker nodes.  The replace path deletes the rows it is about to
+ * insert again; a row of a batch whose checkpoint committed but whose
+ * shard write a crash left prepared on a node is invisible to that DELETE,
+ * and would be there twice once Citus commits it.  Citus recovers them
+ * first; what it could not (a node unreachable, a WARNING of Citus's) is
+ * waited for a moment (another session's commit in flight), then an ERROR.
+ */
+void
+sink_citus_settle(const char *target)
+{
+	for (int attempt = 1;; attempt++)
+	{
+		int			nestlevel;
+		bool		isnull;
+		bool		reached;
+		int64		left;
+		char	   *nodes;
+
+		sink_recover_citus();
+		nestlevel = pinned_spi_connect();
+		if (SPI_execute("SELECT COALESCE(pg_catalog.bool_and(success), true), "
+						"COALESCE(pg_catalog.sum(result::pg_catalog.int8) FILTER (WHERE success), 0)::pg_catalog.int8, "
+						"pg_catalog.string_agg(nodename || ':' || nodeport || ' ' || result, ', ') "
+						"FROM pg_catalog.run_command_on_workers("
+						"'SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_xacts "
+						"WHERE gid OPERATOR(pg_catalog.~~) ''citus\\_%''')", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not count the prepared transactions of Citus's worker nodes");
+		reached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		left = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		nodes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		pinned_spi_finish(nestlevel);
+		if (reached && left == 0)
+			return;
+		if (!reached || attempt >= 10)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot replace rows already in Citus table %s: %s", target,
+							reached ? "prepared transactions are left on the worker nodes"
+							: "a worker node cannot be reached"),
+					 errdetail("Rows that a crash left in a prepared transaction on a node are not seen until Citus commits them; replaced now, they would be there twice.  The nodes say (prepared transactions of Citus's, or why not reached): %s.",
+							   nodes ? nodes : "nothing"),
+					 errhint("Once every node is up, have a superuser run SELECT recover_prepared_transactions() on the coordinator, then resume the task.")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 500,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * Is relid a table of Citus's (distributed, reference, or a local table in
  * its metadata)?  Its rows live in shards, which only Citus's COPY path
  * reaches: a COPY run inside this process would fill the coordinator's
@@ -344,93 +409,53 @@ sink_is_citus_target(const char *dst_schema, const char *dst_tb)
 
 /*
  * The batch into a table of Citus's, through Citus's own COPY path, which
- * sends each row to its shard: the batch is written as COPY text to a file
- * of the server's, and COPY ... FROM that file runs through SPI (COPY from
- * a file goes through the utility hooks, Citus's among them) in the
- * batch's transaction, which Citus commits on the nodes with two-phase
- * commit, the checkpoint row with it.  Needs the rights of COPY from a
- * file (pg_read_server_files), as every task's owner has.
+ * sends each row to its shard: the batch goes into a temporary stage table
+ * of this session with the in-process COPY, then INSERT ... SELECT from the
+ * stage into the target, which Citus runs through the coordinator (the
+ * stage read here, the rows COPYed to their shards over a connection a
+ * placement at once) in the batch's transaction; Citus commits it on the
+ * nodes with two-phase commit, the checkpoint row with it.  No file, no
+ * right beyond INSERT on the target (Citus's COPY from a file would need a
+ * superuser).
  */
 uint64
 sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const char *dst_tb,
-				SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
+					 SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
 {
-	char	   *dir = psprintf("%s/%s", DataDir, PG_TEMP_FILES_DIR);
-	char	   *path = psprintf("%s/ape_resume_citus_%d.copy", dir, MyProcPid);
-	char	  **values = palloc0(sizeof(char *) * Max(table->ncolumns, 1));
-	int		   *lengths = palloc0(sizeof(int) * Max(table->ncolumns, 1));
-	StringInfoData line;
+	static const char *stage = "ape_resume_citus_stage";
+	char	   *target = sink_qualified_name(dst_schema, dst_tb);
 	StringInfoData cols;
-	FILE	   *f;
-	uint64		rows = 0;
+	uint64		rows;
+	uint64		inserted;
 	int			nestlevel;
-
-	(void) MakePGDirectory(dir);
-	f = AllocateFile(path, PG_BINARY_W);
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", path)));
-	initStringInfo(&line);
-	for (;;)
-	{
-		const char *data;
-		int			len;
-
-		resetStringInfo(&line);
-		if (line_feed != NULL)
-		{
-			if (!line_feed(arg, &data, &len))
-				break;
-		}
-		else
-		{
-			if (!feed(arg, values, lengths))
-				break;
-			for (int i = 0; i < table->ncolumns; i++)
-			{
-				if (i > 0)
-					appendStringInfoChar(&line, '\t');
-				if (values[i] == NULL)
-					appendStringInfoString(&line, "\\N");
-				else
-					sink_append_copy_value(&line, values[i], lengths[i]);
-			}
-			appendStringInfoChar(&line, '\n');
-			data = line.data;
-			len = line.len;
-		}
-		if (fwrite(data, 1, len, f) != (size_t) len)
-		{
-			int			save = errno;
-
-			FreeFile(f);
-			errno = save;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", path)));
-		}
-	}
-	if (FreeFile(f) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", path)));
+	int			rc;
 
 	initStringInfo(&cols);
 	for (int i = 0; i < table->ncolumns; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
 						 quote_identifier(source_column_target(&table->columns[i])));
+	/* the target's column types, none of its constraints; dropped at commit */
+	sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+						  stage, cols.data, target));
+	CommandCounterIncrement();
+	rows = line_feed != NULL
+		? sink_copy_lines(table, "pg_temp", stage, line_feed, arg)
+		: sink_copy_rows(table, "pg_temp", stage, feed, arg);
+	CommandCounterIncrement();
+
 	sink_citus_statement();
 	nestlevel = pinned_spi_connect();
-	if (SPI_execute(psprintf("COPY %s (%s) FROM %s WITH (ENCODING 'UTF8')",
-							 sink_qualified_name(dst_schema, dst_tb), cols.data,
-							 quote_literal_cstr(path)), false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not copy into %s", sink_qualified_name(dst_schema, dst_tb));
-	rows = SPI_processed;
+	rc = SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
+							  target, cols.data, cols.data, stage), false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));
+	inserted = SPI_processed;
+	rc = SPI_execute(psprintf("DROP TABLE pg_temp.%s", stage), false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not drop %s: %s", stage, SPI_result_code_string(rc));
 	pinned_spi_finish(nestlevel);
-	if (unlink(path) != 0)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove file \"%s\": %m", path)));
+	if (inserted != rows)
+		elog(ERROR, "Citus inserted " UINT64_FORMAT " rows of a batch of " UINT64_FORMAT " into %s",
+			 inserted, rows, target);
 	return rows;
 }

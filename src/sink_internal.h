@@ -16,12 +16,9 @@
 /* "schema"."tb", quoted where needed */
 extern char *sink_qualified_name(const char *schema, const char *tb);
 
-/* A value in COPY's text format: its backslashes, tabs and newlines escaped. */
-extern void sink_append_copy_value(StringInfo buf, const char *v, int len);
-
 /* sink_citus.c */
 extern bool sink_is_citus_table(Oid relid);
-extern void sink_citus_statement(void);
+extern void sink_citus_settle(const char *target);
 extern uint64 sink_copy_into_citus(const SourceTable *table, const char *dst_schema,
 								   const char *dst_tb, SinkRowFeed feed, SinkLineFeed line_feed,
 								   void *arg);

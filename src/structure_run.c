@@ -281,6 +281,8 @@ create_object(const ClaimedObject *o, const TaskConfig *config)
 							   APE_FK_LOCK_CLASS, (int32) (o->task_id & 0x7fffffff)));
 	}
 	structure_check_ddl(o->kind, o->ddl, o->dst_schema, o->dst_tb, ref_schema, ref_tb);
+	if (o->dst_tb != NULL && sink_is_citus_target(o->dst_schema, o->dst_tb))
+		sink_citus_statement();
 	structure_run_statements(o->ddl);
 	if (strcmp(o->kind, "identity") == 0 && o->nargs > 0)
 		restart_identity(o);
@@ -441,8 +443,13 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 					 o.kind, quote_identifier(o.name), o.schema, o.tb);
 			continue;
 		}
-		/* what Citus cannot enforce (a foreign key between tables not colocated) */
+		/*
+		 * A foreign key Citus cannot enforce (between tables not
+		 * colocated): not copied.  Anything else Citus refuses (a unique
+		 * index without the distribution column) fails, as anywhere.
+		 */
 		if (edata->sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED &&
+			strcmp(o.kind, "foreign_key") == 0 && o.dst_tb != NULL &&
 			sink_is_citus_target(o.dst_schema, o.dst_tb))
 		{
 			char	   *why = psprintf("Citus cannot make it on its table: %s%s%s", edata->message,

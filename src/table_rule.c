@@ -14,6 +14,17 @@
 
 #include "table_rule.h"
 
+bool
+table_rules_distribute(const List *rules)
+{
+	ListCell   *lc;
+
+	foreach(lc, rules)
+		if (((const TableRule *) lfirst(lc))->dist_column != NULL)
+			return true;
+	return false;
+}
+
 const TableRule *
 table_rule_find(const List *rules, const char *db, const char *tb)
 {

@@ -62,6 +62,9 @@ typedef enum TableRuleKind
 extern List *table_rules_parse(List *rules, TableRuleKind kind, const char *text,
 							   bool backslash_escapes, char **error);
 
+/* Does a rule distribute its table ([citus] distribution_columns)? */
+extern bool table_rules_distribute(const List *rules);
+
 /* The rule of a source table, NULL if it has none. */
 extern const TableRule *table_rule_find(const List *rules, const char *db, const char *tb);
 

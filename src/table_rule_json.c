@@ -67,7 +67,10 @@ json_name(struct json_object *v)
 	return s;
 }
 
-/* "d.u": a table's source names, split at the last dot outside quotes */
+/*
+ * "d.u": a table's source names, split at the last dot (a database name may
+ * hold dots, a table name may not here)
+ */
 static bool
 split_table_name(const char *text, char **db, char **tb)
 {
@@ -121,6 +124,11 @@ parse_distribution(TableRule *r, struct json_object *entry, struct json_object *
 		}
 		r->shard_count = (int) json_object_get_int64(v);
 	}
+	if (r->colocate_db != NULL && r->shard_count > 0)
+		*error = psprintf("table \"%s\".\"%s\" has both colocate_with and shard_count (a colocated table has the shards of the other)",
+						  db, tb);
+	else if (r->colocate_db != NULL && strcmp(r->colocate_db, db) == 0 && strcmp(r->colocate_tb, tb) == 0)
+		*error = psprintf("table \"%s\".\"%s\" is to be colocated with itself", db, tb);
 }
 
 /*

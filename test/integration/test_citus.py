@@ -421,3 +421,86 @@ def test_pg_source_resumed_from_lagging_log_into_citus(coord, pg_source):
     assert one(coord, "SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = %s::regclass",
                (f"{DB}.lag",)) == ("h",)
     execute(coord, f"SELECT ape_resume.drop_task('{second}')")
+
+
+def test_non_superuser_owner_copies_into_citus(coord, mysql_admin):
+    """A task owner who is no superuser (the grants README lists) copies into
+    a distributed table it has ape_resume create: Citus's COPY from a file
+    would need a superuser; the batches go through a temporary stage and
+    INSERT ... SELECT, with INSERT on the target alone."""
+    role = "it_citus_owner"
+    execute(coord, f"DROP ROLE IF EXISTS {role}", f"CREATE ROLE {role} LOGIN",
+            f"GRANT USAGE ON SCHEMA ape_resume TO {role}",
+            f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ape_resume TO {role}",
+            f"GRANT pg_read_server_files, pg_write_server_files TO {role}",
+            f"GRANT CREATE ON DATABASE postgres TO {role}",
+            f"CREATE SCHEMA {DB} AUTHORIZATION {role}")
+    conn = psycopg2.connect(host=env("PGHOST"), port=PORT, user=role, dbname="postgres")
+    conn.autocommit = True
+    task = "it_citus_owner"
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                        (task, config(fresh_dir(task), f"{DB}.dist").replace(
+                            "[filter]", "[sinker]\nbatch_size=300\n[citus]\ndistribution_columns="
+                                        'json:[{"db":"%s","tb":"dist","column":"id"}]\n[filter]' % DB)))
+        assert wait_state(conn, task, 120) == "finished", \
+            one(conn, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+        with mysql_admin.cursor() as cur:
+            cur.execute(f"SELECT * FROM {DB}.dist ORDER BY id")
+            want = [tuple(r) for r in cur.fetchall()]
+        assert rows(conn, f"SELECT * FROM {DB}.dist ORDER BY id") == want and len(want) == 2000
+        assert one(coord, "SELECT relowner::regrole::text, partmethod FROM pg_class "
+                          "JOIN pg_dist_partition ON logicalrelid = pg_class.oid "
+                          "WHERE pg_class.oid = %s::regclass", (f"{DB}.dist",)) == (role, "h")
+        assert one(coord, "SELECT pg_relation_size(%s)", (f"{DB}.dist",)) == (0,)
+        execute(conn, f"SELECT ape_resume.drop_task('{task}')")
+    finally:
+        conn.close()
+        execute(coord, f"DROP SCHEMA IF EXISTS {DB} CASCADE", f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+
+
+def test_replace_refused_while_a_node_holds_a_prepared_transaction(coord, pg_source):
+    """A resume that would replace rows already in a Citus target first has
+    Citus recover what crashes left prepared on the nodes; a prepared
+    transaction it cannot settle (here another coordinator's) could hide
+    rows from the replacing DELETE: refused with a clear error, nothing
+    written; once it is gone, the same resume replaces and finishes."""
+    first, second = "it_citus_pend1", "it_citus_pend2"
+    log_dir = fresh_dir(first)
+    citus = 'distribution_columns=json:[{"db":"%s","tb":"lag","column":"id"}]' % DB
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (first, pg_config(log_dir, f"{DB}.lag", "max_rps=2000", citus)))
+    deadline = time.time() + 60
+    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)", (first,))[0] < 2000:
+        assert time.time() < deadline, "no progress"
+        time.sleep(0.02)
+    execute(coord, f"SELECT ape_resume.stop_task('{first}')")
+    assert wait_state(coord, first, 60) == "stopped"
+    execute(coord, f"SELECT ape_resume.drop_task('{first}')")
+    with open(os.path.join(log_dir, "position.log")) as f:
+        lines = [l for l in f.read().splitlines(True) if "current_position" in l]
+    with open(os.path.join(log_dir, "position.log"), "w") as f:
+        f.writelines(lines[:2])
+    before = one(coord, f"SELECT count(*) FROM {DB}.lag")[0]
+    node = connect(WORKER_PORTS[0])
+    execute(node, "CREATE TABLE IF NOT EXISTS public.it_citus_pending (i int)")
+    try:
+        execute(node, "BEGIN; INSERT INTO public.it_citus_pending VALUES (1); "
+                      "PREPARE TRANSACTION 'citus_7_4242_1_1'")
+        cfg = pg_config(log_dir, f"{DB}.lag", citus=citus) + "[resumer]\nresume_from_log=true\n"
+        with coord.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task(%s, %s)", (second, cfg))
+        assert wait_state(coord, second, 120) == "failed"
+        assert one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (second,)) == \
+            (f"cannot replace rows already in Citus table {DB}.lag: prepared transactions are left on the worker nodes",)
+        assert one(coord, f"SELECT count(*) FROM {DB}.lag") == (before,)
+    finally:
+        execute(node, "ROLLBACK PREPARED 'citus_7_4242_1_1'", "DROP TABLE public.it_citus_pending")
+        node.close()
+    execute(coord, f"SELECT ape_resume.resume_task('{second}')")
+    assert wait_state(coord, second, 120) == "finished", \
+        one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (second,))
+    assert_same(coord, pg_source, "lag", "id")
+    execute(coord, f"SELECT ape_resume.drop_task('{second}')")
