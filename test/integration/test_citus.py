@@ -2,11 +2,13 @@
 coordinator preloading citus and ape_resume, two worker nodes; built from
 ../shared/vendor's archive by test/install_deps.sh).
 
-So far: the extension installs on the coordinator and Citus propagates it
-to the worker nodes; the launcher and a copy into a plain table work; a
-distributed or reference target gets its rows through Citus's COPY path
-(COPY FROM a file of the batch, run through SPI in the batch's
-transaction), in its shards."""
+The extension installs on the coordinator and Citus propagates it to the
+worker nodes; distributed and reference targets (the user's, or made by
+[citus] distribution_columns / reference_tables) get their rows through
+Citus (a temporary stage, INSERT ... SELECT), in their shards, from MySQL
+and PostgreSQL sources, in chunks too; their keys and structures the Citus
+way; exactly once through a worker node SIGKILLed and a coordinator
+crash; the replace path; a check task; a non-superuser owner."""
 import os
 import signal
 import subprocess
@@ -380,24 +382,34 @@ def test_pg_source_in_chunks_into_distributed_and_reference_tables(coord, pg_sou
     execute(coord, f"SELECT ape_resume.drop_task('{task}')")
 
 
+LAG_CITUS = 'distribution_columns=json:[{"db":"%s","tb":"lag","column":"id"}]' % DB
+
+
+def stopped_lag_copy(coord, first, at_least):
+    """A copy of the PostgreSQL table lag into a distributed table, stopped
+    once it committed at_least rows; its log_dir and value."""
+    log_dir = fresh_dir(first)
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)",
+                    (first, pg_config(log_dir, f"{DB}.lag", "max_rps=2000", LAG_CITUS)))
+    deadline = time.time() + 60
+    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)",
+              (first,))[0] < at_least:
+        assert time.time() < deadline, "no progress"
+        time.sleep(0.02)
+    execute(coord, f"SELECT ape_resume.stop_task('{first}')")
+    assert wait_state(coord, first, 60) == "stopped"
+    return log_dir, one(coord, "SELECT value FROM ape_resume.progress(%s)", (first,))[0]
+
+
 def test_pg_source_resumed_from_lagging_log_into_citus(coord, pg_source):
     """A copy into a distributed table stopped mid-table, its position.log
     cut back and its task dropped; a new task resumes from the files alone:
     the rows past the logged position, in the shards already, are replaced
     through Citus (DELETE ... USING the stage, INSERT), not duplicated."""
     first, second = "it_citus_lag1", "it_citus_lag2"
-    log_dir = fresh_dir(first)
-    citus = 'distribution_columns=json:[{"db":"%s","tb":"lag","column":"id"}]' % DB
-    with coord.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)",
-                    (first, pg_config(log_dir, f"{DB}.lag", "max_rps=2000", citus)))
-    deadline = time.time() + 60
-    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)", (first,))[0] < 2400:
-        assert time.time() < deadline, "no progress"
-        time.sleep(0.02)
-    execute(coord, f"SELECT ape_resume.stop_task('{first}')")
-    assert wait_state(coord, first, 60) == "stopped"
-    copied = one(coord, "SELECT value FROM ape_resume.progress(%s)", (first,))[0]
+    citus = LAG_CITUS
+    log_dir, copied = stopped_lag_copy(coord, first, 2400)
     path = os.path.join(log_dir, "position.log")
     with open(path) as f:
         lines = f.read().splitlines(True)
@@ -467,17 +479,8 @@ def test_replace_refused_while_a_node_holds_a_prepared_transaction(coord, pg_sou
     rows from the replacing DELETE: refused with a clear error, nothing
     written; once it is gone, the same resume replaces and finishes."""
     first, second = "it_citus_pend1", "it_citus_pend2"
-    log_dir = fresh_dir(first)
-    citus = 'distribution_columns=json:[{"db":"%s","tb":"lag","column":"id"}]' % DB
-    with coord.cursor() as cur:
-        cur.execute("SELECT ape_resume.start_task(%s, %s)",
-                    (first, pg_config(log_dir, f"{DB}.lag", "max_rps=2000", citus)))
-    deadline = time.time() + 60
-    while one(coord, "SELECT coalesce(sum(rows_copied), 0) FROM ape_resume.progress(%s)", (first,))[0] < 2000:
-        assert time.time() < deadline, "no progress"
-        time.sleep(0.02)
-    execute(coord, f"SELECT ape_resume.stop_task('{first}')")
-    assert wait_state(coord, first, 60) == "stopped"
+    citus = LAG_CITUS
+    log_dir, _ = stopped_lag_copy(coord, first, 2000)
     execute(coord, f"SELECT ape_resume.drop_task('{first}')")
     with open(os.path.join(log_dir, "position.log")) as f:
         lines = [l for l in f.read().splitlines(True) if "current_position" in l]
