@@ -59,6 +59,13 @@ extern bool sink_citus_distribute(const struct TaskConfig *config, const SourceT
 								  const char *dst_schema, const char *dst_tb);
 extern void sink_citus_check_config(const struct TaskConfig *config);
 
+/*
+ * The [citus] settings of the task's tables, checked before anything is
+ * made: each distribution column there and in the keys, no table in both
+ * lists, colocated tables distributed by columns of one type.
+ */
+extern void sink_citus_check_tables(const struct TaskConfig *config, List *tables);
+
 /* Is the target table a table of Citus's (distributed or reference)? */
 extern bool sink_is_citus_target(const char *dst_schema, const char *dst_tb);
 

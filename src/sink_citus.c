@@ -229,66 +229,120 @@ colocate_target(const TaskConfig *config, const SourceTable *table, const TableR
 	return "default";
 }
 
+/*
+ * The [citus] setting of a source table, checked: its distribution column
+ * (NULL: not distributed by the config) with *rule, or *reference.
+ */
+static const SourceColumn *
+citus_setting(const TaskConfig *config, const SourceTable *table, const TableRule **rule,
+			  bool *reference)
+{
+	const SourceColumn *col = NULL;
+	ListCell   *lc;
+
+	*reference = false;
+	*rule = table_rule_find(config->filter.table_rules, table->schema, table->tb);
+	if (*rule != NULL && (*rule)->dist_column == NULL)
+		*rule = NULL;
+	foreach(lc, config->citus_reference)
+	{
+		const NamePattern *p = lfirst(lc);
+
+		if (name_part_matches(&p->db, table->schema) && name_part_matches(&p->tb, table->tb))
+			*reference = true;
+	}
+	if (*rule != NULL && *reference)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source table \"%s\".\"%s\" is named in both distribution_columns and reference_tables of section [citus]",
+						table->schema, table->tb)));
+	if (*rule == NULL)
+		return NULL;
+	for (int i = 0; i < table->ncolumns; i++)
+		if (strcmp(table->columns[i].name, (*rule)->dist_column) == 0)
+			col = &table->columns[i];
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("source table \"%s\".\"%s\" has no column \"%s\" to distribute its target by",
+						table->schema, table->tb, (*rule)->dist_column),
+				 errdetail("The column is named in distribution_columns of section [citus].")));
+	/* Citus enforces a unique key only with the distribution column in it */
+	if (table->primary_key != NIL && !key_has_column(table->primary_key, source_column_target(col)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the primary key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
+						table->schema, table->tb, (*rule)->dist_column),
+				 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
+				 errhint("Distribute the table by a column of its primary key, or make it a reference table.")));
+	foreach(lc, table->unique_keys)
+		if (!key_has_column(lfirst(lc), source_column_target(col)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a unique key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
+							table->schema, table->tb, (*rule)->dist_column),
+					 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
+					 errhint("Distribute the table by a column of all its unique keys, or make it a reference table.")));
+	return col;
+}
+
+void
+sink_citus_check_tables(const TaskConfig *config, List *tables)
+{
+	ListCell   *lc;
+
+	if (!config->citus || config->check)
+		return;
+	sink_citus_check_config(config);
+	foreach(lc, tables)
+	{
+		const SourceTable *t = lfirst(lc);
+		const TableRule *rule;
+		const TableRule *other_rule;
+		bool		reference;
+		const SourceColumn *col = citus_setting(config, t, &rule, &reference);
+		ListCell   *lc2;
+
+		if (col == NULL || rule->colocate_db == NULL)
+			continue;
+		/* colocated tables: distribution columns of one type (Citus's rule) */
+		foreach(lc2, tables)
+		{
+			const SourceTable *u = lfirst(lc2);
+			const SourceColumn *other;
+
+			if (strcmp(u->schema, rule->colocate_db) != 0 || strcmp(u->tb, rule->colocate_tb) != 0)
+				continue;
+			other = citus_setting(config, u, &other_rule, &reference);
+			if (other != NULL && strcmp(other->pg_type, col->pg_type) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source table \"%s\".\"%s\" cannot be colocated with table \"%s\".\"%s\": their distribution columns are of different types",
+								t->schema, t->tb, u->schema, u->tb),
+						 errdetail("Column \"%s\" is %s, column \"%s\" is %s.",
+								   col->name, col->pg_type, other->name, other->pg_type)));
+		}
+	}
+}
+
 bool
 sink_citus_distribute(const TaskConfig *config, const SourceTable *table,
 					  const char *dst_schema, const char *dst_tb)
 {
-	const TableRule *rule = table_rule_find(config->filter.table_rules, table->schema, table->tb);
-	bool		reference = false;
-	const SourceColumn *col = NULL;
+	const TableRule *rule;
+	bool		reference;
+	const SourceColumn *col;
 	const char *target = sink_qualified_name(dst_schema, dst_tb);
-	ListCell   *lc;
 	int			nestlevel;
 	int			rc;
 	Oid			relid;
 
 	if (!config->citus)
 		return false;
-	foreach(lc, config->citus_reference)
-	{
-		const NamePattern *p = lfirst(lc);
-
-		if (name_part_matches(&p->db, table->schema) && name_part_matches(&p->tb, table->tb))
-			reference = true;
-	}
-	if (rule != NULL && rule->dist_column == NULL)
-		rule = NULL;
-	if (rule == NULL && !reference)
+	col = citus_setting(config, table, &rule, &reference);
+	if (col == NULL && !reference)
 		return false;
 	sink_citus_check_config(config);
-	if (rule != NULL && reference)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source table \"%s\".\"%s\" is named in both distribution_columns and reference_tables of section [citus]",
-						table->schema, table->tb)));
-	if (rule != NULL)
-	{
-		for (int i = 0; i < table->ncolumns; i++)
-			if (strcmp(table->columns[i].name, rule->dist_column) == 0)
-				col = &table->columns[i];
-		if (col == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("source table \"%s\".\"%s\" has no column \"%s\" to distribute its target by",
-							table->schema, table->tb, rule->dist_column),
-					 errdetail("The column is named in distribution_columns of section [citus].")));
-		/* Citus enforces a unique key only with the distribution column in it */
-		if (table->primary_key != NIL && !key_has_column(table->primary_key, source_column_target(col)))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("the primary key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
-							table->schema, table->tb, rule->dist_column),
-					 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
-					 errhint("Distribute the table by a column of its primary key, or make it a reference table.")));
-		foreach(lc, table->unique_keys)
-			if (!key_has_column(lfirst(lc), source_column_target(col)))
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("a unique key of source table \"%s\".\"%s\" does not hold its distribution column \"%s\"",
-								table->schema, table->tb, rule->dist_column),
-						 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
-						 errhint("Distribute the table by a column of all its unique keys, or make it a reference table.")));
-	}
 
 	relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
 	sink_citus_statement();

@@ -829,6 +829,9 @@ task_run(TaskRow *task, bool helper)
 	if (!helper)
 	{
 		task_log(config, "INFO", "task %s: %d tables selected", task->name, list_length(tables));
+		task_xact_begin();
+		sink_citus_check_tables(config, tables);
+		task_xact_commit();
 		plan_tables(task, config, ops, conn.source, tables);
 		launch_helpers(task, config);
 	}

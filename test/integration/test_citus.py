@@ -309,6 +309,22 @@ def test_citus_keys_refused_without_citus_and_on_bad_keys(coord, mysql_admin, lo
     assert f'primary key of source table "{DB}"."dist" does not hold its distribution column "tenant"' in error
     assert one(coord, "SELECT to_regclass(%s)", (f"{DB}.dist",)) == (None,)
     execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+    # colocated by columns of two types: refused before any table is made
+    execute(mysql_admin, f"USE {DB}", "CREATE TABLE byname (v varchar(20) PRIMARY KEY)",
+            "INSERT INTO byname VALUES ('a')")
+    task = "it_citus_badtype"
+    cfg = config(fresh_dir(task), f"{DB}.plain,{DB}.byname").replace(
+        "[filter]", '[citus]\ndistribution_columns=json:[{"db":"%s","tb":"plain","column":"id"},'
+                    '{"db":"%s","tb":"byname","column":"v","colocate_with":"%s.plain"}]\n[filter]' % (DB, DB, DB))
+    with coord.cursor() as cur:
+        cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+    assert wait_state(coord, task, 60) == "failed"
+    assert one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,)) == (
+        f'source table "{DB}"."byname" cannot be colocated with table "{DB}"."plain": '
+        "their distribution columns are of different types",)
+    assert one(coord, "SELECT to_regclass(%s), to_regclass(%s)", (f"{DB}.plain", f"{DB}.byname")) == \
+        (None, None)
+    execute(coord, f"SELECT ape_resume.drop_task('{task}')")
 
 
 def pg_config(log_dir, tables, extra="", citus=""):
