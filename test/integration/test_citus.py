@@ -523,3 +523,51 @@ def test_replace_refused_while_a_node_holds_a_prepared_transaction(coord, pg_sou
         one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (second,))
     assert_same(coord, pg_source, "lag", "id")
     execute(coord, f"SELECT ape_resume.drop_task('{second}')")
+
+
+def test_mongo_collections_into_distributed_and_reference_tables(coord, mongo):
+    """MongoDB collections into tables ape_resume creates and distributes:
+    one by its _id (of mixed BSON types), one a reference table; every
+    document once, in the shards."""
+    db = "it_citus_mongo"
+    mongo.drop_database(db)
+    docs = [{"_id": i, "v": "n%d" % i} for i in range(600)] + \
+        [{"_id": "s%04d" % i, "v": i} for i in range(600)]
+    mongo[db]["events"].insert_many(docs)
+    mongo[db]["kinds"].insert_many([{"_id": i, "name": "k%d" % i} for i in range(5)])
+    task = "it_citus_mongo"
+    cfg = f"""
+[extractor]
+db_type=mongo
+url={env('APE_MONGO_URL')}
+[sinker]
+batch_size=250
+[citus]
+distribution_columns=json:[{{"db":"{db}","tb":"events","column":"_id","shard_count":4}}]
+reference_tables={db}.kinds
+[filter]
+do_tbs={db}.events,{db}.kinds
+[runtime]
+log_dir={fresh_dir(task)}
+"""
+    try:
+        execute(coord, f"DROP SCHEMA IF EXISTS {db} CASCADE")
+        with coord.cursor() as cur:
+            cur.execute("SELECT ape_resume.start_task(%s, %s)", (task, cfg))
+        assert wait_state(coord, task, 180) == "finished", \
+            one(coord, "SELECT last_error FROM ape_resume.tasks WHERE name = %s", (task,))
+        assert rows(coord, "SELECT logicalrelid::text, partmethod FROM pg_dist_partition "
+                           "WHERE logicalrelid::text LIKE %s ORDER BY 1", (f"{db}.%",)) == \
+            [(f"{db}.events", "h"), (f"{db}.kinds", "n")]
+        assert one(coord, f"SELECT count(*), count(DISTINCT _id), count(*) FILTER (WHERE doc ? 'v') "
+                          f"FROM {db}.events") == (1200, 1200, 1200)
+        assert one(coord, f"SELECT sum(result::int) FROM run_command_on_shards('{db}.events', "
+                          "'SELECT count(*) FROM %s')") == (1200,)
+        assert rows(coord, f"SELECT doc->>'name' FROM {db}.kinds ORDER BY 1") == \
+            [("k%d" % i,) for i in range(5)]
+        for tb in ("events", "kinds"):
+            assert one(coord, "SELECT pg_relation_size(%s)", (f"{db}.{tb}",)) == (0,)
+        execute(coord, f"SELECT ape_resume.drop_task('{task}')")
+    finally:
+        execute(coord, f"DROP SCHEMA IF EXISTS {db} CASCADE")
+        mongo.drop_database(db)
