@@ -818,7 +818,7 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 		elog(ERROR, "could not delete replaced rows of %s: %s", target,
 			 SPI_result_code_string(rc));
 	*replaced = SPI_processed;
-	rc = SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
+	rc = SPI_execute(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.%s",
 							  target, cols, cols, stage), false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));

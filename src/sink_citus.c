@@ -499,7 +499,7 @@ sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const cha
 
 	sink_citus_statement();
 	nestlevel = pinned_spi_connect();
-	rc = SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
+	rc = SPI_execute(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.%s",
 							  target, cols.data, cols.data, stage), false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));

@@ -58,12 +58,14 @@ def target_rows(local, table):
         return cur.fetchall()
 
 
-def fresh_target(local):
+def fresh_target(local, identity=False):
     """Target tables without keys; every batch into t takes 10 ms more (a
-    statement trigger), so that a test can catch the copy mid-table."""
+    statement trigger), so that a test can catch the copy mid-table.  With
+    identity, t's id is GENERATED ALWAYS AS IDENTITY."""
+    id_type = "int GENERATED ALWAYS AS IDENTITY" if identity else "int"
     pg_exec(local, f"""
 DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
-CREATE TABLE {SCHEMA}.t (id int, v varchar(40), n int, ts timestamptz, pad text);
+CREATE TABLE {SCHEMA}.t (id {id_type}, v varchar(40), n int, ts timestamptz, pad text);
 CREATE TABLE {SCHEMA}.s (k text, x int);
 CREATE FUNCTION {SCHEMA}.slow() RETURNS trigger LANGUAGE plpgsql
     AS $$BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END$$;
@@ -245,11 +247,14 @@ def cut_position_log(log_dir, keep_fraction=0.5):
     return kept[-1].split('"value":"')[1].split('"')[0]
 
 
-def test_new_task_resumes_from_lagging_log_files_alone(local, source):
+@pytest.mark.parametrize("identity", [False, True])
+def test_new_task_resumes_from_lagging_log_files_alone(local, source, identity):
     """position.log lags the committed rows and the first task's catalog is
-    gone: the rows past the logged position are replaced, not duplicated."""
+    gone: the rows past the logged position are replaced, not duplicated;
+    (identity) also into a column GENERATED ALWAYS AS IDENTITY, whose source
+    values COPY takes and the replacing INSERT must take too."""
     drop_task_if_exists(local, "it_pg_once_c2")
-    fresh_target(local)
+    fresh_target(local, identity)
     log_dir = fresh_dir("it_pg_once_ten")
     start(local, "it_pg_once_c1", config(log_dir))
     value = stop_mid_table(local, "it_pg_once_c1")
