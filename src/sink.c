@@ -407,8 +407,11 @@ sink_table_has_rows(const char *dst_schema, const char *dst_tb)
 {
 	bool		has_rows;
 	int			rc;
-	int			nestlevel = pinned_spi_connect();
+	int			nestlevel;
 
+	if (sink_is_citus_target(dst_schema, dst_tb))
+		sink_citus_touched();
+	nestlevel = pinned_spi_connect();
 	rc = SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", sink_qualified_name(dst_schema, dst_tb)),
 					 true, 1);
 	if (rc != SPI_OK_SELECT)

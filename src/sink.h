@@ -76,6 +76,9 @@ extern bool sink_is_citus_target(const char *dst_schema, const char *dst_tb);
  */
 extern void sink_citus_statement(void);
 
+/* A statement reads a table of Citus's: a lost connection may be a node's. */
+extern void sink_citus_touched(void);
+
 /*
  * On a Citus coordinator: finish or roll back the two-phase transactions a
  * crash left on the worker nodes (Citus's recover_prepared_transactions),

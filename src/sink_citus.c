@@ -16,6 +16,8 @@
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
@@ -69,12 +71,7 @@ sink_citus_statement(void)
 {
 	const char *sync = GetConfigOptionResetString("synchronous_commit");
 
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(citus_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	wrote_citus = true;
+	sink_citus_touched();
 	if (strcmp(sync, "remote_apply") != 0 && strcmp(sync, "remote_write") != 0)
 		sync = "on";
 	(void) set_config_option("synchronous_commit", sync, PGC_USERSET, PGC_S_SESSION,
@@ -90,6 +87,17 @@ sink_citus_statement(void)
 		(void) set_config_option("citus.max_cached_conns_per_worker",
 								 CppAsString2(CITUS_CACHED_CONNS), PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+void
+sink_citus_touched(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(citus_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wrote_citus = true;
 }
 
 bool
@@ -283,7 +291,25 @@ citus_setting(const TaskConfig *config, const SourceTable *table, const TableRul
 							table->schema, table->tb, (*rule)->dist_column),
 					 errdetail("Citus enforces a primary key or unique key of a distributed table only when it holds the distribution column."),
 					 errhint("Distribute the table by a column of all its unique keys, or make it a reference table.")));
+	if (!col->not_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("distribution column \"%s\" of source table \"%s\".\"%s\" may hold NULL",
+						(*rule)->dist_column, table->schema, table->tb),
+				 errdetail("Citus refuses a row whose distribution column is NULL."),
+				 errhint("Distribute the table by a NOT NULL column, or make it a reference table.")));
 	return col;
+}
+
+/* A column's target type (Citus colocates by the type, not its modifier) */
+static Oid
+column_type(const SourceColumn *col)
+{
+	Oid			typid;
+	int32		typmod;
+
+	parseTypeString(col->pg_type, &typid, &typmod, false);
+	return typid;
 }
 
 void
@@ -314,7 +340,7 @@ sink_citus_check_tables(const TaskConfig *config, List *tables)
 			if (strcmp(u->schema, rule->colocate_db) != 0 || strcmp(u->tb, rule->colocate_tb) != 0)
 				continue;
 			other = citus_setting(config, u, &other_rule, &reference);
-			if (other != NULL && strcmp(other->pg_type, col->pg_type) != 0)
+			if (other != NULL && column_type(other) != column_type(col))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("source table \"%s\".\"%s\" cannot be colocated with table \"%s\".\"%s\": their distribution columns are of different types",
@@ -388,6 +414,9 @@ sink_citus_distribute(const TaskConfig *config, const SourceTable *table,
 void
 sink_citus_settle(const char *target)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+
+	sink_citus_touched();
 	for (int attempt = 1;; attempt++)
 	{
 		int			nestlevel;
@@ -398,17 +427,21 @@ sink_citus_settle(const char *target)
 
 		sink_recover_citus();
 		nestlevel = pinned_spi_connect();
+		/* what Citus's recovery decides: this database's, this coordinator's */
 		if (SPI_execute("SELECT COALESCE(pg_catalog.bool_and(success), true), "
 						"COALESCE(pg_catalog.sum(result::pg_catalog.int8) FILTER (WHERE success), 0)::pg_catalog.int8, "
-						"pg_catalog.string_agg(nodename || ':' || nodeport || ' ' || result, ', ') "
-						"FROM pg_catalog.run_command_on_workers("
+						"pg_catalog.string_agg(nodeid || ': ' || result, ', ') "
+						"FROM pg_catalog.run_command_on_all_nodes(pg_catalog.format("
 						"'SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_xacts "
-						"WHERE gid OPERATOR(pg_catalog.~~) ''citus\\_%''')", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "could not count the prepared transactions of Citus's worker nodes");
+						"WHERE database OPERATOR(pg_catalog.=) %L AND gid OPERATOR(pg_catalog.~~) %L', "
+						"pg_catalog.current_database(), "
+						"'citus\\_' || (SELECT groupid FROM pg_catalog.pg_dist_local_group) || '\\_%'))",
+						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not count the prepared transactions of Citus's nodes");
 		reached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		left = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		nodes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		nodes = nodes ? MemoryContextStrdup(cxt, nodes) : NULL;
 		pinned_spi_finish(nestlevel);
 		if (reached && left == 0)
 			return;
@@ -418,7 +451,7 @@ sink_citus_settle(const char *target)
 					 errmsg("cannot replace rows already in Citus table %s: %s", target,
 							reached ? "prepared transactions are left on the worker nodes"
 							: "a worker node cannot be reached"),
-					 errdetail("Rows that a crash left in a prepared transaction on a node are not seen until Citus commits them; replaced now, they would be there twice.  The nodes say (prepared transactions of Citus's, or why not reached): %s.",
+					 errdetail("Rows that a crash left in a prepared transaction on a node are not seen until Citus commits them; replaced now, they would be there twice.  The nodes (by node id) say: %s.",
 							   nodes ? nodes : "nothing"),
 					 errhint("Once every node is up, have a superuser run SELECT recover_prepared_transactions() on the coordinator, then resume the task.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 500,
@@ -476,8 +509,11 @@ uint64
 sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const char *dst_tb,
 					 SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
 {
-	static const char *stage = "ape_resume_citus_stage";
 	char	   *target = sink_qualified_name(dst_schema, dst_tb);
+	Oid			relid = RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
+										 NoLock, false);
+	/* one stage a target for the session, emptied at each commit */
+	char	   *stage = psprintf("ape_resume_citus_%u", relid);
 	StringInfoData cols;
 	uint64		rows;
 	uint64		inserted;
@@ -488,10 +524,13 @@ sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const cha
 	for (int i = 0; i < table->ncolumns; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
 						 quote_identifier(source_column_target(&table->columns[i])));
-	/* the target's column types, none of its constraints; dropped at commit */
-	sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
-						  stage, cols.data, target));
-	CommandCounterIncrement();
+	/* the target's column types, none of its constraints (again after an abort) */
+	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", stage, -1), NoLock, true)))
+	{
+		sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
+							  stage, cols.data, target));
+		CommandCounterIncrement();
+	}
 	rows = line_feed != NULL
 		? sink_copy_lines(table, "pg_temp", stage, line_feed, arg)
 		: sink_copy_rows(table, "pg_temp", stage, feed, arg);
@@ -504,9 +543,6 @@ sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const cha
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));
 	inserted = SPI_processed;
-	rc = SPI_execute(psprintf("DROP TABLE pg_temp.%s", stage), false, 0);
-	if (rc < 0)
-		elog(ERROR, "could not drop %s: %s", stage, SPI_result_code_string(rc));
 	pinned_spi_finish(nestlevel);
 	if (inserted != rows)
 		elog(ERROR, "Citus inserted " UINT64_FORMAT " rows of a batch of " UINT64_FORMAT " into %s",

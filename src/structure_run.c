@@ -258,6 +258,19 @@ set_sequence_value(const ClaimedObject *o)
 	pinned_spi_finish(nestlevel);
 }
 
+/* Does the claimed foreign key reference a table of Citus's? */
+static bool
+references_citus(const ClaimedObject *o, const TaskConfig *config)
+{
+	char	   *ref_schema;
+	char	   *ref_tb;
+
+	if (o->ref_schema == NULL)
+		return false;
+	name_filter_route(&config->filter, o->ref_schema, o->ref_tb, &ref_schema, &ref_tb);
+	return sink_is_citus_target(ref_schema, ref_tb);
+}
+
 /* Create one claimed object, in the caller's (sub)transaction. */
 static void
 create_object(const ClaimedObject *o, const TaskConfig *config)
@@ -448,9 +461,10 @@ structure_run_ready(int64 task_id, const TaskConfig *config, const SourceTable *
 		 * colocated): not copied.  Anything else Citus refuses (a unique
 		 * index without the distribution column) fails, as anywhere.
 		 */
-		if (edata->sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED &&
+		if ((edata->sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED ||
+			 edata->sqlerrcode == ERRCODE_INVALID_TABLE_DEFINITION) &&
 			strcmp(o.kind, "foreign_key") == 0 && o.dst_tb != NULL &&
-			sink_is_citus_target(o.dst_schema, o.dst_tb))
+			(sink_is_citus_target(o.dst_schema, o.dst_tb) || references_citus(&o, config)))
 		{
 			char	   *why = psprintf("Citus cannot make it on its table: %s%s%s", edata->message,
 									   edata->detail ? ": " : "", edata->detail ? edata->detail : "");
