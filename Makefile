@@ -16,6 +16,7 @@ OBJS = \
 	src/config.o \
 	src/config_settings.o \
 	src/config_ini.o \
+	src/config_value.o \
 	src/source_url.o \
 	src/name_filter.o \
 	src/table_rule.o \

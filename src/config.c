@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "config_ini.h"
+#include "config_value.h"
 #include "table_rule.h"
 
 typedef enum ConfigKeyKind
@@ -246,138 +247,6 @@ static const ConfigKey config_keys[] = {
 #define DEFAULT_BUFFER_SIZE		16384
 #define MAX_BATCH_ROWS			100000000
 
-static void
-bad_value(const IniItem *item, const char *why)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value \"%s\" for key \"%s\" in section [%s]",
-					item->value, item->key, item->section),
-			 errdetail_internal("%s", why)));
-}
-
-static int
-parse_int(const IniItem *item, int min, int max)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(item->value, &end, 10);
-	if (item->value[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		bad_value(item, psprintf("Expected an integer from %d to %d.", min, max));
-	return (int) v;
-}
-
-static bool
-parse_bool_value(const IniItem *item)
-{
-	bool		result;
-
-	if (!parse_bool(item->value, &result))
-		bad_value(item, "Expected true or false.");
-	return result;
-}
-
-/*
- * [extractor] split_tables_larger_than: a number of rows ("2000000"), or a
- * size with one of PostgreSQL's units ("500MB", "2GB"; kB, MB, GB, TB).
- */
-static void
-parse_split_threshold(const IniItem *item, TaskConfig *config)
-{
-	static const struct
-	{
-		const char *unit;
-		int64		bytes;
-	}			units[] = {
-		{"kB", INT64CONST(1) << 10},
-		{"MB", INT64CONST(1) << 20},
-		{"GB", INT64CONST(1) << 30},
-		{"TB", INT64CONST(1) << 40},
-	};
-	char	   *end;
-	int64		v;
-
-	errno = 0;
-	v = strtoi64(item->value, &end, 10);
-	if (errno != 0 || end == item->value || v < 1 || !isdigit((unsigned char) item->value[0]))
-		bad_value(item, "Expected a number of rows, or a size such as 500MB (units kB, MB, GB, TB).");
-	while (*end == ' ')
-		end++;
-	config->split_rows = 0;
-	config->split_bytes = 0;
-	if (*end == '\0')
-	{
-		config->split_rows = v;
-		return;
-	}
-	for (int i = 0; i < lengthof(units); i++)
-		if (strcmp(end, units[i].unit) == 0)
-		{
-			if (v > PG_INT64_MAX / units[i].bytes)
-				bad_value(item, "The size is too large.");
-			config->split_bytes = v * units[i].bytes;
-			return;
-		}
-	bad_value(item, "Expected a number of rows, or a size such as 500MB (units kB, MB, GB, TB).");
-}
-
-/*
- * [filter] do_structures: a comma list of what follows a created table's
- * data, ape-dts's names; empty or "*": everything.  "table", "database",
- * "schema" (and Mongo's "collection") name what is always created.
- */
-static int
-parse_structures(const IniItem *item)
-{
-	static const struct
-	{
-		const char *name;
-		int			bits;
-	}			names[] = {
-		{"*", STRUCT_ALL},
-		{"table", 0},
-		{"database", 0},
-		{"schema", 0},
-		{"collection", 0},
-		{"default", STRUCT_DEFAULT},
-		{"constraint", STRUCT_CONSTRAINT},
-		{"index", STRUCT_INDEX},
-		{"sequence", STRUCT_SEQUENCE},
-		{"comment", STRUCT_COMMENT},
-		{"type", STRUCT_TYPE},
-	};
-	char	   *copy = pstrdup(item->value);
-	char	   *tok;
-	char	   *save = NULL;
-	int			bits = 0;
-	bool		any = false;
-
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-	{
-		char	   *name = ini_lower(tok);
-		char	   *end;
-		int			i;
-
-		while (*name == ' ' || *name == '\t')
-			name++;
-		end = name + strlen(name);
-		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (*name == '\0')
-			continue;
-		for (i = 0; i < lengthof(names); i++)
-			if (strcmp(names[i].name, name) == 0)
-				break;
-		if (i == lengthof(names))
-			bad_value(item, psprintf("\"%s\" is not a kind of structure: expected a comma list of table, default, constraint, index, sequence, comment, type, or *.", name));
-		bits |= names[i].bits;
-		any = true;
-	}
-	return any ? bits : STRUCT_ALL;
-}
-
 static const ConfigKey *
 find_key(const IniItem *item)
 {
@@ -394,57 +263,6 @@ char
 source_quote_char(SourceKind kind)
 {
 	return kind == SOURCE_PG ? '"' : '`';
-}
-
-static List *
-parse_patterns(const IniItem *item, SourceKind kind, bool want_tb)
-{
-	char	   *error;
-	List	   *list = name_pattern_list_parse(item->value, source_quote_char(kind),
-											   want_tb, &error);
-
-	if (error != NULL)
-		bad_value(item, psprintf("%s.", error));
-	return list;
-}
-
-static List *
-parse_routes(const IniItem *item, SourceKind kind, bool want_tb)
-{
-	char	   *error;
-	List	   *list = name_route_list_parse(item->value, source_quote_char(kind),
-											 want_tb, &error);
-
-	if (error != NULL)
-		bad_value(item, psprintf("%s.", error));
-	return list;
-}
-
-static List *
-parse_table_rules(const IniItem *item, const TaskConfig *config, TableRuleKind kind)
-{
-	char	   *error;
-	List	   *rules = table_rules_parse(config->filter.table_rules, kind, item->value,
-										  config->db_type == SOURCE_MYSQL, &error);
-
-	if (error != NULL)
-		bad_value(item, psprintf("The value is ape-dts's JSON list, as in "
-								 "%s=json:[{\"db\":\"d\",\"tb\":\"t\",%s}]; %s.",
-								 item->key,
-								 kind == TABLE_RULE_WHERE ? "\"condition\":\"f_0 > 1\"" :
-								 kind == TABLE_RULE_IGNORE_COLS ? "\"ignore_cols\":[\"f_2\"]" :
-								 kind == TABLE_RULE_COL_MAP ? "\"col_map\":{\"f_0\":\"dst_f_0\"}" :
-								 "\"column\":\"tenant_id\"",
-								 error));
-	return rules;
-}
-
-static char *
-resolve_dir_value(const IniItem *item)
-{
-	if (item->value[0] == '\0')
-		return NULL;
-	return ape_resolve_path(item->value);
 }
 
 void
@@ -536,7 +354,7 @@ task_config_parse(const char *text, const char *task_name)
 	else if (strcmp(db_type_item->value, "mongo") == 0)
 		config->db_type = SOURCE_MONGO;
 	else
-		bad_value(db_type_item, "Expected mysql, pg or mongo.");
+		config_bad_value(db_type_item, "Expected mysql, pg or mongo.");
 
 	config->extract_batch_size = DEFAULT_EXTRACT_BATCH;
 	config->parallel_size = 1;
@@ -594,7 +412,7 @@ task_config_parse(const char *text, const char *task_name)
 				break;			/* handled above */
 			case CK_EXTRACT_TYPE:
 				if (item->value[0] != '\0' && strcmp(item->value, "snapshot") != 0)
-					bad_value(item, "Only snapshot extraction is supported.");
+					config_bad_value(item, "Only snapshot extraction is supported.");
 				break;
 			case CK_URL:
 				url_item = item;
@@ -617,7 +435,7 @@ task_config_parse(const char *text, const char *task_name)
 				else if (strcmp(item->value, "verify_full") == 0)
 					config->ssl_mode = SSL_MODE_VERIFY_FULL;
 				else
-					bad_value(item, "Expected disable, require, verify_ca or verify_full.");
+					config_bad_value(item, "Expected disable, require, verify_ca or verify_full.");
 				break;
 			case CK_SSL_CA_PATH:
 				if (item->value[0] != '\0')
@@ -625,7 +443,7 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_EXTRACT_BATCH:
 				if (item->value[0] != '\0')
-					config->extract_batch_size = parse_int(item, 1, MAX_BATCH_ROWS);
+					config->extract_batch_size = config_parse_int(item, 1, MAX_BATCH_ROWS);
 				break;
 			case CK_EXTRACT_PARALLEL_TYPE:
 				if (strcmp(item->value, "chunk") == 0)
@@ -640,11 +458,11 @@ task_config_parse(const char *text, const char *task_name)
 				else if (item->value[0] == '\0' || strcmp(item->value, "table") == 0)
 					config->parallel_chunk = false;
 				else
-					bad_value(item, "Expected table or chunk.");
+					config_bad_value(item, "Expected table or chunk.");
 				break;
 			case CK_SPLIT_LARGER_THAN:
 				if (item->value[0] != '\0')
-					parse_split_threshold(item, config);
+					config_parse_split(item, config);
 				break;
 			case CK_EXTRACT_PARALLEL_SIZE:
 				extract_parallel = item;
@@ -654,7 +472,7 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_PARALLEL_SIZE:
 				if (item->value[0] != '\0')
-					config->parallel_size = parse_int(item, 1, 1024);
+					config->parallel_size = config_parse_int(item, 1, 1024);
 				break;
 			case CK_MAX_RPS:
 				if (item->value[0] != '\0')
@@ -666,32 +484,32 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_MAX_MBPS:
 				if (item->value[0] != '\0')
-					config->max_mbps = parse_int(item, 0, 4095);
+					config->max_mbps = config_parse_int(item, 0, 4095);
 				break;
 			case CK_SINK_TYPE:
 				if (strcmp(item->value, "check") == 0)
 					config->check = true;
 				else if (item->value[0] != '\0' && strcmp(item->value, "write") != 0)
-					bad_value(item, "Expected write (copy the rows into the local database) or check (compare them).");
+					config_bad_value(item, "Expected write (copy the rows into the local database) or check (compare them).");
 				break;
 			case CK_CHECK_BATCH:
 				if (item->value[0] != '\0')
-					config->check_batch = parse_int(item, 1, MAX_BATCH_ROWS);
+					config->check_batch = config_parse_int(item, 1, MAX_BATCH_ROWS);
 				break;
 			case CK_CHECK_SAMPLE_PERCENT:
 				if (item->value[0] != '\0')
-					config->check_sample_percent = parse_int(item, 1, 100);
+					config->check_sample_percent = config_parse_int(item, 1, 100);
 				break;
 			case CK_CHECK_FULL_ROW:
 				if (item->value[0] != '\0')
-					config->check_full_row = parse_bool_value(item);
+					config->check_full_row = config_parse_bool(item);
 				break;
 			case CK_CHECK_REVISE_SQL:
 				if (item->value[0] != '\0')
-					config->check_revise_sql = parse_bool_value(item);
+					config->check_revise_sql = config_parse_bool(item);
 				break;
 			case CK_CHECK_REVISE_FULL_ROW:
-				if (item->value[0] != '\0' && parse_bool_value(item))
+				if (item->value[0] != '\0' && config_parse_bool(item))
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("revise_match_full_row in section [%s] is not supported", item->section),
@@ -699,15 +517,15 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_CHECK_LOG_DIR:
 				if (item->value[0] != '\0')
-					config->check_log_dir = resolve_dir_value(item);
+					config->check_log_dir = config_parse_dir(item);
 				break;
 			case CK_CHECK_LOG_MAX_ROWS:
 				if (item->value[0] != '\0')
-					config->check_log_max_rows = parse_int(item, 1, INT_MAX);
+					config->check_log_max_rows = config_parse_int(item, 1, INT_MAX);
 				break;
 			case CK_CHECK_OUTPUT_TYPE:
 				if (item->value[0] != '\0' && strcmp(item->value, "logs") != 0)
-					bad_value(item, "Expected logs: ape_resume writes the check logs to files.");
+					config_bad_value(item, "Expected logs: ape_resume writes the check logs to files.");
 				break;
 			case CK_SAMPLE_INTERVAL:
 				if (item->value[0] != '\0' && strcmp(item->value, "1") != 0)
@@ -718,47 +536,47 @@ task_config_parse(const char *text, const char *task_name)
 				break;
 			case CK_SINK_BATCH:
 				if (item->value[0] != '\0')
-					sink_batch = parse_int(item, 1, MAX_BATCH_ROWS);
+					sink_batch = config_parse_int(item, 1, MAX_BATCH_ROWS);
 				break;
 			case CK_DO_DBS:
-				config->filter.do_dbs = parse_patterns(item, config->db_type, false);
+				config->filter.do_dbs = config_parse_patterns(item, config->db_type, false);
 				break;
 			case CK_IGNORE_DBS:
-				config->filter.ignore_dbs = parse_patterns(item, config->db_type, false);
+				config->filter.ignore_dbs = config_parse_patterns(item, config->db_type, false);
 				break;
 			case CK_DO_TBS:
-				config->filter.do_tbs = parse_patterns(item, config->db_type, true);
+				config->filter.do_tbs = config_parse_patterns(item, config->db_type, true);
 				break;
 			case CK_IGNORE_TBS:
-				config->filter.ignore_tbs = parse_patterns(item, config->db_type, true);
+				config->filter.ignore_tbs = config_parse_patterns(item, config->db_type, true);
 				break;
 			case CK_DO_EVENTS:
 				break;			/* a snapshot copies rows: accepted as ape-dts does */
 			case CK_WHERE_CONDITIONS:
-				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_WHERE);
+				config->filter.table_rules = config_parse_table_rules(item, config, TABLE_RULE_WHERE);
 				break;
 			case CK_IGNORE_COLS:
-				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_IGNORE_COLS);
+				config->filter.table_rules = config_parse_table_rules(item, config, TABLE_RULE_IGNORE_COLS);
 				break;
 			case CK_COL_MAP:
-				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_COL_MAP);
+				config->filter.table_rules = config_parse_table_rules(item, config, TABLE_RULE_COL_MAP);
 				break;
 			case CK_DB_MAP:
-				config->filter.db_map = parse_routes(item, config->db_type, false);
+				config->filter.db_map = config_parse_routes(item, config->db_type, false);
 				break;
 			case CK_TB_MAP:
-				config->filter.tb_map = parse_routes(item, config->db_type, true);
+				config->filter.tb_map = config_parse_routes(item, config->db_type, true);
 				break;
 			case CK_CHECKPOINT_SECS:
 				if (item->value[0] != '\0')
-					config->checkpoint_interval_secs = parse_int(item, 1, 86400);
+					config->checkpoint_interval_secs = config_parse_int(item, 1, 86400);
 				break;
 			case CK_BUFFER_SIZE:
 				if (item->value[0] != '\0')
-					config->buffer_size = parse_int(item, 1, MAX_BATCH_ROWS);
+					config->buffer_size = config_parse_int(item, 1, MAX_BATCH_ROWS);
 				break;
 			case CK_LOG_DIR:
-				config->log_dir = resolve_dir_value(item);
+				config->log_dir = config_parse_dir(item);
 				break;
 			case CK_LOG_LEVEL:
 				if (item->value[0] != '\0')
@@ -768,12 +586,12 @@ task_config_parse(const char *text, const char *task_name)
 					if (strcmp(level, "error") != 0 && strcmp(level, "warn") != 0 &&
 						strcmp(level, "info") != 0 && strcmp(level, "debug") != 0 &&
 						strcmp(level, "trace") != 0)
-						bad_value(item, "Expected error, warn, info, debug or trace.");
+						config_bad_value(item, "Expected error, warn, info, debug or trace.");
 					config->log_level = level;
 				}
 				break;
 			case CK_RESUME_FROM_LOG:
-				if (item->value[0] != '\0' && parse_bool_value(item))
+				if (item->value[0] != '\0' && config_parse_bool(item))
 					resume_from_log = item;
 				break;
 			case CK_RESUME_TYPE:
@@ -783,12 +601,12 @@ task_config_parse(const char *text, const char *task_name)
 						 strcmp(item->value, "from_db") == 0)
 					config->resume_type = "catalog";
 				else if (item->value[0] != '\0' && strcmp(item->value, "dummy") != 0)
-					bad_value(item, "Expected from_log, from_target, from_db or dummy.");
+					config_bad_value(item, "Expected from_log, from_target, from_db or dummy.");
 				else
 					config->resume_type = NULL;
 				break;
 			case CK_RESUME_LOG_DIR:
-				config->resume_log_dir = resolve_dir_value(item);
+				config->resume_log_dir = config_parse_dir(item);
 				break;
 			case CK_RESUME_CONFIG_FILE:
 				if (item->value[0] != '\0')
@@ -798,27 +616,27 @@ task_config_parse(const char *text, const char *task_name)
 				if (item->value[0] != '\0')
 				{
 					if (strlen(item->value) > 200)
-						bad_value(item, "A task_id may have at most 200 bytes.");
+						config_bad_value(item, "A task_id may have at most 200 bytes.");
 					config->task_id = item->value;
 				}
 				break;
 			case CK_DO_STRUCTURES:
-				config->do_structures = parse_structures(item);
+				config->do_structures = config_parse_structures(item);
 				break;
 			case CK_CONFLICT_POLICY:
 				if (strcmp(item->value, "ignore") == 0)
 					config->structure_conflict_ignore = true;
 				else if (item->value[0] != '\0' && strcmp(item->value, "interrupt") != 0)
-					bad_value(item, "Expected interrupt or ignore.");
+					config_bad_value(item, "Expected interrupt or ignore.");
 				else
 					config->structure_conflict_ignore = false;
 				break;
 			case CK_CITUS_DISTRIBUTION:
-				config->filter.table_rules = parse_table_rules(item, config, TABLE_RULE_DISTRIBUTION);
+				config->filter.table_rules = config_parse_table_rules(item, config, TABLE_RULE_DISTRIBUTION);
 				config->citus |= table_rules_distribute(config->filter.table_rules);
 				break;
 			case CK_CITUS_REFERENCE:
-				config->citus_reference = parse_patterns(item, config->db_type, true);
+				config->citus_reference = config_parse_patterns(item, config->db_type, true);
 				config->citus |= config->citus_reference != NIL;
 				break;
 			case CK_LUA_CODE_FILE:
@@ -836,10 +654,10 @@ task_config_parse(const char *text, const char *task_name)
 	{
 		const IniItem *item = extract_parallel ? extract_parallel : tb_parallel;
 
-		config->parallel_size = item->value[0] != '\0' ? parse_int(item, 1, 1024) : 1;
+		config->parallel_size = item->value[0] != '\0' ? config_parse_int(item, 1, 1024) : 1;
 	}
 	if (max_rps != NULL || pipeline_max_rps != NULL)
-		config->max_rps = parse_int(max_rps ? max_rps : pipeline_max_rps, 0, INT_MAX);
+		config->max_rps = config_parse_int(max_rps ? max_rps : pipeline_max_rps, 0, INT_MAX);
 	if (resume_from_log != NULL && config->resume_type != NULL &&
 		strcmp(config->resume_type, "catalog") == 0)
 		ereport(ERROR,
