@@ -21,6 +21,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
+#include "common/hashfn.h"
 #include "commands/copyfrom_internal.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -770,24 +771,23 @@ equality_operator(const char *dst_schema, const char *dst_tb, const char *column
 /*
  * Like sink_copy_rows, for rows that may already be in the target: a resume
  * from a log file whose position lags what an earlier run committed.  The
- * rows go through a temporary table; target rows with the same order-column
- * value are deleted before the batch is inserted, so they are replaced, not
- * duplicated.  *replaced is set to the number of rows that were there.
+ * rows go through the target's stage (sink_stage_batch); target rows with
+ * the same order-column value are deleted before the batch is inserted, so
+ * they are replaced, not duplicated.  *replaced is set to the number of rows
+ * that were there.
  */
 uint64
 sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 						 const char *dst_tb, SinkRowFeed feed, void *arg,
 						 uint64 *replaced)
 {
-	static const char *stage = "ape_resume_stage";
-	List	   *names = NIL;
-	char	   *cols;
 	char	   *target = sink_qualified_name(dst_schema, dst_tb);
 	StringInfoData same_key;
+	char	   *stage;
+	char	   *cols;
 	uint64		rows;
 	int			rc;
 	int			nestlevel;
-	int			i;
 
 	Assert(table->nkeys > 0);
 	/* t.k1 OPERATOR(s.=) s.k1 AND ...: every column of the order key */
@@ -800,15 +800,7 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 		appendStringInfo(&same_key, "%st.%s %s s.%s", k > 0 ? " AND " : "", qname,
 						 equality_operator(dst_schema, dst_tb, name), qname);
 	}
-	for (i = 0; i < table->ncolumns; i++)
-		names = lappend(names, (char *) source_column_target(&table->columns[i]));
-	cols = column_list(names);
-
-	sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
-					 stage, cols, target));
-	CommandCounterIncrement();
-	rows = sink_copy_rows(table, "pg_temp", stage, feed, arg);
-	CommandCounterIncrement();
+	stage = sink_stage_batch(table, dst_schema, dst_tb, feed, NULL, arg, &cols, &rows);
 
 	/* on Citus: Citus plans both statements, the stage pulled to the nodes */
 	if (sink_is_citus_table(RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
@@ -821,13 +813,53 @@ sink_copy_rows_replacing(const SourceTable *table, const char *dst_schema,
 		elog(ERROR, "could not delete replaced rows of %s: %s", target,
 			 SPI_result_code_string(rc));
 	*replaced = SPI_processed;
+	pinned_spi_finish(nestlevel);
+	(void) sink_insert_staged(target, cols, stage);
+	return rows;
+}
+
+char *
+sink_stage_batch(const SourceTable *table, const char *dst_schema, const char *dst_tb,
+				 SinkRowFeed feed, SinkLineFeed line_feed, void *arg,
+				 char **cols, uint64 *rows)
+{
+	List	   *names = NIL;
+	Oid			relid = RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
+										 NoLock, false);
+	char	   *stage;
+
+	for (int i = 0; i < table->ncolumns; i++)
+		names = lappend(names, (char *) source_column_target(&table->columns[i]));
+	*cols = column_list(names);
+	/* a stage a target and column list (two source tables may go to one target) */
+	stage = psprintf("ape_resume_stage_%u_%08x", relid,
+					 hash_bytes((const unsigned char *) *cols, (int) strlen(*cols)));
+	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", stage, -1), NoLock, true)))
+	{
+		sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
+							  stage, *cols, sink_qualified_name(dst_schema, dst_tb)));
+		CommandCounterIncrement();
+	}
+	*rows = line_feed != NULL
+		? sink_copy_lines(table, "pg_temp", stage, line_feed, arg)
+		: sink_copy_rows(table, "pg_temp", stage, feed, arg);
+	CommandCounterIncrement();
+	return stage;
+}
+
+uint64
+sink_insert_staged(const char *target, const char *cols, const char *stage)
+{
+	uint64		inserted;
+	int			rc;
+	int			nestlevel = pinned_spi_connect();
+
+	/* the identity values COPY would take (GENERATED ALWAYS) taken as well */
 	rc = SPI_execute(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.%s",
 							  target, cols, cols, stage), false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));
-	rc = SPI_execute(psprintf("DROP TABLE pg_temp.%s", stage), false, 0);
-	if (rc < 0)
-		elog(ERROR, "could not drop %s: %s", stage, SPI_result_code_string(rc));
+	inserted = SPI_processed;
 	pinned_spi_finish(nestlevel);
-	return rows;
+	return inserted;
 }

@@ -510,40 +510,14 @@ sink_copy_into_citus(const SourceTable *table, const char *dst_schema, const cha
 					 SinkRowFeed feed, SinkLineFeed line_feed, void *arg)
 {
 	char	   *target = sink_qualified_name(dst_schema, dst_tb);
-	Oid			relid = RangeVarGetRelid(makeRangeVar(pstrdup(dst_schema), pstrdup(dst_tb), -1),
-										 NoLock, false);
-	/* one stage a target for the session, emptied at each commit */
-	char	   *stage = psprintf("ape_resume_citus_%u", relid);
-	StringInfoData cols;
+	char	   *cols;
 	uint64		rows;
 	uint64		inserted;
-	int			nestlevel;
-	int			rc;
-
-	initStringInfo(&cols);
-	for (int i = 0; i < table->ncolumns; i++)
-		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
-						 quote_identifier(source_column_target(&table->columns[i])));
-	/* the target's column types, none of its constraints (again after an abort) */
-	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", stage, -1), NoLock, true)))
-	{
-		sink_run_ddl(psprintf("CREATE TEMP TABLE %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
-							  stage, cols.data, target));
-		CommandCounterIncrement();
-	}
-	rows = line_feed != NULL
-		? sink_copy_lines(table, "pg_temp", stage, line_feed, arg)
-		: sink_copy_rows(table, "pg_temp", stage, feed, arg);
-	CommandCounterIncrement();
+	char	   *stage = sink_stage_batch(table, dst_schema, dst_tb, feed, line_feed, arg,
+										 &cols, &rows);
 
 	sink_citus_statement();
-	nestlevel = pinned_spi_connect();
-	rc = SPI_execute(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.%s",
-							  target, cols.data, cols.data, stage), false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into %s: %s", target, SPI_result_code_string(rc));
-	inserted = SPI_processed;
-	pinned_spi_finish(nestlevel);
+	inserted = sink_insert_staged(target, cols, stage);
 	if (inserted != rows)
 		elog(ERROR, "Citus inserted " UINT64_FORMAT " rows of a batch of " UINT64_FORMAT " into %s",
 			 inserted, rows, target);
