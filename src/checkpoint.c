@@ -82,6 +82,23 @@ checkpoint_exec(const char *sql, int nargs, Oid *types, Datum *args, const char 
 	return processed;
 }
 
+/*
+ * The rows of a table kept per position that a position on another order
+ * key ($6) voids: chunks, and a check's keys and log lines.  String
+ * constants, each a plan of catalog_plan's.
+ */
+#define DELETE_ON_OTHER_KEY(catalog_table) \
+	"DELETE FROM ape_resume." catalog_table " c USING ape_resume.position p " \
+	"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 " \
+	"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb " \
+	"AND p.key_cols IS DISTINCT FROM $6"
+
+static const char *const delete_on_other_key[] = {
+	DELETE_ON_OTHER_KEY("chunk"),
+	DELETE_ON_OTHER_KEY("check_key"),
+	DELETE_ON_OTHER_KEY("check_row"),
+};
+
 void
 checkpoint_table_register(int64 task_id, const SourceTable *table,
 						  const char *dst_schema, const char *dst_tb, char **definition)
@@ -105,21 +122,8 @@ checkpoint_table_register(int64 task_id, const SourceTable *table,
 		nulls[6] = 'n';
 	args[7] = catalog_text_array(TABLE_DEF_N, definition);
 	/* chunks, and a check's log lines, on another key mean nothing on this one */
-	checkpoint_exec("DELETE FROM ape_resume.chunk c USING ape_resume.position p "
-					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
-					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
-					"AND p.key_cols IS DISTINCT FROM $6",
-					8, types, args, nulls, SPI_OK_DELETE);
-	checkpoint_exec("DELETE FROM ape_resume.check_key c USING ape_resume.position p "
-					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
-					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
-					"AND p.key_cols IS DISTINCT FROM $6",
-					8, types, args, nulls, SPI_OK_DELETE);
-	checkpoint_exec("DELETE FROM ape_resume.check_row c USING ape_resume.position p "
-					"WHERE c.task_id = $1 AND c.schema = $2 AND c.tb = $3 "
-					"AND p.task_id = c.task_id AND p.schema = c.schema AND p.tb = c.tb "
-					"AND p.key_cols IS DISTINCT FROM $6",
-					8, types, args, nulls, SPI_OK_DELETE);
+	for (int i = 0; i < lengthof(delete_on_other_key); i++)
+		checkpoint_exec(delete_on_other_key[i], 8, types, args, nulls, SPI_OK_DELETE);
 	checkpoint_exec("INSERT INTO ape_resume.position "
 				 "(task_id, schema, tb, dst_schema, dst_tb, key_cols, rows_estimated, definition) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
