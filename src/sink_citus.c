@@ -365,10 +365,10 @@ sink_citus_distribute(const TaskConfig *config, const SourceTable *table,
 
 	if (!config->citus)
 		return false;
+	/* Citus there: sink_citus_check_tables said so when the run began */
 	col = citus_setting(config, table, &rule, &reference);
 	if (col == NULL && !reference)
 		return false;
-	sink_citus_check_config(config);
 
 	relid = get_relname_relid(dst_tb, get_namespace_oid(dst_schema, false));
 	sink_citus_statement();
